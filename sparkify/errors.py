@@ -1,0 +1,38 @@
+"""Every error sparkify raises on purpose derives from :class:`SparkifyError`.
+
+Messages name the bad thing and, where there is one, the fix. The CLI prints them as
+``Error: <message>`` and exits non-zero; library users can catch the specific subclasses.
+"""
+
+from __future__ import annotations
+
+
+class SparkifyError(Exception):
+    """Base class of every error sparkify raises on purpose."""
+
+
+class ConfigError(SparkifyError):
+    """A setting is missing or invalid."""
+
+
+class SourceError(SparkifyError):
+    """An input location cannot be read (missing folder, no files, unreadable file)."""
+
+
+class RecordError(SparkifyError):
+    """One input record cannot be loaded.
+
+    Carries where it came from so that a person can find it: ``source`` is the file path or
+    URI, ``line`` the 1-based line for line-delimited files (``None`` for whole-file records).
+    """
+
+    def __init__(self, source: str, line: int | None, reason: str) -> None:
+        self.source = source
+        self.line = line
+        self.reason = reason
+        where = f"{source} line {line}" if line is not None else source
+        super().__init__(f"{where}: {reason}")
+
+
+class WarehouseError(SparkifyError):
+    """The warehouse refused an operation (connection, lock, SQL error)."""

@@ -1,0 +1,202 @@
+"""The warehouse, described once: tables, columns, keys and physical hints.
+
+Engines render this model into their own DDL (:mod:`sparkify.warehouses`); the transforms in
+``sparkify/sql`` fill the star tables from staging. Logical types are deliberately few:
+
+- ``TEXT``: a string; ``size`` is the longest value expected (Redshift needs it, others ignore it).
+- ``INT`` (32-bit), ``BIGINT`` (64-bit), ``DOUBLE`` (IEEE 754 double: durations and coordinates
+  are never rounded), ``TIMESTAMP`` (UTC, no time zone).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Type(Enum):
+    TEXT = "text"
+    INT = "int"
+    SMALLINT = "smallint"
+    BIGINT = "bigint"
+    DOUBLE = "double"
+    TIMESTAMP = "timestamp"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: Type
+    nullable: bool = True
+    size: int | None = None  # TEXT only: longest expected value, in bytes
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    kind: str = "star"  # "staging", "star" or "meta"
+    # Physical hints for distributed engines (Redshift): see docs/redshift.md.
+    dist_key: str | None = None
+    dist_all: bool = False
+    sort_key: tuple[str, ...] = ()
+    doc: str = ""
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"{self.name} has no column {name}")
+
+
+def _text(name: str, size: int, *, nullable: bool = True, doc: str = "") -> Column:
+    return Column(name, Type.TEXT, nullable=nullable, size=size, doc=doc)
+
+
+# Sizes fit the published dataset with room to spare; Redshift counts VARCHAR sizes in bytes.
+STAGING_EVENTS = Table(
+    "staging_events",
+    (
+        _text("artist", 512),
+        _text("auth", 32),
+        _text("first_name", 256),
+        _text("gender", 16),
+        Column("item_in_session", Type.INT),
+        _text("last_name", 256),
+        Column("length", Type.DOUBLE),
+        _text("level", 16),
+        _text("location", 512),
+        _text("method", 16),
+        _text("page", 64),
+        Column("registration", Type.BIGINT, doc="epoch milliseconds"),
+        Column("session_id", Type.BIGINT),
+        _text("song", 512),
+        Column("status", Type.INT),
+        Column("ts", Type.BIGINT, nullable=False, doc="epoch milliseconds"),
+        _text("user_agent", 1024),
+        Column("user_id", Type.BIGINT, doc='NULL for logged-out visitors (userId "")'),
+        _text("source_file", 1024, nullable=False),
+        Column("source_line", Type.INT, nullable=False, doc="1-based line in source_file"),
+    ),
+    kind="staging",
+    sort_key=("ts",),
+    doc="One row per app event, typed, with the file and line it came from.",
+)
+
+STAGING_SONGS = Table(
+    "staging_songs",
+    (
+        Column("num_songs", Type.INT),
+        _text("artist_id", 32),
+        Column("artist_latitude", Type.DOUBLE),
+        Column("artist_longitude", Type.DOUBLE),
+        _text("artist_location", 512),
+        _text("artist_name", 512),
+        _text("song_id", 32, nullable=False),
+        _text("title", 512),
+        Column("duration", Type.DOUBLE),
+        Column("year", Type.INT),
+        _text("source_file", 1024, nullable=False),
+        Column("source_line", Type.INT, doc="NULL when the whole file is one song"),
+    ),
+    kind="staging",
+    doc="One row per song record, typed, with the file it came from.",
+)
+
+SONGPLAYS = Table(
+    "songplays",
+    (
+        Column("songplay_id", Type.BIGINT, nullable=False),
+        Column("start_time", Type.TIMESTAMP, nullable=False),
+        Column("user_id", Type.BIGINT),
+        _text("level", 16),
+        _text("song_id", 32),
+        _text("artist_id", 32),
+        Column("session_id", Type.BIGINT),
+        _text("location", 512),
+        _text("user_agent", 1024),
+    ),
+    primary_key=("songplay_id",),
+    dist_key="song_id",
+    sort_key=("start_time",),
+    doc="One row per NextSong event; song_id/artist_id are NULL when no song matches.",
+)
+
+USERS = Table(
+    "users",
+    (
+        Column("user_id", Type.BIGINT, nullable=False),
+        _text("first_name", 256),
+        _text("last_name", 256),
+        _text("gender", 16),
+        _text("level", 16),
+    ),
+    primary_key=("user_id",),
+    dist_all=True,
+    sort_key=("user_id",),
+    doc="One row per logged-in user, with the level of their latest event.",
+)
+
+SONGS = Table(
+    "songs",
+    (
+        _text("song_id", 32, nullable=False),
+        _text("title", 512),
+        _text("artist_id", 32),
+        Column("year", Type.INT),
+        Column("duration", Type.DOUBLE),
+    ),
+    primary_key=("song_id",),
+    dist_key="song_id",
+    sort_key=("song_id",),
+    doc="One row per song.",
+)
+
+ARTISTS = Table(
+    "artists",
+    (
+        _text("artist_id", 32, nullable=False),
+        _text("name", 512),
+        _text("location", 512),
+        Column("latitude", Type.DOUBLE),
+        Column("longitude", Type.DOUBLE),
+    ),
+    primary_key=("artist_id",),
+    dist_all=True,
+    sort_key=("artist_id",),
+    doc="One row per artist; see docs/schema.md for which record wins when they disagree.",
+)
+
+TIME = Table(
+    "time",
+    (
+        Column("start_time", Type.TIMESTAMP, nullable=False),
+        Column("hour", Type.SMALLINT, nullable=False),
+        Column("day", Type.SMALLINT, nullable=False),
+        Column("week", Type.SMALLINT, nullable=False, doc="ISO 8601 week of the year"),
+        Column("month", Type.SMALLINT, nullable=False),
+        Column("year", Type.SMALLINT, nullable=False),
+        Column("weekday", Type.SMALLINT, nullable=False, doc="ISO 8601: 1 = Monday … 7 = Sunday"),
+    ),
+    primary_key=("start_time",),
+    dist_all=True,
+    sort_key=("start_time",),
+    doc="One row per distinct songplay start_time.",
+)
+
+STAGING_TABLES: tuple[Table, ...] = (STAGING_EVENTS, STAGING_SONGS)
+STAR_TABLES: tuple[Table, ...] = (SONGPLAYS, USERS, SONGS, ARTISTS, TIME)
+TABLES: tuple[Table, ...] = STAGING_TABLES + STAR_TABLES
+
+
+def table(name: str) -> Table:
+    for candidate in TABLES:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(name)

@@ -1,0 +1,240 @@
+"""Turn raw source bytes into typed staging rows, or say precisely why a record cannot be loaded.
+
+These are pure functions: bytes in, tuples out, :class:`~sparkify.errors.RecordError` for a bad
+record. Every engine that loads through Python (DuckDB, PostgreSQL) uses them, so a record means
+the same thing everywhere.
+
+Accepted quirks of real files: a UTF-8 byte-order mark, CRLF line endings, no final newline,
+pretty-printed song files, numbers given as numeric strings, ``\\/`` escapes, unknown extra fields
+(ignored). ``userId`` ``""`` (a logged-out visitor) becomes NULL.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from sparkify.errors import RecordError
+
+Row = tuple[Any, ...]
+BOM = b"\xef\xbb\xbf"
+INT32 = (-(2**31), 2**31 - 1)
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _show(value: Any) -> str:
+    """A JSON rendering of ``value`` for messages, cut to a readable length."""
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def as_text(value: Any) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    raise ValueError("a string")
+
+
+def _integer(value: Any, bounds: tuple[int, int], what: str) -> int | None:
+    if value is None:
+        return None
+    kind = type(value)
+    if kind is int:
+        number = value
+    elif kind is float and value.is_integer():
+        number = int(value)
+    elif kind is str:
+        text = value.strip()
+        if text == "":
+            return None
+        try:
+            number = int(text)
+        except ValueError:
+            try:
+                as_float = float(text)
+            except ValueError:
+                raise ValueError(what) from None
+            if not as_float.is_integer():
+                raise ValueError(what) from None
+            number = int(as_float)
+    else:
+        raise ValueError(what)
+    if not bounds[0] <= number <= bounds[1]:
+        raise ValueError(what)
+    return number
+
+
+def as_int(value: Any) -> int | None:
+    return _integer(value, INT32, "a 32-bit integer")
+
+
+def as_bigint(value: Any) -> int | None:
+    return _integer(value, INT64, "a 64-bit integer")
+
+
+def as_epoch_ms(value: Any) -> int | None:
+    return _integer(value, (0, INT64[1]), "epoch milliseconds")
+
+
+def as_double(value: Any) -> float | None:
+    if value is None:
+        return None
+    kind = type(value)
+    if kind is float:
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        return float(value)
+    if kind is str:
+        if value.strip() == "":
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError("a number") from None
+        if math.isfinite(number):
+            return number
+    raise ValueError("a number")
+
+
+Converter = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str  # the field's name in the source JSON
+    convert: Converter
+    required: bool = False
+
+
+# In the order of the staging tables' columns (see sparkify.model).
+EVENT_FIELDS: tuple[Field, ...] = (
+    Field("artist", as_text),
+    Field("auth", as_text),
+    Field("firstName", as_text),
+    Field("gender", as_text),
+    Field("itemInSession", as_int),
+    Field("lastName", as_text),
+    Field("length", as_double),
+    Field("level", as_text),
+    Field("location", as_text),
+    Field("method", as_text),
+    Field("page", as_text),
+    Field("registration", as_epoch_ms),
+    Field("sessionId", as_bigint),
+    Field("song", as_text),
+    Field("status", as_int),
+    Field("ts", as_epoch_ms, required=True),
+    Field("userAgent", as_text),
+    Field("userId", as_bigint),
+)
+
+SONG_FIELDS: tuple[Field, ...] = (
+    Field("num_songs", as_int),
+    Field("artist_id", as_text),
+    Field("artist_latitude", as_double),
+    Field("artist_longitude", as_double),
+    Field("artist_location", as_text),
+    Field("artist_name", as_text),
+    Field("song_id", as_text, required=True),
+    Field("title", as_text),
+    Field("duration", as_double),
+    Field("year", as_int),
+)
+
+EVENT_KEYS = frozenset(field.key for field in EVENT_FIELDS)
+SONG_KEYS = frozenset(field.key for field in SONG_FIELDS)
+
+
+def _typed(record: Any, fields: tuple[Field, ...]) -> Row:
+    """``record`` (a decoded JSON value) as a tuple of typed values; ValueError says why not."""
+    if type(record) is not dict:
+        raise ValueError(f"expected a JSON object, found {_show(record)}")
+    row = []
+    for field in fields:
+        raw = record.get(field.key)
+        if raw is None and field.required:
+            state = "null" if field.key in record else "missing"
+            raise ValueError(f"{field.key} is {state}, it is required")
+        try:
+            row.append(field.convert(raw))
+        except ValueError as exc:
+            raise ValueError(f"{field.key} is {_show(raw)}, expected {exc}") from None
+    return tuple(row)
+
+
+def _decode(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        message = str(exc)
+        if "utf-8" in message.lower():
+            raise ValueError("not valid UTF-8") from None
+        raise ValueError(f"invalid JSON: {message}") from None
+
+
+def parse_event(line: bytes, source: str, line_number: int) -> Row:
+    """One event line as a ``staging_events`` row (without the lineage columns).
+
+    >>> parse_event(b'{"ts": 1541105830796, "userId": "", "page": "Home"}', "x.json", 1)[-3:]
+    (1541105830796, None, None)
+    """
+    try:
+        row = _typed(_decode(line), EVENT_FIELDS)
+    except ValueError as exc:
+        raise RecordError(source, line_number, str(exc)) from None
+    return row
+
+
+def event_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """``(line_number, line)`` for each non-blank line of a newline-delimited file."""
+    if data.startswith(BOM):
+        data = data[len(BOM) :]
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if line.strip():
+            yield number, line
+
+
+def parse_events(data: bytes, source: str) -> Iterator[tuple[int, Row]]:
+    """Every event of a newline-delimited file, as ``(line_number, row)``; raises on a bad one."""
+    for number, line in event_lines(data):
+        yield number, parse_event(line, source, number)
+
+
+def parse_song_file(data: bytes, source: str) -> list[tuple[int | None, Row]]:
+    """The songs of one song file as ``(line_number, row)`` pairs.
+
+    A song file normally holds one JSON object, compact or pretty-printed (line ``None``).
+    A file of several newline-delimited objects is read line by line.
+    """
+    if data.startswith(BOM):
+        data = data[len(BOM) :]
+    if not data.strip():
+        return []
+    try:
+        record = _decode(data)
+    except ValueError as whole_file_error:
+        lines = list(event_lines(data))
+        if len(lines) < 2:
+            raise RecordError(source, None, str(whole_file_error)) from None
+        return [(number, _song(_decode_line(line, source, number), source, number))
+                for number, line in lines]
+    return [(None, _song(record, source, None))]
+
+
+def _decode_line(line: bytes, source: str, number: int) -> Any:
+    try:
+        return _decode(line)
+    except ValueError as exc:
+        raise RecordError(source, number, str(exc)) from None
+
+
+def _song(record: Any, source: str, line_number: int | None) -> Row:
+    try:
+        return _typed(record, SONG_FIELDS)
+    except ValueError as exc:
+        raise RecordError(source, line_number, str(exc)) from None

@@ -1,0 +1,103 @@
+"""Find and read the input files: local folders now, other stores behind the same interface.
+
+A location is a folder (read recursively) or a single file. Only ``*.json`` and ``*.json.gz``
+files count; hidden files and folders (a name starting with ``.``, such as
+``.ipynb_checkpoints``) are skipped so that stray copies never double-count records.
+Files are returned in path order, so every run sees them in the same order.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from sparkify.errors import RecordError, SourceError
+
+SUFFIXES = (".json", ".json.gz")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One input file: ``uri`` is how people and lineage columns name it."""
+
+    uri: str
+    size: int
+    version: str  # changes whenever the content may have changed (mtime, ETag)
+
+
+class Source(Protocol):
+    """Lists the input files of one location and reads their contents."""
+
+    location: str
+
+    def files(self) -> list[SourceFile]: ...
+
+    def contents(self, files: Iterable[SourceFile]) -> Iterator[tuple[SourceFile, bytes]]:
+        """Each file with its (decompressed) bytes, in the order given."""
+        ...
+
+
+def is_wanted(relative_parts: Iterable[str]) -> bool:
+    """True for a non-hidden ``*.json``/``*.json.gz`` path (given as its parts below the root)."""
+    parts = list(relative_parts)
+    if not parts or any(part.startswith(".") for part in parts):
+        return False
+    return parts[-1].endswith(SUFFIXES)
+
+
+def decompress(file: SourceFile, data: bytes) -> bytes:
+    if not file.uri.endswith(".gz"):
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise RecordError(file.uri, None, f"not a valid gzip file ({exc})") from None
+
+
+class LocalSource:
+    """A folder (searched recursively) or a single file on the local file system."""
+
+    def __init__(self, location: str | os.PathLike[str]) -> None:
+        self.location = os.fspath(location)
+        self.root = Path(self.location)
+
+    def files(self) -> list[SourceFile]:
+        if self.root.is_file():
+            paths = [self.root]
+        elif self.root.is_dir():
+            paths = sorted(
+                path
+                for path in self.root.rglob("*")
+                if is_wanted(path.relative_to(self.root).parts) and path.is_file()
+            )
+        else:
+            raise SourceError(f"{self.location} does not exist")
+        if not paths:
+            raise SourceError(
+                f"{self.location} holds no *.json or *.json.gz files (hidden ones are skipped)"
+            )
+        found = []
+        for path in paths:
+            stat = path.stat()
+            found.append(SourceFile(str(path), stat.st_size, str(stat.st_mtime_ns)))
+        return found
+
+    def contents(self, files: Iterable[SourceFile]) -> Iterator[tuple[SourceFile, bytes]]:
+        for file in files:
+            try:
+                data = Path(file.uri).read_bytes()
+            except OSError as exc:
+                raise SourceError(f"cannot read {file.uri}: {exc.strerror}") from None
+            yield file, decompress(file, data)
+
+
+def open_source(location: str) -> Source:
+    """The source for ``location``: a local path (``s3://`` support lives in its own module)."""
+    if location.startswith("s3://"):
+        raise SourceError(f"{location}: reading s3:// locations is not supported yet")
+    return LocalSource(location)

@@ -1,0 +1,12 @@
+-- One row per distinct songplay start_time. week is the ISO 8601 week; weekday is ISO 8601
+-- (1 = Monday ... 7 = Sunday); year is the calendar year.
+INSERT INTO "time" ("start_time", "hour", "day", "week", "month", "year", "weekday")
+SELECT
+    start_time,
+    EXTRACT(HOUR FROM start_time),
+    EXTRACT(DAY FROM start_time),
+    EXTRACT(WEEK FROM start_time),
+    EXTRACT(MONTH FROM start_time),
+    EXTRACT(YEAR FROM start_time),
+    MOD(CAST(EXTRACT(DOW FROM start_time) AS INTEGER) + 6, 7) + 1
+FROM (SELECT DISTINCT start_time FROM "songplays") AS plays;

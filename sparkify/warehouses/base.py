@@ -1,0 +1,141 @@
+"""What every warehouse engine shares; each engine declares only what differs.
+
+An engine renders the model (:mod:`sparkify.model`) into DDL, renders the transforms in
+``sparkify/sql`` with its own fragments, bulk-loads staged rows, and runs everything inside one
+transaction so that a run is all or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+import jinja2
+
+from sparkify.model import TABLES, Column, Table, Type
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+
+def quote(identifier: str) -> str:
+    """``identifier`` as a quoted SQL identifier (``time`` is a keyword in some engines)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class Warehouse:
+    """A connection to one warehouse plus the engine's SQL dialect.
+
+    Subclasses set :attr:`name`, :attr:`types`, and implement the connection methods and
+    :meth:`load_csv`. Everything else (DDL, transforms, counts) is shared.
+    """
+
+    name: ClassVar[str]
+    dialect: ClassVar[str]  # sqlglot's name for the engine's SQL dialect
+    types: ClassVar[dict[Type, str]]
+
+    # -- connection: each engine implements these ---------------------------------------------
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def load_rows(self, table: Table, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Append ``rows`` (tuples in the order of ``table.columns``) to ``table`` in bulk.
+
+        ``rows`` may be a long stream: engines consume it in batches, never all at once.
+        """
+        raise NotImplementedError
+
+    def table_names(self) -> set[str]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- rendering: shared, with hooks for what differs ---------------------------------------
+
+    def column_type(self, column: Column) -> str:
+        return self.types[column.type]
+
+    def column_sql(self, column: Column) -> str:
+        null = "" if column.nullable else " NOT NULL"
+        return f"{quote(column.name)} {self.column_type(column)}{null}"
+
+    def table_options(self, table: Table) -> str:
+        """Text after the closing parenthesis of CREATE TABLE (distribution, sort keys)."""
+        return ""
+
+    def create_table_sql(self, table: Table) -> str:
+        lines = [self.column_sql(column) for column in table.columns]
+        if table.primary_key:
+            lines.append(f"PRIMARY KEY ({', '.join(map(quote, table.primary_key))})")
+        body = ",\n    ".join(lines)
+        options = self.table_options(table)
+        return f"CREATE TABLE IF NOT EXISTS {quote(table.name)} (\n    {body}\n){options}"
+
+    def drop_table_sql(self, table: Table) -> str:
+        return f"DROP TABLE IF EXISTS {quote(table.name)}"
+
+    def timestamp_from_epoch_ms(self, expression: str) -> str:
+        """SQL turning an epoch-milliseconds BIGINT into a UTC TIMESTAMP, exactly."""
+        raise NotImplementedError
+
+    def render(self, template_name: str) -> str:
+        """The one statement of ``sparkify/sql/<template_name>``, rendered for this engine."""
+        text = _templates().get_template(template_name).render(engine=self, quote=quote)
+        return text.strip().removesuffix(";")
+
+    # -- shared operations --------------------------------------------------------------------
+
+    def create_tables(self, tables: Sequence[Table] = TABLES, *, drop: bool = False) -> None:
+        if drop:
+            for table in tables:
+                self.execute(self.drop_table_sql(table))
+        for table in tables:
+            self.execute(self.create_table_sql(table))
+
+    def count(self, table: Table) -> int:
+        ((count,),) = self.query(f"SELECT COUNT(*) FROM {quote(table.name)}")
+        return int(count)
+
+
+def batched(rows: Iterable[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
+    """``rows`` in lists of at most ``size``."""
+    batch: list[tuple[Any, ...]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _templates() -> jinja2.Environment:
+    global _ENVIRONMENT
+    if _ENVIRONMENT is None:
+        _ENVIRONMENT = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(SQL_DIR),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+    return _ENVIRONMENT
+
+
+_ENVIRONMENT: jinja2.Environment | None = None

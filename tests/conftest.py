@@ -1,0 +1,85 @@
+"""Shared fixtures: hand-written datasets and real DuckDB warehouses in temporary folders."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_SAMPLE = REPO.parent / "shared" / "sparkify-sample"
+
+EVENT_FIELDS = (
+    "artist", "auth", "firstName", "gender", "itemInSession", "lastName", "length", "level",
+    "location", "method", "page", "registration", "sessionId", "song", "status", "ts",
+    "userAgent", "userId",
+)
+
+
+def song(song_id: str, title: str, artist_id: str, artist_name: str, duration: float,
+         **extra: Any) -> dict[str, Any]:
+    """A song record as the published files hold it."""
+    record = {
+        "num_songs": 1, "artist_id": artist_id, "artist_latitude": None,
+        "artist_longitude": None, "artist_location": "", "artist_name": artist_name,
+        "song_id": song_id, "title": title, "duration": duration, "year": 0,
+    }
+    record.update(extra)
+    return record
+
+
+def event(ts: int, user_id: str = "7", page: str = "NextSong", **extra: Any) -> dict[str, Any]:
+    """An event as eventsim writes it; a logged-out visitor when ``user_id`` is ``""``."""
+    record: dict[str, Any] = dict.fromkeys(EVENT_FIELDS)
+    logged_in = user_id != ""
+    record.update(
+        auth="Logged In" if logged_in else "Logged Out",
+        firstName="Ada" if logged_in else None, gender="F" if logged_in else None,
+        itemInSession=0, lastName="Lovelace" if logged_in else None, level="free",
+        location="Columbia, SC" if logged_in else None, method="GET", page=page,
+        registration=1540919166796.0 if logged_in else None, sessionId=1, status=200, ts=ts,
+        userAgent="Mozilla\\/5.0" if logged_in else None, userId=user_id,
+    )
+    if page == "NextSong":
+        record.update(method="PUT", artist="Nobody", song="Unknown Song", length=100.0)
+    record.update(extra)
+    return record
+
+
+def write_songs(folder: Path, songs: Iterable[Mapping[str, Any]]) -> None:
+    for record in songs:
+        track = f"TR{record['song_id'][2:]}"
+        path = folder / "A" / track[2] / track[3] / f"{track}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record))
+
+
+def write_events(path: Path, events: Iterable[Mapping[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(json.dumps(record, separators=(",", ":")) for record in events))
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    """An empty dataset folder with ``song_data`` and ``log_data`` ready to fill."""
+    (tmp_path / "data" / "song_data").mkdir(parents=True)
+    (tmp_path / "data" / "log_data").mkdir(parents=True)
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> str:
+    """A DuckDB warehouse file in a temporary folder."""
+    return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory,
+                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test shares one generated built-in sample, outside the user's own cache."""
+    monkeypatch.setenv("SPARKIFY_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    for name in ("SPARKIFY_SONG_DATA", "SPARKIFY_LOG_DATA", "SPARKIFY_TARGET"):
+        monkeypatch.delenv(name, raising=False)
