@@ -1,4 +1,4 @@
-"""The ``sparkify`` command: each command parses options, makes one library call, shows the result."""
+"""The ``sparkify`` command: each command parses options, makes one library call, shows results."""
 
 from __future__ import annotations
 
@@ -61,7 +61,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @cli.command()
 @click.option("--song-data", metavar="PATH", help="Folder of song files ($SPARKIFY_SONG_DATA).")
 @click.option("--log-data", metavar="PATH", help="Folder of event files ($SPARKIFY_LOG_DATA).")
-@click.option("--target", metavar="URL", help=f"Warehouse URL ($SPARKIFY_TARGET) [default: {DEFAULT_TARGET}].")
+@click.option(
+    "--target", metavar="URL", help=f"Warehouse URL ($SPARKIFY_TARGET) [default: {DEFAULT_TARGET}]."
+)
 @click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -94,8 +96,10 @@ def etl(
     if quiet:
         return
     console = Console()
-    console.print(f"Loaded [bold]{result.song_data}[/] and [bold]{result.log_data}[/] "
-                  f"in {result.seconds:.1f} s")
+    console.print(
+        f"Loaded [bold]{result.song_data}[/] and [bold]{result.log_data}[/] "
+        f"in {result.seconds:.1f} s"
+    )
     for staged in result.staged:
         console.print(f"  {staged.table}: {staged.records:,} records from {staged.files:,} files")
     console.print(_counts_table(result.counts))
@@ -137,18 +141,44 @@ def analyze(target: str, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--songs", type=click.IntRange(min=0), default=1000, show_default=True,
-              help="How many song files to write.")
-@click.option("--events", type=click.IntRange(min=0), default=10_000, show_default=True,
-              help="How many events to write.")
-@click.option("--days", type=click.IntRange(min=1), default=30, show_default=True,
-              help="How many daily event files to spread them over.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="The same seed always writes the same bytes.")
-@click.option("--match-share", type=click.FloatRange(0, 1), default=0.3, show_default=True,
-              help="Share of plays that name a generated song exactly.")
-def generate(outdir: Path, songs: int, events: int, days: int, seed: int,
-             match_share: float) -> None:
+@click.option(
+    "--songs",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    help="How many song files to write.",
+)
+@click.option(
+    "--events",
+    type=click.IntRange(min=0),
+    default=10_000,
+    show_default=True,
+    help="How many events to write.",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="How many daily event files to spread them over.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="The same seed always writes the same bytes.",
+)
+@click.option(
+    "--match-share",
+    type=click.FloatRange(0, 1),
+    default=0.3,
+    show_default=True,
+    help="Share of plays that name a generated song exactly.",
+)
+def generate(
+    outdir: Path, songs: int, events: int, days: int, seed: int, match_share: float
+) -> None:
     """Write a dataset in the published Sparkify layout and format into OUTDIR.
 
     \b
@@ -156,10 +186,13 @@ def generate(outdir: Path, songs: int, events: int, days: int, seed: int,
         sparkify generate data --songs 14896 --events 8056
         sparkify generate big --songs 100000 --events 1000000 --seed 7
     """
-    result = sparkify.generate(outdir, songs=songs, events=events, days=days, seed=seed,
-                               match_share=match_share)
-    click.echo(f"Wrote {result.songs:,} song files to {result.song_data} and "
-               f"{result.events:,} events in {result.log_files} files to {result.log_data}")
+    result = sparkify.generate(
+        outdir, songs=songs, events=events, days=days, seed=seed, match_share=match_share
+    )
+    click.echo(
+        f"Wrote {result.songs:,} song files to {result.song_data} and "
+        f"{result.events:,} events in {result.log_files} files to {result.log_data}"
+    )
 
 
 def _counts_table(counts: dict[str, int]) -> RichTable:

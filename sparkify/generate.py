@@ -34,23 +34,142 @@ from sparkify.errors import ConfigError
 DAY_MS = 86_400_000
 ID_CHARS = string.ascii_uppercase + string.digits
 
-WORDS = (
-    "love night heart fire rain dream blue summer city light river gold wild road home ghost "
-    "dance shadow moon star sun stone sky echo silver paper glass ocean thunder velvet angel "
-    "midnight morning garden winter electric broken secret golden crystal neon sweet lonely "
-    "desert mirror honey falling burning hollow northern southern little young old last first"
-).split()
+WORDS = [
+    "love",
+    "night",
+    "heart",
+    "fire",
+    "rain",
+    "dream",
+    "blue",
+    "summer",
+    "city",
+    "light",
+    "river",
+    "gold",
+    "wild",
+    "road",
+    "home",
+    "ghost",
+    "dance",
+    "shadow",
+    "moon",
+    "star",
+    "sun",
+    "stone",
+    "sky",
+    "echo",
+    "silver",
+    "paper",
+    "glass",
+    "ocean",
+    "thunder",
+    "velvet",
+    "angel",
+    "midnight",
+    "morning",
+    "garden",
+    "winter",
+    "electric",
+    "broken",
+    "secret",
+    "golden",
+    "crystal",
+    "neon",
+    "sweet",
+    "lonely",
+    "desert",
+    "mirror",
+    "honey",
+    "falling",
+    "burning",
+    "hollow",
+    "northern",
+    "southern",
+    "little",
+    "young",
+    "old",
+    "last",
+    "first",
+]
 TITLE_SUFFIXES = ("", "", "", "", " (LP Version)", " (Album Version)", " (Live)", " (Remix)")
 FIRST_NAMES = {
-    "F": "Kaylee Lily Jacqueline Tegan Chloe Ava Sara Layla Jayden Aleena Lily Katherine Rylan "
-    "Anabelle Amiya Mohammad Cecilia Emily Jordyn Stefany Brooklyn Kinsley".split(),
-    "M": "Walter Ryan Jacob Aiden Kevin Wyatt Jordan Matthew Connar Cienna Theodore Harper "
-    "Ethan Samuel Lucas Elijah Noah Liam Kaleb Jizelle Tucker Avery".split(),
+    "F": [
+        "Kaylee",
+        "Lily",
+        "Jacqueline",
+        "Tegan",
+        "Chloe",
+        "Ava",
+        "Sara",
+        "Layla",
+        "Jayden",
+        "Aleena",
+        "Lily",
+        "Katherine",
+        "Rylan",
+        "Anabelle",
+        "Amiya",
+        "Mohammad",
+        "Cecilia",
+        "Emily",
+        "Jordyn",
+        "Stefany",
+        "Brooklyn",
+        "Kinsley",
+    ],
+    "M": [
+        "Walter",
+        "Ryan",
+        "Jacob",
+        "Aiden",
+        "Kevin",
+        "Wyatt",
+        "Jordan",
+        "Matthew",
+        "Connar",
+        "Cienna",
+        "Theodore",
+        "Harper",
+        "Ethan",
+        "Samuel",
+        "Lucas",
+        "Elijah",
+        "Noah",
+        "Liam",
+        "Kaleb",
+        "Jizelle",
+        "Tucker",
+        "Avery",
+    ],
 }
-LAST_NAMES = (
-    "Frye Summers Smith Lynch Koch Levine Cruz Harrell Williams Jones Garcia Perez Ramos Hill "
-    "Moreno Arellano Marshall Robinson Cuevas Clarke Daniels Griffin Morrison Ellis Tran".split()
-)
+LAST_NAMES = [
+    "Frye",
+    "Summers",
+    "Smith",
+    "Lynch",
+    "Koch",
+    "Levine",
+    "Cruz",
+    "Harrell",
+    "Williams",
+    "Jones",
+    "Garcia",
+    "Perez",
+    "Ramos",
+    "Hill",
+    "Moreno",
+    "Arellano",
+    "Marshall",
+    "Robinson",
+    "Cuevas",
+    "Clarke",
+    "Daniels",
+    "Griffin",
+    "Morrison",
+    "Ellis",
+    "Tran",
+]
 USER_LOCATIONS = (
     "San Francisco-Oakland-Hayward, CA",
     "Phoenix-Mesa-Scottsdale, AZ",
@@ -82,23 +201,59 @@ USER_AGENTS = (
     'Chrome/36.0.1985.143 Safari/537.36"',
 )
 ARTIST_LOCATIONS = (
-    "Memphis, TN", "London, England", "California - LA", "North Carolina", "Ohio",
-    "Burlington, Ontario, Canada", "Wisner, LA", "New York, NY", "Berlin, Germany",
-    "Montr\u00e9al, Qu\u00e9bec", "S\u00e3o Paulo, Brazil", "Chicago, IL",
+    "Memphis, TN",
+    "London, England",
+    "California - LA",
+    "North Carolina",
+    "Ohio",
+    "Burlington, Ontario, Canada",
+    "Wisner, LA",
+    "New York, NY",
+    "Berlin, Germany",
+    "Montr\u00e9al, Qu\u00e9bec",
+    "S\u00e3o Paulo, Brazil",
+    "Chicago, IL",
 )
 # Pages a logged-in user visits between plays, with their weights (eventsim's mix).
 PAGES = (
-    ("Home", 40), ("Thumbs Up", 45), ("Add to Playlist", 23), ("Add Friend", 15),
-    ("Roll Advert", 12), ("Logout", 11), ("Thumbs Down", 9), ("Downgrade", 7), ("Settings", 5),
-    ("Help", 5), ("Upgrade", 3), ("About", 2), ("Save Settings", 1), ("Error", 1),
-    ("Submit Upgrade", 2), ("Submit Downgrade", 1),
+    ("Home", 40),
+    ("Thumbs Up", 45),
+    ("Add to Playlist", 23),
+    ("Add Friend", 15),
+    ("Roll Advert", 12),
+    ("Logout", 11),
+    ("Thumbs Down", 9),
+    ("Downgrade", 7),
+    ("Settings", 5),
+    ("Help", 5),
+    ("Upgrade", 3),
+    ("About", 2),
+    ("Save Settings", 1),
+    ("Error", 1),
+    ("Submit Upgrade", 2),
+    ("Submit Downgrade", 1),
 )
 PLAY_WEIGHT = 800  # NextSong, against the pages above (about 80 % of events)
 VISITOR_PAGES = ("Home", "Login", "About", "Help")
 EVENT_FIELDS = (
-    "artist", "auth", "firstName", "gender", "itemInSession", "lastName", "length", "level",
-    "location", "method", "page", "registration", "sessionId", "song", "status", "ts",
-    "userAgent", "userId",
+    "artist",
+    "auth",
+    "firstName",
+    "gender",
+    "itemInSession",
+    "lastName",
+    "length",
+    "level",
+    "location",
+    "method",
+    "page",
+    "registration",
+    "sessionId",
+    "song",
+    "status",
+    "ts",
+    "userAgent",
+    "userId",
 )
 
 
@@ -144,7 +299,12 @@ def generate(
     out = Path(outdir)
     catalogue = _write_songs(out / "song_data", songs, rng)
     log_files = _write_events(
-        out / "log_data", events, rng, days=days, start=start, catalogue=catalogue,
+        out / "log_data",
+        events,
+        rng,
+        days=days,
+        start=start,
+        catalogue=catalogue,
         match_share=match_share if catalogue else 0.0,
     )
     return Generated(out / "song_data", out / "log_data", songs, events, log_files)
@@ -203,7 +363,7 @@ def _write_songs(folder: Path, count: int, rng: random.Random) -> list[_Song]:
             target.mkdir(parents=True, exist_ok=True)
             made_folders.add(target)
         (target / f"{track}.json").write_text(json.dumps(record), encoding="ascii")
-        catalogue.append(_Song(title, details["artist_name"], duration))
+        catalogue.append(_Song(title, str(details["artist_name"]), duration))
     return catalogue
 
 
@@ -266,8 +426,9 @@ def _write_events(
                 "lastName": rng.choice(LAST_NAMES),
                 "level": "paid" if rng.random() < 0.35 else "free",
                 "location": rng.choice(USER_LOCATIONS),
-                "registration": float(first_day_ms - rng.randint(1, 120) * DAY_MS
-                                      + rng.randint(0, DAY_MS)),
+                "registration": float(
+                    first_day_ms - rng.randint(1, 120) * DAY_MS + rng.randint(0, DAY_MS)
+                ),
                 "userAgent": rng.choice(USER_AGENTS),
                 "userId": str(user_id),
             }
@@ -296,9 +457,14 @@ def _write_events(
                     page = rng.choice(VISITOR_PAGES)
                     event = dict.fromkeys(EVENT_FIELDS)
                     event.update(
-                        auth="Logged Out", itemInSession=item, level="free", page=page,
+                        auth="Logged Out",
+                        itemInSession=item,
+                        level="free",
+                        page=page,
                         method="PUT" if page == "Login" else "GET",
-                        status=307 if page == "Login" else 200, sessionId=session_id, ts=ts,
+                        status=307 if page == "Login" else 200,
+                        sessionId=session_id,
+                        ts=ts,
                         userId="",
                     )
                     lines.append((ts, _dumps(event)))
@@ -308,21 +474,33 @@ def _write_events(
             for item in range(min(remaining, max(1, int(rng.expovariate(1 / 20))))):
                 if ts >= day_start + DAY_MS:
                     break
+                event_ts = ts
                 event = {
-                    "artist": None, "auth": "Logged In", "firstName": user["firstName"],
-                    "gender": user["gender"], "itemInSession": item,
-                    "lastName": user["lastName"], "length": None, "level": user["level"],
-                    "location": user["location"], "method": "GET", "page": "NextSong",
-                    "registration": user["registration"], "sessionId": session_id,
-                    "song": None, "status": 200, "ts": ts, "userAgent": user["userAgent"],
+                    "artist": None,
+                    "auth": "Logged In",
+                    "firstName": user["firstName"],
+                    "gender": user["gender"],
+                    "itemInSession": item,
+                    "lastName": user["lastName"],
+                    "length": None,
+                    "level": user["level"],
+                    "location": user["location"],
+                    "method": "GET",
+                    "page": "NextSong",
+                    "registration": user["registration"],
+                    "sessionId": session_id,
+                    "song": None,
+                    "status": 200,
+                    "ts": ts,
+                    "userAgent": user["userAgent"],
                     "userId": user["userId"],
                 }
                 roll = rng.random() * page_total
                 if roll < PLAY_WEIGHT:
-                    song = (hits.pick() if hits and rng.random() < match_share
-                            else others.pick())
-                    event.update(artist=song.artist, song=song.title, length=song.duration,
-                                 method="PUT")
+                    song = hits.pick() if hits and rng.random() < match_share else others.pick()
+                    event.update(
+                        artist=song.artist, song=song.title, length=song.duration, method="PUT"
+                    )
                     ts += int(song.duration * 1000)
                 else:
                     page = page_names[bisect(page_weights, roll - PLAY_WEIGHT)]
@@ -330,13 +508,18 @@ def _write_events(
                     if page in ("Submit Upgrade", "Submit Downgrade"):
                         event.update(method="PUT", status=307)
                         user["level"] = "paid" if page == "Submit Upgrade" else "free"
-                    elif page in ("Thumbs Up", "Thumbs Down", "Add Friend", "Logout",
-                                  "Save Settings"):
+                    elif page in (
+                        "Thumbs Up",
+                        "Thumbs Down",
+                        "Add Friend",
+                        "Logout",
+                        "Save Settings",
+                    ):
                         event.update(method="PUT", status=307)
                     elif page == "Error":
                         event["status"] = 404
                     ts += rng.randint(1_000, 30_000)
-                lines.append((event["ts"], _dumps(event)))
+                lines.append((event_ts, _dumps(event)))
         lines.sort(key=lambda pair: pair[0])
         day_date = start + timedelta(days=day)
         target = folder / f"{day_date:%Y}" / f"{day_date:%m}"

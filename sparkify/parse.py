@@ -43,7 +43,7 @@ def _integer(value: Any, bounds: tuple[int, int], what: str) -> int | None:
         return None
     kind = type(value)
     if kind is int:
-        number = value
+        number: int = value
     elif kind is float and value.is_integer():
         number = int(value)
     elif kind is str:
@@ -221,8 +221,10 @@ def parse_song_file(data: bytes, source: str) -> list[tuple[int | None, Row]]:
         lines = list(event_lines(data))
         if len(lines) < 2:
             raise RecordError(source, None, str(whole_file_error)) from None
-        return [(number, _song(_decode_line(line, source, number), source, number))
-                for number, line in lines]
+        return [
+            (number, _song(_decode_line(line, source, number), source, number))
+            for number, line in lines
+        ]
     return [(None, _song(record, source, None))]
 
 

@@ -13,19 +13,42 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_SAMPLE = REPO.parent / "shared" / "sparkify-sample"
 
 EVENT_FIELDS = (
-    "artist", "auth", "firstName", "gender", "itemInSession", "lastName", "length", "level",
-    "location", "method", "page", "registration", "sessionId", "song", "status", "ts",
-    "userAgent", "userId",
+    "artist",
+    "auth",
+    "firstName",
+    "gender",
+    "itemInSession",
+    "lastName",
+    "length",
+    "level",
+    "location",
+    "method",
+    "page",
+    "registration",
+    "sessionId",
+    "song",
+    "status",
+    "ts",
+    "userAgent",
+    "userId",
 )
 
 
-def song(song_id: str, title: str, artist_id: str, artist_name: str, duration: float,
-         **extra: Any) -> dict[str, Any]:
+def song(
+    song_id: str, title: str, artist_id: str, artist_name: str, duration: float, **extra: Any
+) -> dict[str, Any]:
     """A song record as the published files hold it."""
     record = {
-        "num_songs": 1, "artist_id": artist_id, "artist_latitude": None,
-        "artist_longitude": None, "artist_location": "", "artist_name": artist_name,
-        "song_id": song_id, "title": title, "duration": duration, "year": 0,
+        "num_songs": 1,
+        "artist_id": artist_id,
+        "artist_latitude": None,
+        "artist_longitude": None,
+        "artist_location": "",
+        "artist_name": artist_name,
+        "song_id": song_id,
+        "title": title,
+        "duration": duration,
+        "year": 0,
     }
     record.update(extra)
     return record
@@ -37,11 +60,20 @@ def event(ts: int, user_id: str = "7", page: str = "NextSong", **extra: Any) -> 
     logged_in = user_id != ""
     record.update(
         auth="Logged In" if logged_in else "Logged Out",
-        firstName="Ada" if logged_in else None, gender="F" if logged_in else None,
-        itemInSession=0, lastName="Lovelace" if logged_in else None, level="free",
-        location="Columbia, SC" if logged_in else None, method="GET", page=page,
-        registration=1540919166796.0 if logged_in else None, sessionId=1, status=200, ts=ts,
-        userAgent="Mozilla\\/5.0" if logged_in else None, userId=user_id,
+        firstName="Ada" if logged_in else None,
+        gender="F" if logged_in else None,
+        itemInSession=0,
+        lastName="Lovelace" if logged_in else None,
+        level="free",
+        location="Columbia, SC" if logged_in else None,
+        method="GET",
+        page=page,
+        registration=1540919166796.0 if logged_in else None,
+        sessionId=1,
+        status=200,
+        ts=ts,
+        userAgent="Mozilla\\/5.0" if logged_in else None,
+        userId=user_id,
     )
     if page == "NextSong":
         record.update(method="PUT", artist="Nobody", song="Unknown Song", length=100.0)
@@ -77,8 +109,9 @@ def target(tmp_path: Path) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory,
-                    monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every test shares one generated built-in sample, outside the user's own cache."""
     monkeypatch.setenv("SPARKIFY_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
     for name in ("SPARKIFY_SONG_DATA", "SPARKIFY_LOG_DATA", "SPARKIFY_TARGET"):

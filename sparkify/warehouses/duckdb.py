@@ -50,7 +50,7 @@ class DuckDBWarehouse(Warehouse):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
-            return self.connection.execute(sql, list(params)).fetchall()  # type: ignore[no-any-return]
+            return self.connection.execute(sql, list(params)).fetchall()
         except duckdb.Error as exc:
             raise WarehouseError(f"DuckDB refused {_first_line(sql)!r}: {exc}") from None
 
@@ -86,8 +86,9 @@ class DuckDBWarehouse(Warehouse):
                 self.execute(insert, [str(path)])
 
     def table_names(self) -> set[str]:
-        rows = self.query("SELECT table_name FROM information_schema.tables "
-                          "WHERE table_schema = current_schema()")
+        rows = self.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        )
         return {name for (name,) in rows}
 
     def timestamp_from_epoch_ms(self, expression: str) -> str:
@@ -108,6 +109,8 @@ def _first_line(sql: str) -> str:
 def _explain_open_error(path: str, exc: Exception) -> str:
     message = str(exc)
     if "lock" in message.lower():
-        return (f"DuckDB warehouse {path} is in use by another process; "
-                f"wait for it to finish and try again ({message})")
+        return (
+            f"DuckDB warehouse {path} is in use by another process; "
+            f"wait for it to finish and try again ({message})"
+        )
     return f"cannot open DuckDB warehouse {path}: {message}"
