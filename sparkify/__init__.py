@@ -15,8 +15,9 @@ from sparkify.errors import (
     WarehouseError,
 )
 from sparkify.generate import generate
-from sparkify.pipeline import RunResult, analyze, create_tables, etl
+from sparkify.pipeline import RunResult, analyze, check, create_tables, etl
 from sparkify.settings import Settings
+from sparkify.stage import Reject, TooManyRejects
 from sparkify.warehouses import connect
 
 __version__ = "0.1.0"
@@ -24,13 +25,16 @@ __version__ = "0.1.0"
 __all__ = [
     "ConfigError",
     "RecordError",
+    "Reject",
     "RunResult",
     "Settings",
     "SourceError",
     "SparkifyError",
+    "TooManyRejects",
     "WarehouseError",
     "__version__",
     "analyze",
+    "check",
     "connect",
     "create_tables",
     "etl",

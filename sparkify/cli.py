@@ -13,10 +13,14 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 import sparkify
+from sparkify.check import CheckResult
 from sparkify.errors import SparkifyError
+from sparkify.pipeline import DEFAULT_REJECTS_FILE
 from sparkify.settings import DEFAULT_TARGET, Settings
+from sparkify.stage import TooManyRejects
 
 F = TypeVar("F", bound=Callable[..., Any])
+SHOWN_REJECTS = 10
 
 
 class SparkifyGroup(click.Group):
@@ -69,40 +73,102 @@ def cli(ctx: click.Context, debug: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="A classic dwh.cfg: [S3] SONG_DATA and LOG_DATA are read from it.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
+@click.option(
+    "--full-refresh", is_flag=True, help="Reload every file, not only new and changed ones."
+)
+@click.option(
+    "--max-errors",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Load anyway when at most this many records are rejected (like Redshift's MAXERROR).",
+)
+@click.option(
+    "--rejects-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_REJECTS_FILE,
+    show_default=True,
+    help="Where every reject is written when there are too many to load.",
+)
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait while another run holds the warehouse.",
+)
+@click.option("--no-checks", is_flag=True, help="Skip the data-quality checks after loading.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 def etl(
     song_data: str | None,
     log_data: str | None,
     target: str | None,
     config: Path | None,
+    full_refresh: bool,
+    max_errors: int,
+    rejects_file: Path,
+    lock_timeout: float,
+    no_checks: bool,
     quiet: bool,
 ) -> None:
-    """Load song and event files and build the star schema, in one transaction.
+    """Load new and changed song and event files and rebuild the star schema.
 
     With no data given, loads a built-in sample dataset (generated once, then cached).
-    Re-running on the same input gives the same warehouse.
+    Each run is one transaction; re-running loads only new or changed files and gives the
+    same warehouse as one clean run. Records that cannot be loaded go to the load_errors
+    table; more than --max-errors of them abort the run and change nothing. The
+    data-quality checks of `sparkify check` run at the end.
 
     \b
     Examples:
         sparkify etl
         sparkify etl --song-data data/song_data --log-data data/log_data \\
                      --target duckdb:///warehouse.duckdb
-        sparkify etl --config dwh.cfg
+        sparkify etl --config dwh.cfg --max-errors 10
     """
     settings = Settings.resolve(
         song_data=song_data, log_data=log_data, target=target, config=config
     )
-    result = sparkify.etl(settings, quiet=quiet)
-    if quiet:
-        return
-    console = Console()
-    console.print(
-        f"Loaded [bold]{result.song_data}[/] and [bold]{result.log_data}[/] "
-        f"in {result.seconds:.1f} s"
-    )
-    for staged in result.staged:
-        console.print(f"  {staged.table}: {staged.records:,} records from {staged.files:,} files")
-    console.print(_counts_table(result.counts))
+    try:
+        result = sparkify.etl(
+            settings,
+            full_refresh=full_refresh,
+            max_errors=max_errors,
+            rejects_file=rejects_file,
+            lock_timeout=lock_timeout,
+            checks=not no_checks,
+            quiet=quiet,
+        )
+    except TooManyRejects as exc:
+        for reject in exc.rejects[:SHOWN_REJECTS]:
+            click.echo(f"  {reject}", err=True)
+        if len(exc.rejects) > SHOWN_REJECTS:
+            click.echo(f"  … and {len(exc.rejects) - SHOWN_REJECTS:,} more", err=True)
+        raise
+    console = Console(stderr=True) if quiet else Console()
+    if not quiet:
+        console.print(
+            f"Loaded [bold]{result.song_data}[/] and [bold]{result.log_data}[/] "
+            f"in {result.seconds:.1f} s"
+        )
+        for report in result.stage.sources:
+            console.print(f"  {report.reconciliation()}")
+            if report.unknown_fields:
+                fields = ", ".join(f"{k} ({n:,})" for k, n in report.unknown_fields.most_common())
+                console.print(f"  {report.kind}: ignored unknown fields: {fields}")
+        console.print(_counts_table(result.counts))
+    rejected = len(result.stage.rejects)
+    if rejected:
+        console.print(
+            f"[yellow]Warning:[/] {rejected:,} records rejected and kept in load_errors "
+            "(sparkify check and SELECT * FROM load_errors show them)"
+        )
+    if result.checks is not None:
+        _report_checks(result.checks, console, verbose=False)
+        if result.failed_checks:
+            raise SparkifyError(
+                f"loaded, but {len(result.failed_checks)} data-quality checks failed"
+            )
 
 
 @cli.command("create-tables")
@@ -193,6 +259,36 @@ def generate(
         f"Wrote {result.songs:,} song files to {result.song_data} and "
         f"{result.events:,} events in {result.log_files} files to {result.log_data}"
     )
+
+
+@cli.command()
+@target_option
+def check(target: str) -> None:
+    """Run the data-quality checks: keys unique and not null, references that exist,
+    accepted values, and one songplay per NextSong event. Exits non-zero on any failure.
+
+    \b
+    Examples:
+        sparkify check
+        sparkify check --target duckdb:///warehouse.duckdb
+    """
+    results = sparkify.check(target)
+    _report_checks(results, Console(), verbose=True)
+    failed = [result for result in results if not result.passed]
+    if failed:
+        raise SparkifyError(f"{len(failed)} of {len(results)} data-quality checks failed")
+
+
+def _report_checks(results: list[CheckResult], console: Console, *, verbose: bool) -> None:
+    failed = [result for result in results if not result.passed]
+    for result in results if verbose else failed:
+        mark = "[green]pass[/]" if result.passed else "[red]FAIL[/]"
+        detail = "" if result.passed else f" ({result.failures:,} offending rows)"
+        console.print(f"{mark}  {result.check.name}{detail}", highlight=False)
+        for row in result.sample:
+            console.print(f"        {row}", highlight=False, markup=False)
+    if not failed:
+        console.print(f"All {len(results)} data-quality checks passed.")
 
 
 def _counts_table(counts: dict[str, int]) -> RichTable:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+RAW_TEXT_LIMIT = 1000
+
 
 class Type(Enum):
     TEXT = "text"
@@ -29,14 +31,23 @@ class Column:
     type: Type
     nullable: bool = True
     size: int | None = None  # TEXT only: longest expected value, in bytes
+    references: str | None = None  # "table.column" this column points at (checked, not enforced)
+    accepted: tuple[str, ...] = ()  # the only values allowed besides NULL (checked)
     doc: str = ""
 
 
 @dataclass(frozen=True)
 class Table:
+    """A table the tool owns.
+
+    ``key`` is the column set that identifies a row. Keys are verified by ``sparkify check``
+    rather than enforced by the engines (Redshift never enforces them, and an enforced key
+    would stop the checks from ever seeing a broken warehouse).
+    """
+
     name: str
     columns: tuple[Column, ...]
-    primary_key: tuple[str, ...] = ()
+    key: tuple[str, ...] = ()
     kind: str = "star"  # "staging", "star" or "meta"
     # Physical hints for distributed engines (Redshift): see docs/redshift.md.
     dist_key: str | None = None
@@ -58,6 +69,9 @@ class Table:
 def _text(name: str, size: int, *, nullable: bool = True, doc: str = "") -> Column:
     return Column(name, Type.TEXT, nullable=nullable, size=size, doc=doc)
 
+
+LEVELS = ("free", "paid")
+GENDERS = ("F", "M")
 
 # Sizes fit the published dataset with room to spare; Redshift counts VARCHAR sizes in bytes.
 STAGING_EVENTS = Table(
@@ -84,6 +98,7 @@ STAGING_EVENTS = Table(
         _text("source_file", 1024, nullable=False),
         Column("source_line", Type.INT, nullable=False, doc="1-based line in source_file"),
     ),
+    key=("source_file", "source_line"),
     kind="staging",
     sort_key=("ts",),
     doc="One row per app event, typed, with the file and line it came from.",
@@ -105,6 +120,7 @@ STAGING_SONGS = Table(
         _text("source_file", 1024, nullable=False),
         Column("source_line", Type.INT, doc="NULL when the whole file is one song"),
     ),
+    key=("source_file", "source_line"),
     kind="staging",
     doc="One row per song record, typed, with the file it came from.",
 )
@@ -113,16 +129,16 @@ SONGPLAYS = Table(
     "songplays",
     (
         Column("songplay_id", Type.BIGINT, nullable=False),
-        Column("start_time", Type.TIMESTAMP, nullable=False),
-        Column("user_id", Type.BIGINT),
-        _text("level", 16),
-        _text("song_id", 32),
-        _text("artist_id", 32),
+        Column("start_time", Type.TIMESTAMP, nullable=False, references="time.start_time"),
+        Column("user_id", Type.BIGINT, references="users.user_id"),
+        Column("level", Type.TEXT, size=16, accepted=LEVELS),
+        Column("song_id", Type.TEXT, size=32, references="songs.song_id"),
+        Column("artist_id", Type.TEXT, size=32, references="artists.artist_id"),
         Column("session_id", Type.BIGINT),
         _text("location", 512),
         _text("user_agent", 1024),
     ),
-    primary_key=("songplay_id",),
+    key=("songplay_id",),
     dist_key="song_id",
     sort_key=("start_time",),
     doc="One row per NextSong event; song_id/artist_id are NULL when no song matches.",
@@ -134,10 +150,10 @@ USERS = Table(
         Column("user_id", Type.BIGINT, nullable=False),
         _text("first_name", 256),
         _text("last_name", 256),
-        _text("gender", 16),
-        _text("level", 16),
+        Column("gender", Type.TEXT, size=16, accepted=GENDERS),
+        Column("level", Type.TEXT, size=16, accepted=LEVELS),
     ),
-    primary_key=("user_id",),
+    key=("user_id",),
     dist_all=True,
     sort_key=("user_id",),
     doc="One row per logged-in user, with the level of their latest event.",
@@ -148,11 +164,11 @@ SONGS = Table(
     (
         _text("song_id", 32, nullable=False),
         _text("title", 512),
-        _text("artist_id", 32),
-        Column("year", Type.INT),
+        Column("artist_id", Type.TEXT, size=32, references="artists.artist_id"),
+        Column("year", Type.INT, doc="NULL when unknown (0 in the source)"),
         Column("duration", Type.DOUBLE),
     ),
-    primary_key=("song_id",),
+    key=("song_id",),
     dist_key="song_id",
     sort_key=("song_id",),
     doc="One row per song.",
@@ -167,7 +183,7 @@ ARTISTS = Table(
         Column("latitude", Type.DOUBLE),
         Column("longitude", Type.DOUBLE),
     ),
-    primary_key=("artist_id",),
+    key=("artist_id",),
     dist_all=True,
     sort_key=("artist_id",),
     doc="One row per artist; see docs/schema.md for which record wins when they disagree.",
@@ -184,15 +200,47 @@ TIME = Table(
         Column("year", Type.SMALLINT, nullable=False),
         Column("weekday", Type.SMALLINT, nullable=False, doc="ISO 8601: 1 = Monday … 7 = Sunday"),
     ),
-    primary_key=("start_time",),
+    key=("start_time",),
     dist_all=True,
     sort_key=("start_time",),
     doc="One row per distinct songplay start_time.",
 )
 
+LOAD_ERRORS = Table(
+    "load_errors",
+    (
+        _text("source_file", 1024, nullable=False),
+        Column("source_line", Type.INT, doc="NULL when the whole file was rejected"),
+        _text("kind", 16, nullable=False, doc="songs or events"),
+        _text("reason", 1024, nullable=False),
+        _text("raw_text", 4096, doc=f"the record as read, cut to {RAW_TEXT_LIMIT} characters"),
+        Column("rejected_at", Type.TIMESTAMP, nullable=False),
+    ),
+    kind="meta",
+    doc="Records that could not be loaded, with the reason; replaced when their file reloads.",
+)
+
+LOAD_MANIFEST = Table(
+    "load_manifest",
+    (
+        _text("source_file", 1024, nullable=False),
+        _text("kind", 16, nullable=False, doc="songs or events"),
+        Column("size", Type.BIGINT, nullable=False, doc="bytes as stored"),
+        _text("version", 256, nullable=False, doc="modification time (ns) or S3 ETag"),
+        _text("checksum", 64, nullable=False, doc="BLAKE2b of the stored bytes"),
+        Column("records", Type.INT, nullable=False),
+        Column("rejected", Type.INT, nullable=False),
+        Column("loaded_at", Type.TIMESTAMP, nullable=False),
+    ),
+    key=("source_file",),
+    kind="meta",
+    doc="Every source file loaded so far, so that a re-run loads only new or changed files.",
+)
+
 STAGING_TABLES: tuple[Table, ...] = (STAGING_EVENTS, STAGING_SONGS)
 STAR_TABLES: tuple[Table, ...] = (SONGPLAYS, USERS, SONGS, ARTISTS, TIME)
-TABLES: tuple[Table, ...] = STAGING_TABLES + STAR_TABLES
+META_TABLES: tuple[Table, ...] = (LOAD_ERRORS, LOAD_MANIFEST)
+TABLES: tuple[Table, ...] = STAGING_TABLES + STAR_TABLES + META_TABLES
 
 
 def table(name: str) -> Table:

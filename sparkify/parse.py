@@ -12,6 +12,7 @@ pretty-printed song files, numbers given as numeric strings, ``\\/`` escapes, un
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -144,14 +145,22 @@ SONG_FIELDS: tuple[Field, ...] = (
     Field("year", as_int),
 )
 
-EVENT_KEYS = frozenset(field.key for field in EVENT_FIELDS)
-SONG_KEYS = frozenset(field.key for field in SONG_FIELDS)
+KNOWN_KEYS = {
+    fields: frozenset(field.key for field in fields) for fields in (EVENT_FIELDS, SONG_FIELDS)
+}
 
 
-def _typed(record: Any, fields: tuple[Field, ...]) -> Row:
-    """``record`` (a decoded JSON value) as a tuple of typed values; ValueError says why not."""
+def _typed(record: Any, fields: tuple[Field, ...], unknown: Counter[str] | None = None) -> Row:
+    """``record`` (a decoded JSON value) as a tuple of typed values; ValueError says why not.
+
+    Fields the model does not know are ignored, and counted by name in ``unknown`` if given.
+    """
     if type(record) is not dict:
         raise ValueError(f"expected a JSON object, found {_show(record)}")
+    if unknown is not None:
+        extra = record.keys() - KNOWN_KEYS[fields]
+        if extra:
+            unknown.update(extra)
     row = []
     for field in fields:
         raw = record.get(field.key)
@@ -175,14 +184,16 @@ def _decode(data: bytes) -> Any:
         raise ValueError(f"invalid JSON: {message}") from None
 
 
-def parse_event(line: bytes, source: str, line_number: int) -> Row:
+def parse_event(
+    line: bytes, source: str, line_number: int, unknown: Counter[str] | None = None
+) -> Row:
     """One event line as a ``staging_events`` row (without the lineage columns).
 
     >>> parse_event(b'{"ts": 1541105830796, "userId": "", "page": "Home"}', "x.json", 1)[-3:]
     (1541105830796, None, None)
     """
     try:
-        row = _typed(_decode(line), EVENT_FIELDS)
+        row = _typed(_decode(line), EVENT_FIELDS, unknown)
     except ValueError as exc:
         raise RecordError(source, line_number, str(exc)) from None
     return row
@@ -205,8 +216,31 @@ def parse_events(data: bytes, source: str) -> Iterator[tuple[int, Row]]:
         yield number, parse_event(line, source, number)
 
 
-def parse_song_file(data: bytes, source: str) -> list[tuple[int | None, Row]]:
-    """The songs of one song file as ``(line_number, row)`` pairs.
+@dataclass(frozen=True)
+class Rejected:
+    """A record that cannot be loaded: where it is, why, and its raw bytes."""
+
+    line: int | None
+    reason: str
+    raw: bytes
+
+
+Parsed = tuple[int | None, Row] | Rejected
+
+
+def event_results(
+    data: bytes, source: str, unknown: Counter[str] | None = None
+) -> Iterator[Parsed]:
+    """Every line of a newline-delimited event file: ``(line_number, row)`` or a Rejected."""
+    for number, line in event_lines(data):
+        try:
+            yield number, parse_event(line, source, number, unknown)
+        except RecordError as exc:
+            yield Rejected(number, exc.reason, line)
+
+
+def song_results(data: bytes, source: str, unknown: Counter[str] | None = None) -> Iterator[Parsed]:
+    """Every song of a song file: ``(line_number, row)`` or a Rejected.
 
     A song file normally holds one JSON object, compact or pretty-printed (line ``None``).
     A file of several newline-delimited objects is read line by line.
@@ -214,29 +248,31 @@ def parse_song_file(data: bytes, source: str) -> list[tuple[int | None, Row]]:
     if data.startswith(BOM):
         data = data[len(BOM) :]
     if not data.strip():
-        return []
+        return
     try:
         record = _decode(data)
     except ValueError as whole_file_error:
         lines = list(event_lines(data))
         if len(lines) < 2:
-            raise RecordError(source, None, str(whole_file_error)) from None
-        return [
-            (number, _song(_decode_line(line, source, number), source, number))
-            for number, line in lines
-        ]
-    return [(None, _song(record, source, None))]
-
-
-def _decode_line(line: bytes, source: str, number: int) -> Any:
+            yield Rejected(None, str(whole_file_error), data)
+            return
+        for number, line in lines:
+            try:
+                yield number, _typed(_decode(line), SONG_FIELDS, unknown)
+            except ValueError as exc:
+                yield Rejected(number, str(exc), line)
+        return
     try:
-        return _decode(line)
+        yield None, _typed(record, SONG_FIELDS, unknown)
     except ValueError as exc:
-        raise RecordError(source, number, str(exc)) from None
+        yield Rejected(None, str(exc), data)
 
 
-def _song(record: Any, source: str, line_number: int | None) -> Row:
-    try:
-        return _typed(record, SONG_FIELDS)
-    except ValueError as exc:
-        raise RecordError(source, line_number, str(exc)) from None
+def parse_song_file(data: bytes, source: str) -> list[tuple[int | None, Row]]:
+    """The songs of one song file as ``(line_number, row)`` pairs; raises on a bad one."""
+    songs = []
+    for result in song_results(data, source):
+        if isinstance(result, Rejected):
+            raise RecordError(source, result.line, result.reason)
+        songs.append(result)
+    return songs

@@ -1,36 +1,49 @@
-"""The library's front door: ``etl``, ``create_tables`` and ``analyze``.
+"""The library's front door: ``etl``, ``create_tables``, ``analyze`` and ``check``.
 
 Each takes plain values (or a :class:`~sparkify.settings.Settings`) and returns plain results, so
 that everything the CLI does can be done from Python::
 
     >>> import sparkify
-    >>> counts = sparkify.etl(target="duckdb:///:memory:", quiet=True)  # doctest: +SKIP
+    >>> result = sparkify.etl(target="duckdb:///:memory:")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
 
 from sparkify import sample
+from sparkify.check import CheckResult, run_checks
+from sparkify.errors import WarehouseError
 from sparkify.model import TABLES
 from sparkify.progress import Reporter, reporter
 from sparkify.settings import DEFAULT_TARGET, Settings
 from sparkify.sources import open_source
-from sparkify.stage import Staged, stage
+from sparkify.stage import Reject, StageReport, TooManyRejects, stage
 from sparkify.transform import build_star
 from sparkify.warehouses import Warehouse, connect
+
+DEFAULT_REJECTS_FILE = "sparkify-rejects.jsonl"
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """What one ETL run did: staged files and records, resulting row counts, seconds taken."""
+    """What one ETL run did: per-source reconciliation, rejects, row counts, checks, seconds."""
 
     song_data: str
     log_data: str
-    staged: list[Staged]
+    stage: StageReport
     counts: dict[str, int]
+    checks: list[CheckResult] | None
     seconds: float = field(compare=False)
+
+    @property
+    def failed_checks(self) -> list[CheckResult]:
+        return [result for result in self.checks or [] if not result.passed]
 
 
 def etl(
@@ -39,13 +52,24 @@ def etl(
     song_data: str | None = None,
     log_data: str | None = None,
     target: str | None = None,
+    full_refresh: bool = False,
+    max_errors: int = 0,
+    rejects_file: str | Path = DEFAULT_REJECTS_FILE,
+    lock_timeout: float = 0.0,
+    checks: bool = True,
     quiet: bool = True,
     progress: Reporter | None = None,
 ) -> RunResult:
-    """Load song and event files into ``target`` and rebuild the star schema, in one transaction.
+    """Load new and changed song and event files into ``target`` and rebuild the star schema.
 
-    Without song and log data, loads the built-in sample dataset (see :mod:`sparkify.sample`).
-    Re-running on the same input gives the same warehouse; a failure leaves it as it was.
+    The whole run is one transaction: a failure (or a kill) leaves the warehouse as it was, and
+    re-running gives the same warehouse as one clean run over the same files. Without song and
+    log data, loads the built-in sample dataset (see :mod:`sparkify.sample`).
+
+    Records that cannot be loaded are kept in ``load_errors``; when there are more than
+    ``max_errors`` of them the run is rolled back and all of them are written to
+    ``rejects_file`` (JSON lines) before :class:`~sparkify.stage.TooManyRejects` is raised.
+    With ``checks``, the data-quality checks run after the load (see :mod:`sparkify.check`).
     """
     settings = settings or Settings.resolve(
         song_data=song_data, log_data=log_data, target=target, environ={}
@@ -55,13 +79,30 @@ def etl(
     if songs_at is None or logs_at is None:
         songs_at, logs_at = (str(path) for path in sample.ensure())
     songs, events = open_source(songs_at), open_source(logs_at)
-    with connect(settings.target) as warehouse:
-        with _reporting(progress, quiet) as report, warehouse.transaction():
-            warehouse.create_tables()
-            staged = stage(warehouse, songs, events, report)
-            build_star(warehouse)
+    with connect(settings.target, lock_timeout=lock_timeout) as warehouse:
+        try:
+            with _reporting(progress, quiet) as report, warehouse.transaction():
+                warehouse.create_tables()
+                staged = stage(
+                    warehouse, songs, events, report,
+                    full_refresh=full_refresh, max_errors=max_errors,
+                )  # fmt: skip
+                if staged.changed or full_refresh:
+                    build_star(warehouse)
+        except TooManyRejects as exc:
+            write_rejects(exc.rejects, Path(rejects_file))
+            exc.rejects_file = str(rejects_file)
+            raise
         counts = table_counts(warehouse)
-    return RunResult(songs_at, logs_at, staged, counts, time.perf_counter() - started)
+        results = run_checks(warehouse) if checks else None
+    return RunResult(songs_at, logs_at, staged, counts, results, time.perf_counter() - started)
+
+
+def write_rejects(rejects: list[Reject], path: Path) -> None:
+    """All ``rejects`` as JSON lines: source_file, line, kind, reason, raw_text."""
+    path.write_bytes(
+        b"".join(orjson.dumps(reject, option=orjson.OPT_APPEND_NEWLINE) for reject in rejects)
+    )
 
 
 def create_tables(target: str = DEFAULT_TARGET, *, drop: bool = False) -> list[str]:
@@ -72,14 +113,19 @@ def create_tables(target: str = DEFAULT_TARGET, *, drop: bool = False) -> list[s
 
 
 def analyze(target: str = DEFAULT_TARGET) -> dict[str, int]:
-    """Row count of every table the tool owns (a missing table counts as an error)."""
+    """Row count of every table the tool owns (a missing table is an error)."""
     with connect(target) as warehouse:
         return table_counts(warehouse, require_all=True)
 
 
-def table_counts(warehouse: Warehouse, *, require_all: bool = False) -> dict[str, int]:
-    from sparkify.errors import WarehouseError
+def check(target: str = DEFAULT_TARGET) -> list[CheckResult]:
+    """Run every data-quality check on ``target``."""
+    with connect(target) as warehouse:
+        table_counts(warehouse, require_all=True)
+        return run_checks(warehouse)
 
+
+def table_counts(warehouse: Warehouse, *, require_all: bool = False) -> dict[str, int]:
     existing = warehouse.table_names()
     missing = [table.name for table in TABLES if table.name not in existing]
     if missing and require_all:
@@ -90,9 +136,5 @@ def table_counts(warehouse: Warehouse, *, require_all: bool = False) -> dict[str
     return {table.name: warehouse.count(table) for table in TABLES if table.name in existing}
 
 
-def _reporting(progress: Reporter | None, quiet: bool):  # type: ignore[no-untyped-def]
-    if progress is not None:
-        from contextlib import nullcontext
-
-        return nullcontext(progress)
-    return reporter(quiet=quiet)
+def _reporting(progress: Reporter | None, quiet: bool) -> AbstractContextManager[Reporter]:
+    return nullcontext(progress) if progress is not None else reporter(quiet=quiet)

@@ -1,49 +1,125 @@
 """Stage: every input record, typed, into ``staging_songs`` and ``staging_events``.
 
 Records stream from the sources through the parser (:mod:`sparkify.parse`) into the engine's
-bulk loader; nothing holds the whole dataset in memory. A bad record raises
-:class:`~sparkify.errors.RecordError` naming its file, line and reason, and since the caller runs
-staging inside the run's transaction, nothing of that run is kept.
+bulk loader; nothing holds the whole dataset in memory. A record that cannot be loaded is not
+dropped: it becomes a :class:`Reject` (file, line, reason, raw text), kept in ``load_errors``.
+
+Incremental: ``load_manifest`` remembers every file loaded (size, version, checksum). A run reads
+only new files and files whose size or version changed; a changed file's earlier rows and rejects
+are replaced, never duplicated. A file whose version changed but whose bytes did not (a ``touch``)
+is not reloaded. Run :func:`stage` inside the run's transaction: a failure keeps nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import NamedTuple
 
-from sparkify.model import STAGING_EVENTS, STAGING_SONGS
-from sparkify.parse import Row, parse_events, parse_song_file
+from sparkify.errors import SparkifyError
+from sparkify.model import (
+    LOAD_ERRORS,
+    LOAD_MANIFEST,
+    RAW_TEXT_LIMIT,
+    STAGING_EVENTS,
+    STAGING_SONGS,
+    Table,
+)
+from sparkify.parse import Parsed, Rejected, event_results, song_results
 from sparkify.progress import Reporter, Silent
 from sparkify.sources import Source, SourceFile
 from sparkify.warehouses import Warehouse, quote
 
 
 @dataclass(frozen=True)
-class Staged:
-    """How many files and records one staging table received."""
+class Reject:
+    """One record that could not be loaded."""
 
-    table: str
-    files: int
-    records: int
+    source_file: str
+    line: int | None
+    kind: str
+    reason: str
+    raw_text: str
 
-
-def song_rows(source: Source, files: list[SourceFile], reporter: Reporter) -> Iterator[Row]:
-    """``staging_songs`` rows (lineage included) for every song record in ``files``."""
-    for file, data in source.contents(files):
-        songs = parse_song_file(data, file.uri)
-        for line, row in songs:
-            yield (*row, file.uri, line)
-        reporter.advance(files=1, records=len(songs))
+    def __str__(self) -> str:
+        where = self.source_file if self.line is None else f"{self.source_file}:{self.line}"
+        return f"{where}: {self.reason}"
 
 
-def event_rows(source: Source, files: list[SourceFile], reporter: Reporter) -> Iterator[Row]:
-    """``staging_events`` rows (lineage included) for every event line in ``files``."""
-    for file, data in source.contents(files):
-        records = 0
-        for line, row in parse_events(data, file.uri):
-            yield (*row, file.uri, line)
-            records += 1
-        reporter.advance(files=1, records=records)
+class TooManyRejects(SparkifyError):
+    """More records were rejected than ``max_errors`` allows; the run was rolled back."""
+
+    def __init__(self, rejects: list[Reject], max_errors: int) -> None:
+        self.rejects = rejects
+        self.max_errors = max_errors
+        self.rejects_file: str | None = None  # where all of them were written, once they are
+        super().__init__(rejects, max_errors)
+
+    def __str__(self) -> str:
+        message = (
+            f"{len(self.rejects):,} records rejected, more than --max-errors {self.max_errors} "
+            "allows; nothing was loaded"
+        )
+        if self.rejects_file:
+            message += f"; all of them are in {self.rejects_file}"
+        return message
+
+
+class ReconciliationError(SparkifyError):
+    """Records read did not equal records staged plus records rejected (a bug, never data)."""
+
+
+@dataclass
+class SourceReport:
+    """What one run did with one source: files seen and read, records read, staged, rejected."""
+
+    kind: str  # "songs" or "events"
+    location: str
+    files: int = 0
+    files_loaded: int = 0
+    records: int = 0
+    staged: int = 0
+    rejected: int = 0
+    unknown_fields: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def files_unchanged(self) -> int:
+        return self.files - self.files_loaded
+
+    def reconciliation(self) -> str:
+        return (
+            f"{self.kind}: {self.records:,} records read = {self.staged:,} staged + "
+            f"{self.rejected:,} rejected ({self.files_loaded:,} files read, "
+            f"{self.files_unchanged:,} unchanged)"
+        )
+
+
+@dataclass
+class StageReport:
+    sources: list[SourceReport]
+    rejects: list[Reject]
+
+    @property
+    def changed(self) -> bool:
+        """True when this run changed staging (so the star must be rebuilt)."""
+        return any(report.files_loaded for report in self.sources)
+
+
+class _Known(NamedTuple):
+    size: int
+    version: str
+    checksum: str
+
+
+KINDS: tuple[tuple[str, Table], ...] = (("songs", STAGING_SONGS), ("events", STAGING_EVENTS))
+PARSERS = {"songs": song_results, "events": event_results}
+
+
+def checksum(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def stage(
@@ -51,21 +127,112 @@ def stage(
     songs: Source,
     events: Source,
     reporter: Reporter | None = None,
-) -> list[Staged]:
-    """Replace the staging tables' rows with every record of ``songs`` and ``events``.
+    *,
+    full_refresh: bool = False,
+    max_errors: int = 0,
+) -> StageReport:
+    """Bring the staging tables up to date with ``songs`` and ``events``.
 
-    Call it inside ``warehouse.transaction()``: a failure then leaves the warehouse unchanged.
+    Raises :class:`TooManyRejects` when more than ``max_errors`` records are rejected, and
+    :class:`ReconciliationError` if any record went missing on the way.
     """
     reporter = reporter or Silent()
-    song_files = songs.files()
-    event_files = events.files()
-    results = []
-    for table, files, rows in (
-        (STAGING_SONGS, song_files, song_rows(songs, song_files, reporter)),
-        (STAGING_EVENTS, event_files, event_rows(events, event_files, reporter)),
-    ):
-        reporter.start(f"staging {table.name.removeprefix('staging_')}", len(files))
-        warehouse.execute(f"DELETE FROM {quote(table.name)}")
-        warehouse.load_rows(table, rows)
-        results.append(Staged(table.name, len(files), warehouse.count(table)))
-    return results
+    now = datetime.now(UTC).replace(tzinfo=None)
+    if full_refresh:
+        for table in (STAGING_SONGS, STAGING_EVENTS, LOAD_ERRORS, LOAD_MANIFEST):
+            warehouse.execute(f"DELETE FROM {quote(table.name)}")
+    known = _read_manifest(warehouse)
+    # List both sources before loading anything: a missing folder fails the run up front.
+    listings = [
+        (kind, table, source, source.files())
+        for (kind, table), source in zip(KINDS, (songs, events), strict=True)
+    ]
+
+    rejects: list[Reject] = []
+    manifest: list[tuple[object, ...]] = []  # entries of the files read by this run
+    p = warehouse.placeholder
+    reports = []
+    for kind, table, source, files in listings:
+        report = SourceReport(kind, source.location, files=len(files))
+        reports.append(report)
+        pending = [file for file in files if _differs(known.get(file.uri), file)]
+        # A touched file with the same bytes needs only its manifest entry refreshed.
+        suspects = [file for file in pending if file.uri in known]
+        same = set()
+        for file, data in source.contents(suspects):
+            if checksum(data) == known[file.uri].checksum:
+                same.add(file.uri)
+                warehouse.execute(
+                    f"UPDATE {quote(LOAD_MANIFEST.name)} SET size = {p}, version = {p} "
+                    f"WHERE source_file = {p}",
+                    [file.size, file.version, file.uri],
+                )
+        pending = [file for file in pending if file.uri not in same]
+        replaced = [file.uri for file in pending if file.uri in known]
+        for stale in (table, LOAD_ERRORS, LOAD_MANIFEST):
+            warehouse.delete_sources(stale, replaced)
+
+        reporter.start(f"staging {kind}", len(pending))
+        rows = _rows(kind, source, pending, report, rejects, manifest, reporter)
+        report.staged = warehouse.load_rows(table, rows)
+        report.files_loaded = len(pending)
+        if report.records != report.staged + report.rejected:
+            raise ReconciliationError(
+                f"{kind}: read {report.records:,} records but staged {report.staged:,} and "
+                f"rejected {report.rejected:,}; please report this as a bug"
+            )
+
+    if len(rejects) > max_errors:
+        raise TooManyRejects(rejects, max_errors)
+    warehouse.load_rows(
+        LOAD_ERRORS,
+        ((r.source_file, r.line, r.kind, r.reason, r.raw_text, now) for r in rejects),
+    )
+    warehouse.load_rows(LOAD_MANIFEST, ((*entry, now) for entry in manifest))
+    return StageReport(reports, rejects)
+
+
+def _rows(
+    kind: str,
+    source: Source,
+    files: list[SourceFile],
+    report: SourceReport,
+    rejects: list[Reject],
+    manifest: list[tuple[object, ...]],
+    reporter: Reporter,
+) -> Iterator[tuple[object, ...]]:
+    """Staging rows of ``files`` (lineage appended); rejects, counts and manifest on the side."""
+    parse = PARSERS[kind]
+    for file, data in source.contents(files):
+        records = rejected = 0
+        result: Parsed
+        for result in parse(data, file.uri, report.unknown_fields):
+            records += 1
+            if isinstance(result, Rejected):
+                rejected += 1
+                rejects.append(_reject(file, kind, result))
+            else:
+                line, row = result
+                yield (*row, file.uri, line)
+        report.records += records
+        report.rejected += rejected
+        manifest.append(
+            (file.uri, kind, file.size, file.version, checksum(data), records, rejected)
+        )
+        reporter.advance(files=1, records=records)
+
+
+def _reject(file: SourceFile, kind: str, rejected: Rejected) -> Reject:
+    raw = rejected.raw.decode("utf-8", errors="replace")[:RAW_TEXT_LIMIT]
+    return Reject(file.uri, rejected.line, kind, rejected.reason, raw)
+
+
+def _differs(entry: _Known | None, file: SourceFile) -> bool:
+    return entry is None or entry.size != file.size or entry.version != file.version
+
+
+def _read_manifest(warehouse: Warehouse) -> dict[str, _Known]:
+    rows = warehouse.query(
+        f"SELECT source_file, size, version, checksum FROM {quote(LOAD_MANIFEST.name)}"
+    )
+    return {uri: _Known(int(size), version, digest) for uri, size, version, digest in rows}

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import sparkify
-from sparkify.errors import RecordError, SourceError
+from sparkify.errors import SourceError
+from sparkify.stage import TooManyRejects
 from tests.conftest import SHARED_SAMPLE, event, song, write_events, write_songs
 
 DAY = "log_data/2018/11/2018-11-01-events.json"
@@ -208,16 +209,23 @@ def test_rerun_gives_the_same_warehouse(dataset: Path, target: str) -> None:
 
 
 def test_bad_record_names_file_line_and_reason_and_changes_nothing(
-    dataset: Path, target: str
+    dataset: Path, target: str, tmp_path: Path
 ) -> None:
     write_songs(dataset / "song_data", [song("SOAAA", "A", "ARA", "Art", 1.5)])
     write_events(dataset / DAY, [event(T0)])
     first = run(dataset, target)
     path = dataset / DAY
     path.write_text(path.read_text() + '\n{"ts": "abc", "page": "Home"}')
-    with pytest.raises(RecordError) as caught:
-        run(dataset, target)
-    assert str(caught.value) == f'{path} line 2: ts is "abc", expected epoch milliseconds'
+    with pytest.raises(TooManyRejects) as caught:
+        sparkify.etl(
+            song_data=str(dataset / "song_data"),
+            log_data=str(dataset / "log_data"),
+            target=target,
+            rejects_file=tmp_path / "rejects.jsonl",
+        )
+    assert [str(reject) for reject in caught.value.rejects] == [
+        f'{path}:2: ts is "abc", expected epoch milliseconds'
+    ]
     assert sparkify.analyze(target) == first.counts
 
 
@@ -257,4 +265,6 @@ def test_published_sample(target: str) -> None:
         "songs": 12,
         "artists": 12,
         "time": 266,
+        "load_errors": 0,
+        "load_manifest": 15,
     }

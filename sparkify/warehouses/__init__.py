@@ -31,8 +31,8 @@ def duckdb_path(target: str) -> str | None:
     return None
 
 
-def connect(target: str) -> Warehouse:
-    """Open the warehouse ``target`` names.
+def connect(target: str, *, lock_timeout: float = 0.0) -> Warehouse:
+    """Open the warehouse ``target`` names; wait up to ``lock_timeout`` s if another run has it.
 
     >>> with connect("duckdb:///:memory:") as warehouse:
     ...     warehouse.name
@@ -40,7 +40,7 @@ def connect(target: str) -> Warehouse:
     """
     path = duckdb_path(target)
     if path is not None:
-        return DuckDBWarehouse(path)
+        return DuckDBWarehouse(path, lock_timeout=lock_timeout)
     raise ConfigError(
         f"unsupported target {redact(target)!r}: expected duckdb:///path.duckdb "
         "or a path ending in .duckdb"

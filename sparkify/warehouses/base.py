@@ -34,6 +34,7 @@ class Warehouse:
     name: ClassVar[str]
     dialect: ClassVar[str]  # sqlglot's name for the engine's SQL dialect
     types: ClassVar[dict[Type, str]]
+    placeholder: ClassVar[str] = "?"  # how a bound parameter is written in SQL
 
     # -- connection: each engine implements these ---------------------------------------------
 
@@ -48,12 +49,19 @@ class Warehouse:
         raise NotImplementedError
         yield  # pragma: no cover
 
-    def load_rows(self, table: Table, rows: Iterable[tuple[Any, ...]]) -> None:
+    def load_rows(self, table: Table, rows: Iterable[tuple[Any, ...]]) -> int:
         """Append ``rows`` (tuples in the order of ``table.columns``) to ``table`` in bulk.
 
         ``rows`` may be a long stream: engines consume it in batches, never all at once.
+        Returns how many rows the engine inserted.
         """
         raise NotImplementedError
+
+    def delete_sources(self, table: Table, source_files: Sequence[str]) -> None:
+        """Delete the rows of ``table`` that came from any of ``source_files``."""
+        statement = f"DELETE FROM {quote(table.name)} WHERE source_file = {self.placeholder}"
+        for source_file in source_files:
+            self.execute(statement, [source_file])
 
     def table_names(self) -> set[str]:
         raise NotImplementedError
@@ -82,8 +90,6 @@ class Warehouse:
 
     def create_table_sql(self, table: Table) -> str:
         lines = [self.column_sql(column) for column in table.columns]
-        if table.primary_key:
-            lines.append(f"PRIMARY KEY ({', '.join(map(quote, table.primary_key))})")
         body = ",\n    ".join(lines)
         options = self.table_options(table)
         return f"CREATE TABLE IF NOT EXISTS {quote(table.name)} (\n    {body}\n){options}"

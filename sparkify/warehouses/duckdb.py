@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from sparkify.model import Table, Type
 from sparkify.warehouses.base import Warehouse, batched, quote
 
 BATCH_ROWS = 200_000
+LOCK_POLL_SECONDS = 0.1
 
 
 class DuckDBWarehouse(Warehouse):
@@ -30,14 +32,32 @@ class DuckDBWarehouse(Warehouse):
         Type.TIMESTAMP: "TIMESTAMP",
     }
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path, *, lock_timeout: float = 0.0) -> None:
+        """Open (or create) the DuckDB file at ``path``.
+
+        DuckDB lets one process at a time open a file for writing; while another holds it, wait
+        up to ``lock_timeout`` seconds for it to finish, then fail with a clear message.
+        """
         self.path = str(path)
-        try:
-            self.connection = duckdb.connect(self.path, read_only=read_only)
-        except duckdb.IOException as exc:
-            raise WarehouseError(_explain_open_error(self.path, exc)) from None
-        except duckdb.Error as exc:
-            raise WarehouseError(f"cannot open DuckDB warehouse {self.path}: {exc}") from None
+        deadline = time.monotonic() + lock_timeout
+        while True:
+            try:
+                self.connection = duckdb.connect(self.path)
+                return
+            except duckdb.IOException as exc:
+                if not _is_lock_error(exc):
+                    raise WarehouseError(
+                        f"cannot open DuckDB warehouse {self.path}: {exc}"
+                    ) from None
+                if time.monotonic() >= deadline:
+                    raise WarehouseError(
+                        f"DuckDB warehouse {self.path} is in use by another process "
+                        f"(waited {lock_timeout:g} s); wait for it to finish, or give "
+                        "--lock-timeout more seconds"
+                    ) from None
+                time.sleep(LOCK_POLL_SECONDS)
+            except duckdb.Error as exc:
+                raise WarehouseError(f"cannot open DuckDB warehouse {self.path}: {exc}") from None
 
     def __repr__(self) -> str:
         return f"DuckDBWarehouse({self.path!r})"
@@ -64,7 +84,7 @@ class DuckDBWarehouse(Warehouse):
             raise
         self.connection.commit()
 
-    def load_rows(self, table: Table, rows: Iterable[tuple[Any, ...]]) -> None:
+    def load_rows(self, table: Table, rows: Iterable[tuple[Any, ...]]) -> int:
         # DuckDB reads newline-delimited JSON in bulk, in parallel, with exact doubles; writing
         # it with orjson is the cheapest way to hand Python rows over without extra libraries.
         names = table.column_names
@@ -77,13 +97,23 @@ class DuckDBWarehouse(Warehouse):
             f"SELECT * FROM read_json(?, columns = {{{spec}}}, "
             "format = 'newline_delimited', auto_detect = false)"
         )
+        inserted = 0
         with tempfile.TemporaryDirectory(prefix="sparkify-") as folder:
             path = Path(folder) / f"{table.name}.json"
             for batch in batched(rows, BATCH_ROWS):
                 path.write_bytes(
                     b"\n".join(orjson.dumps(dict(zip(names, row, strict=True))) for row in batch)
                 )
-                self.execute(insert, [str(path)])
+                ((count,),) = self.query(insert, [str(path)])
+                inserted += count
+        return inserted
+
+    def delete_sources(self, table: Table, source_files: Sequence[str]) -> None:
+        if source_files:
+            self.execute(
+                f"DELETE FROM {quote(table.name)} WHERE list_contains(?, source_file)",
+                [list(source_files)],
+            )
 
     def table_names(self) -> set[str]:
         rows = self.query(
@@ -106,11 +136,5 @@ def _first_line(sql: str) -> str:
     return sql.strip().splitlines()[0][:80]
 
 
-def _explain_open_error(path: str, exc: Exception) -> str:
-    message = str(exc)
-    if "lock" in message.lower():
-        return (
-            f"DuckDB warehouse {path} is in use by another process; "
-            f"wait for it to finish and try again ({message})"
-        )
-    return f"cannot open DuckDB warehouse {path}: {message}"
+def _is_lock_error(exc: Exception) -> bool:
+    return "lock" in str(exc).lower()
