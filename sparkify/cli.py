@@ -164,7 +164,7 @@ def etl(
             "(sparkify check and SELECT * FROM load_errors show them)"
         )
     if result.checks is not None:
-        _report_checks(result.checks, console, verbose=False)
+        _report_checks(result.checks, console, verbose=False, summary=not quiet)
         if result.failed_checks:
             raise SparkifyError(
                 f"loaded, but {len(result.failed_checks)} data-quality checks failed"
@@ -279,7 +279,10 @@ def check(target: str) -> None:
         raise SparkifyError(f"{len(failed)} of {len(results)} data-quality checks failed")
 
 
-def _report_checks(results: list[CheckResult], console: Console, *, verbose: bool) -> None:
+def _report_checks(
+    results: list[CheckResult], console: Console, *, verbose: bool, summary: bool = True
+) -> None:
+    """Each failed check (every check when ``verbose``) with a few offending rows."""
     failed = [result for result in results if not result.passed]
     for result in results if verbose else failed:
         mark = "[green]pass[/]" if result.passed else "[red]FAIL[/]"
@@ -287,7 +290,7 @@ def _report_checks(results: list[CheckResult], console: Console, *, verbose: boo
         console.print(f"{mark}  {result.check.name}{detail}", highlight=False)
         for row in result.sample:
             console.print(f"        {row}", highlight=False, markup=False)
-    if not failed:
+    if summary and not failed:
         console.print(f"All {len(results)} data-quality checks passed.")
 
 

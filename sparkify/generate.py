@@ -357,7 +357,8 @@ def _write_songs(folder: Path, count: int, rng: random.Random) -> list[_Song]:
             "duration": duration,
             "year": 0 if rng.random() < 0.5 else rng.randint(1955, 2010),
         }
-        track = _ident(rng, "TRA", 15)
+        # Track ids start with letters, which name the folders (TRAABCL… is in A/A/B).
+        track = "TRA" + "".join(rng.choices(string.ascii_uppercase, k=4)) + _ident(rng, "", 11)
         target = folder / track[2] / track[3] / track[4]
         if target not in made_folders:
             target.mkdir(parents=True, exist_ok=True)
