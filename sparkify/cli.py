@@ -149,19 +149,21 @@ def etl(
     if not quiet:
         console.print(
             f"Loaded [bold]{result.song_data}[/] and [bold]{result.log_data}[/] "
-            f"in {result.seconds:.1f} s"
+            f"in {result.seconds:.1f} s",
+            soft_wrap=True,
         )
         for report in result.stage.sources:
-            console.print(f"  {report.reconciliation()}")
+            console.print(f"  {report.reconciliation()}", soft_wrap=True)
             if report.unknown_fields:
                 fields = ", ".join(f"{k} ({n:,})" for k, n in report.unknown_fields.most_common())
-                console.print(f"  {report.kind}: ignored unknown fields: {fields}")
+                console.print(f"  {report.kind}: ignored unknown fields: {fields}", soft_wrap=True)
         console.print(_counts_table(result.counts))
     rejected = len(result.stage.rejects)
     if rejected:
         console.print(
             f"[yellow]Warning:[/] {rejected:,} records rejected and kept in load_errors "
-            "(sparkify check and SELECT * FROM load_errors show them)"
+            "(sparkify check and SELECT * FROM load_errors show them)",
+            soft_wrap=True,
         )
     if result.checks is not None:
         _report_checks(result.checks, console, verbose=False, summary=not quiet)

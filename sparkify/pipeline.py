@@ -88,7 +88,7 @@ def etl(
                     full_refresh=full_refresh, max_errors=max_errors,
                 )  # fmt: skip
                 if staged.changed or full_refresh:
-                    build_star(warehouse)
+                    build_star(warehouse, report)
         except TooManyRejects as exc:
             write_rejects(exc.rejects, Path(rejects_file))
             exc.rejects_file = str(rejects_file)

@@ -10,7 +10,6 @@ from typing import Protocol
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
@@ -21,7 +20,7 @@ from rich.progress import (
 class Reporter(Protocol):
     """What the pipeline tells about its progress; see :func:`reporter`."""
 
-    def start(self, description: str, total: int | None) -> None: ...
+    def start(self, description: str, total: int | None, unit: str = "files") -> None: ...
 
     def advance(self, files: int = 0, records: int = 0) -> None: ...
 
@@ -29,7 +28,7 @@ class Reporter(Protocol):
 class Silent:
     """A reporter that says nothing: the default for library calls and non-terminals."""
 
-    def start(self, description: str, total: int | None) -> None:
+    def start(self, description: str, total: int | None, unit: str = "files") -> None:
         pass
 
     def advance(self, files: int = 0, records: int = 0) -> None:
@@ -43,18 +42,21 @@ class Bar:
         self.progress = progress
         self.task: TaskID | None = None
         self.records = 0
+        self.unit = "files"
 
-    def start(self, description: str, total: int | None) -> None:
+    def start(self, description: str, total: int | None, unit: str = "files") -> None:
         if self.task is not None:
             self.progress.update(self.task, completed=self.progress.tasks[-1].total)
         self.records = 0
-        self.task = self.progress.add_task(description, total=total, records=0)
+        self.unit = unit
+        self.task = self.progress.add_task(description, total=total, unit=unit, records="")
 
     def advance(self, files: int = 0, records: int = 0) -> None:
         if self.task is None:
             return
         self.records += records
-        self.progress.update(self.task, advance=files, records=self.records)
+        shown = f"{self.records:,} records" if self.records else ""
+        self.progress.update(self.task, advance=files, records=shown)
 
 
 @contextmanager
@@ -67,8 +69,8 @@ def reporter(*, quiet: bool = False, console: Console | None = None) -> Iterator
     progress = Progress(
         TextColumn("{task.description:<16}"),
         BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("files  {task.fields[records]:>10,} records"),
+        TextColumn("{task.completed:>7,.0f}/{task.total:,.0f} {task.fields[unit]:<6}"),
+        TextColumn("{task.fields[records]:>18}"),
         TimeElapsedColumn(),
         console=console,
     )

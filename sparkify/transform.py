@@ -7,6 +7,7 @@ so the star after any run equals the star of one clean run over the staged recor
 from __future__ import annotations
 
 from sparkify.model import ARTISTS, SONGPLAYS, SONGS, TIME, USERS, Table
+from sparkify.progress import Reporter, Silent
 from sparkify.warehouses import Warehouse, quote
 
 # Dimensions first: time is derived from songplays.
@@ -22,7 +23,11 @@ def statements(warehouse: Warehouse) -> list[str]:
     return plan
 
 
-def build_star(warehouse: Warehouse) -> None:
+def build_star(warehouse: Warehouse, reporter: Reporter | None = None) -> None:
     """Rebuild every star table; call it inside the run's transaction."""
-    for statement in statements(warehouse):
-        warehouse.execute(statement)
+    reporter = reporter or Silent()
+    reporter.start("building star", len(BUILD_ORDER), unit="tables")
+    for table in BUILD_ORDER:
+        warehouse.execute(f"DELETE FROM {quote(table.name)}")
+        warehouse.execute(warehouse.render(f"{table.name}.sql"))
+        reporter.advance(files=1)
