@@ -38,7 +38,7 @@ class Source(Protocol):
     def files(self) -> list[SourceFile]: ...
 
     def contents(self, files: Iterable[SourceFile]) -> Iterator[tuple[SourceFile, bytes]]:
-        """Each file with its (decompressed) bytes, in the order given."""
+        """Each file with its bytes as stored (see :func:`decompress`), in the order given."""
         ...
 
 
@@ -51,6 +51,7 @@ def is_wanted(relative_parts: Iterable[str]) -> bool:
 
 
 def decompress(file: SourceFile, data: bytes) -> bytes:
+    """The content of ``file`` given its stored bytes; a bad ``.gz`` file is a RecordError."""
     if not file.uri.endswith(".gz"):
         return data
     try:
@@ -93,7 +94,7 @@ class LocalSource:
                 data = Path(file.uri).read_bytes()
             except OSError as exc:
                 raise SourceError(f"cannot read {file.uri}: {exc.strerror}") from None
-            yield file, decompress(file, data)
+            yield file, data
 
 
 def open_source(location: str) -> Source:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from sparkify.errors import SparkifyError
+from sparkify.errors import RecordError, SparkifyError
 from sparkify.model import (
     LOAD_ERRORS,
     LOAD_MANIFEST,
@@ -30,7 +30,7 @@ from sparkify.model import (
 )
 from sparkify.parse import Parsed, Rejected, event_results, song_results
 from sparkify.progress import Reporter, Silent
-from sparkify.sources import Source, SourceFile
+from sparkify.sources import Source, SourceFile, decompress
 from sparkify.warehouses import Warehouse, quote
 
 
@@ -203,10 +203,14 @@ def _rows(
 ) -> Iterator[tuple[object, ...]]:
     """Staging rows of ``files`` (lineage appended); rejects, counts and manifest on the side."""
     parse = PARSERS[kind]
-    for file, data in source.contents(files):
+    for file, stored in source.contents(files):
         records = rejected = 0
-        result: Parsed
-        for result in parse(data, file.uri, report.unknown_fields):
+        results: Iterable[Parsed]
+        try:
+            results = parse(decompress(file, stored), file.uri, report.unknown_fields)
+        except RecordError as exc:
+            results = [Rejected(None, exc.reason, stored)]
+        for result in results:
             records += 1
             if isinstance(result, Rejected):
                 rejected += 1
@@ -217,7 +221,7 @@ def _rows(
         report.records += records
         report.rejected += rejected
         manifest.append(
-            (file.uri, kind, file.size, file.version, checksum(data), records, rejected)
+            (file.uri, kind, file.size, file.version, checksum(stored), records, rejected)
         )
         reporter.advance(files=1, records=records)
 

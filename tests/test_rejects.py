@@ -208,3 +208,15 @@ def test_arbitrary_bytes_end_staged_or_rejected(tmp_path: Path, content: bytes) 
     body = content.removeprefix(b"\xef\xbb\xbf")
     lines = [part for part in body.split(b"\n") if part.removesuffix(b"\r").strip()]
     assert result.stage.sources[1].records == len(lines)
+
+
+def test_a_broken_gzip_file_is_one_reject(dataset: Path, target: str) -> None:
+    one_song(dataset)
+    write_events(dataset / DAY, [event(T0)])
+    broken = dataset / "log_data/2018/11/2018-11-02-events.json.gz"
+    broken.write_bytes(gzip.compress(GOOD)[:-6])
+    result = load(dataset, target, max_errors=1)
+    assert result.counts["staging_events"] == 1
+    ((source, source_line, kind, reason, _),) = rejects(target)
+    assert (source, source_line, kind) == (str(broken), None, "events")
+    assert reason.startswith("not a valid gzip file")
