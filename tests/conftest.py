@@ -9,29 +9,10 @@ from typing import Any
 
 import pytest
 
+from sparkify.generate import EVENT_FIELDS
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_SAMPLE = REPO.parent / "shared" / "sparkify-sample"
-
-EVENT_FIELDS = (
-    "artist",
-    "auth",
-    "firstName",
-    "gender",
-    "itemInSession",
-    "lastName",
-    "length",
-    "level",
-    "location",
-    "method",
-    "page",
-    "registration",
-    "sessionId",
-    "song",
-    "status",
-    "ts",
-    "userAgent",
-    "userId",
-)
 
 
 def song(

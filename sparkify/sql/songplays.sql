@@ -24,13 +24,8 @@ LEFT JOIN (
         song_id, artist_id, title, artist_name, duration,
         ROW_NUMBER() OVER (PARTITION BY title, artist_name, duration ORDER BY song_id) AS pick
     FROM (
-        -- the record that songs.sql keeps for each song_id
-        SELECT
-            song_id, artist_id, title, artist_name, duration,
-            ROW_NUMBER() OVER (PARTITION BY song_id ORDER BY source_file) AS first_file
-        FROM "staging_songs"
+        {% filter trim|indent(8) %}{% include "_songs_once.sql" %}{% endfilter %}
     ) AS songs_once
-    WHERE first_file = 1
 ) AS m
     ON m.pick = 1
     AND m.title = e.song
