@@ -36,3 +36,31 @@ class RecordError(SparkifyError):
 
 class WarehouseError(SparkifyError):
     """The warehouse refused an operation (connection, lock, SQL error)."""
+
+
+class AwsError(SparkifyError):
+    """AWS refused or could not finish a request; the message says which and the fix."""
+
+
+class AwsCredentialsError(AwsError):
+    """No AWS credentials were found, or AWS does not recognise them."""
+
+
+class AwsAccessDeniedError(AwsError):
+    """The credentials are valid but lack a permission the operation needs."""
+
+
+class AwsParameterError(AwsError):
+    """AWS rejected a value (node type, node count, password, identifier, …)."""
+
+
+class ClusterNotFoundError(AwsError):
+    """The Redshift cluster named in the configuration does not exist."""
+
+
+class ClusterStuckError(AwsError):
+    """The cluster did not reach the awaited state before the timeout."""
+
+
+class ResourceConflictError(AwsError):
+    """A name sparkify would use already belongs to something it did not create for this purpose."""
