@@ -7,6 +7,7 @@
 6820
 """
 
+from sparkify.cluster import cluster_endpoint, cluster_status, create_cluster, delete_cluster
 from sparkify.errors import (
     ConfigError,
     RecordError,
@@ -31,8 +32,12 @@ __all__ = [
     "WarehouseError",
     "__version__",
     "analyze",
+    "cluster_endpoint",
+    "cluster_status",
     "connect",
+    "create_cluster",
     "create_tables",
+    "delete_cluster",
     "etl",
     "generate",
 ]
