@@ -220,7 +220,8 @@ class Aws:
                 raise ClusterStuckError(
                     f"{what} is still {seen} after {elapsed:.0f} s (timeout {timeout:g} s): "
                     "look at its events in the Redshift console, then run the command again "
-                    "with a longer --timeout (creating a cluster often takes 5-15 minutes)"
+                    "with a longer --timeout (creating or deleting a cluster often takes 5-15 "
+                    "minutes)"
                 )
             if progress is not None:
                 progress(f"waiting for {what}: {seen} ({elapsed:.0f} s of at most {timeout:g} s)")

@@ -225,3 +225,8 @@ def test_everything_else_is_byte_identical(
         return  # generated duplicate keys: not a file configparser (or a user) would have
     update_config(path, {("CLUSTER", "HOST"): "h", ("IAM_ROLE", "ARN"): "a"})
     assert path.read_text() == text.replace("HOST=''", "HOST='h'").replace("ARN=''", "ARN='a'")
+
+
+def test_the_committed_example_is_valid() -> None:
+    cfg = load_cluster_config(Path(__file__).resolve().parent.parent / "dwh.cfg.example")
+    assert cfg.identifier == "dwhcluster" and not cfg.keys_in_file
