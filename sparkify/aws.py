@@ -221,7 +221,9 @@ class Aws:
                     f"{what} is still {seen} after {elapsed:.0f} s (timeout {timeout:g} s): "
                     "look at its events in the Redshift console, then run the command again "
                     "with a longer --timeout (creating or deleting a cluster often takes 5-15 "
-                    "minutes)"
+                    "minutes)",
+                    state=seen,
+                    seconds=elapsed,
                 )
             if progress is not None:
                 progress(f"waiting for {what}: {seen} ({elapsed:.0f} s of at most {timeout:g} s)")
@@ -265,24 +267,32 @@ def translate(exc: Exception, aws: Aws, service: str | None = None) -> SparkifyE
             return AwsCredentialsError(
                 f"AWS does not accept the credentials from {aws.credentials_source()} ({code}): "
                 "renew or correct them, or remove them to use another source of the AWS "
-                "credential chain"
+                "credential chain",
+                code=code,
+                action=action,
             )
         if code in _ACCESS_CODES:
             return AwsAccessDeniedError(
                 f"the credentials from {aws.credentials_source()} may not call {action} "
-                f"({code}): grant that action to the IAM user or role, or use other credentials"
+                f"({code}): grant that action to the IAM user or role, or use other credentials",
+                code=code,
+                action=action,
             )
         if code == "ClusterNotFound":
             return ClusterNotFoundError(
                 f"{message} (region {aws.region_name}): check [DWH] DWH_CLUSTER_IDENTIFIER and "
-                "[AWS] REGION, or create it with `sparkify cluster create`"
+                "[AWS] REGION, or create it with `sparkify cluster create`",
+                code=code,
+                action=action,
             )
         if code in _PARAMETER_CODES:
             return AwsParameterError(
                 f"AWS rejected {action}: {message} ({code}): correct the [DWH] values in "
-                "dwh.cfg and run the command again"
+                "dwh.cfg and run the command again",
+                code=code,
+                action=action,
             )
-        return AwsError(f"AWS refused {action}: {message} ({code})")
+        return AwsError(f"AWS refused {action}: {message} ({code})", code=code, action=action)
     if isinstance(exc, boto.BotoCoreError):
         return AwsError(f"AWS request failed: {exc}")
     return AwsError(f"AWS request failed: {type(exc).__name__}: {exc}")

@@ -150,6 +150,14 @@ def load_cluster_config(path: str | os.PathLike[str]) -> ClusterConfig:
                 f"[DWH] DWH_ALLOWED_CIDR is {allowed_cidr!r} ({exc}): give a network such as "
                 "203.0.113.7/32 (one address) or 203.0.113.0/24"
             )
+    access_key = config_value(cfg, "AWS", "KEY")
+    secret_key = config_value(cfg, "AWS", "SECRET")
+    if bool(access_key) != bool(secret_key):
+        given, empty = ("KEY", "SECRET") if access_key else ("SECRET", "KEY")
+        problems.append(
+            f"[AWS] {given} is set but {empty} is empty: set both, or better empty both and use "
+            "the standard AWS credential chain (aws configure, AWS_PROFILE)"
+        )
     if problems:
         raise ConfigError(
             f"{path} has {len(problems)} problem{'s' if len(problems) > 1 else ''}:\n  "
@@ -168,8 +176,8 @@ def load_cluster_config(path: str | os.PathLike[str]) -> ClusterConfig:
         role_name=role_name,
         allowed_cidr=allowed_cidr,
         region=config_value(cfg, "AWS", "REGION"),
-        access_key=config_value(cfg, "AWS", "KEY"),
-        secret_key=config_value(cfg, "AWS", "SECRET"),
+        access_key=access_key,
+        secret_key=secret_key,
     )
 
 

@@ -39,7 +39,16 @@ class WarehouseError(SparkifyError):
 
 
 class AwsError(SparkifyError):
-    """AWS refused or could not finish a request; the message says which and the fix."""
+    """AWS refused or could not finish a request; the message says which and the fix.
+
+    ``code`` is AWS's error code (``AccessDenied``, …) and ``action`` the API action
+    (``iam:CreateRole``) when AWS answered; both ``None`` otherwise.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, action: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.action = action
 
 
 class AwsCredentialsError(AwsError):
@@ -59,7 +68,15 @@ class ClusterNotFoundError(AwsError):
 
 
 class ClusterStuckError(AwsError):
-    """The cluster did not reach the awaited state before the timeout."""
+    """The cluster did not reach the awaited state before the timeout.
+
+    ``state`` is the last state seen, ``seconds`` how long it was awaited.
+    """
+
+    def __init__(self, message: str, *, state: str, seconds: float):
+        super().__init__(message)
+        self.state = state
+        self.seconds = seconds
 
 
 class ResourceConflictError(AwsError):

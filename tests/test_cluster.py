@@ -164,6 +164,7 @@ def test_keys_in_file_stuck_cluster_snapshot_and_kept_role(dwh_cfg: Path) -> Non
         cluster_endpoint(dwh_cfg, delay=0.01, timeout=0.3, progress=seen.append)
     assert "cluster dwhcluster to be available is still paused after" in str(raised.value)
     assert "with a longer --timeout" in str(raised.value)
+    assert raised.value.state == "paused" and raised.value.seconds < 1
     assert seen and seen[0].startswith("waiting for cluster dwhcluster to be available: paused")
     assert b"HOST=''" in dwh_cfg.read_bytes()
     redshift.resume_cluster(ClusterIdentifier="dwhcluster")
@@ -246,6 +247,7 @@ def test_bad_or_insufficient_credentials_are_named_by_source(
     with pytest.raises(AwsAccessDeniedError) as denied:
         create_cluster(dwh_cfg, **FAST)
     message = str(denied.value)
+    assert (denied.value.code, denied.value.action) == ("AccessDenied", "iam:CreateRole")
     assert message.startswith(
         "the credentials from [AWS] KEY and SECRET in dwh.cfg may not call iam:CreateRole"
     )

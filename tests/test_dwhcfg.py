@@ -77,6 +77,12 @@ def test_keys_in_the_file_are_never_shown(tmp_path: Path) -> None:
     assert "AKIAEXAMPLEKEY" not in repr(cfg) and "wJalr" not in repr(cfg)
 
 
+def test_a_key_without_its_secret_is_named(tmp_path: Path) -> None:
+    text = CLASSIC.replace("KEY=\n", "KEY=AKIAEXAMPLEKEY\n")
+    with pytest.raises(ConfigError, match=r"\[AWS\] KEY is set but SECRET is empty: set both"):
+        load_cluster_config(write(tmp_path, text))
+
+
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
