@@ -17,12 +17,13 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sparkify.aws import Aws, Call, Progress
 from sparkify.dwhcfg import ClusterConfig, load_cluster_config, update_config, valid_identifier
-from sparkify.errors import ClusterNotFoundError, ConfigError, ResourceConflictError
+from sparkify.errors import AwsError, ClusterNotFoundError, ConfigError, ResourceConflictError
 
 TAG_KEY = "managed-by"
 TAG_VALUE = "sparkify"
@@ -263,7 +264,7 @@ def delete_cluster(
         result.steps.append(f"kept security group {group_name(cfg)}: not created by sparkify")
     else:
         group_id = group["GroupId"] if group else f"<id of {group_name(cfg)}>"
-        aws.call("ec2", "delete_security_group", GroupId=group_id)
+        _delete_security_group(aws, cfg, group_id, timeout, delay, progress)
         _did(result, f"deleted security group {group_name(cfg)} ({group_id})")
     if keep_role:
         result.steps.append(f"kept IAM role {cfg.role_name} (--keep-role)")
@@ -462,6 +463,28 @@ def _ensure_ingress(
         IpPermissions=[wanted],
     )
     _did(result, f"allowed TCP {cfg.port} from {cidr} only")
+
+
+def _delete_security_group(
+    aws: Aws,
+    cfg: ClusterConfig,
+    group_id: str,
+    timeout: float,
+    delay: float,
+    progress: Progress | None,
+) -> None:
+    """Delete the group, waiting while AWS still holds it for the just-deleted cluster."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            aws.call("ec2", "delete_security_group", GroupId=group_id)
+            return
+        except AwsError as exc:
+            if exc.code != "DependencyViolation" or time.monotonic() + delay > deadline:
+                raise
+        if progress is not None:
+            progress(f"waiting for AWS to release security group {group_name(cfg)}")
+        time.sleep(delay)
 
 
 def _delete_role(aws: Aws, cfg: ClusterConfig, result: ClusterResult) -> None:

@@ -75,6 +75,11 @@ def load_cluster_config(path: str | os.PathLike[str]) -> ClusterConfig:
 
     Raises :class:`ConfigError` listing every bad or missing value, each with its fix.
     """
+    if not Path(path).is_file():
+        raise ConfigError(
+            f"config file {path} does not exist: pass --config PATH, or copy dwh.cfg.example "
+            "to dwh.cfg and fill it in"
+        )
     cfg = read_config(path)
     problems: list[str] = []
 
