@@ -1,13 +1,15 @@
-"""AWS calls for the cluster commands: made through boto3, or only recorded for ``--dry-run``.
+"""AWS calls for the cluster commands: made through botocore, or only recorded for ``--dry-run``.
 
-boto3 finds credentials, region and endpoint through the standard AWS configuration chain
-(``AWS_PROFILE``, ``AWS_ACCESS_KEY_ID``, ``~/.aws``, instance roles, ``AWS_ENDPOINT_URL``, …);
-nothing here names an endpoint. Every AWS failure becomes a :class:`SparkifyError` in one place,
-:func:`translate`, with the fix, naming the credentials *source* but never a key.
+botocore (the core of boto3) finds credentials, region and endpoint through the standard AWS
+configuration chain (``AWS_PROFILE``, ``AWS_ACCESS_KEY_ID``, ``~/.aws``, instance roles,
+``AWS_ENDPOINT_URL``, …); nothing here names an endpoint. Every AWS failure becomes a
+:class:`SparkifyError` in one place, :func:`translate`, with the fix, naming the credentials
+*source* but never a key.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -92,9 +94,17 @@ class Call:
         return f"{text}  # {self.note}" if self.note else text
 
 
+@functools.cache
+def _data_loader() -> Any:
+    """One loader of botocore's service models per process: they are large and never change."""
+    from botocore.loaders import create_loader
+
+    return create_loader()
+
+
 @dataclass
 class Aws:
-    """Makes AWS calls through one boto3 session, or with ``dry_run`` records them and makes none.
+    """Makes AWS calls through one botocore session; with ``dry_run`` only records them.
 
     In a dry run every read answers ``None`` ("not known"), so callers plan as if they had to
     act; :attr:`calls` then lists what a real run would call.
@@ -110,20 +120,25 @@ class Aws:
 
     @property
     def session(self) -> Any:
+        """A botocore session: the standard AWS chain finds credentials, region, endpoint."""
         if self._session is None:
-            import boto3
+            from botocore.session import get_session
 
-            self._session = boto3.Session(
-                region_name=self.region,
-                aws_access_key_id=self.access_key,
-                aws_secret_access_key=self.secret_key,
-            )
+            session = get_session()
+            session.register_component("data_loader", _data_loader())
+            if self.region:
+                session.set_config_variable("region", self.region)
+            self._session = session
         return self._session
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
             try:
-                self._clients[service] = self.session.client(service)
+                self._clients[service] = self.session.create_client(
+                    service,
+                    aws_access_key_id=self.access_key,
+                    aws_secret_access_key=self.secret_key,
+                )
             except Exception as exc:
                 raise translate(exc, self, service) from None
         return self._clients[service]
@@ -131,10 +146,12 @@ class Aws:
     @property
     def region_name(self) -> str:
         """The region in use, from ``[AWS] REGION`` or the AWS configuration chain."""
-        return str(self.region or self.session.region_name or "")
+        return str(self.region or self.session.get_config_variable("region") or "")
 
     def credentials_source(self) -> str:
         """Where the credentials came from, in words (never the credentials themselves)."""
+        if self.access_key and self.secret_key:
+            return _CREDENTIAL_SOURCES["explicit"]
         try:
             credentials = self.session.get_credentials()
         except Exception:
@@ -231,7 +248,7 @@ class Aws:
 
 
 def translate(exc: Exception, aws: Aws, service: str | None = None) -> SparkifyError:
-    """The one place where boto3 and AWS errors become sparkify errors, each with its fix."""
+    """The one place where botocore and AWS errors become sparkify errors, each with its fix."""
     from botocore import exceptions as boto
 
     if isinstance(exc, SparkifyError):
