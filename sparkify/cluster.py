@@ -131,14 +131,23 @@ def create_cluster(
         aws.call("redshift", "create_cluster", note="if the cluster is missing", **params)
         _did(result, f"created cluster {cfg.identifier} ({_size(cfg)})")
     else:
+        if cluster["ClusterStatus"] == "deleting":
+            raise AwsError(
+                f"cluster {cfg.identifier} is being deleted: wait until `sparkify cluster "
+                "status` says it does not exist, then create it again"
+            )
         result.steps.append(f"cluster {cfg.identifier} exists ({cluster['ClusterStatus']})")
         roles = [role["IamRoleArn"] for role in cluster.get("IamRoles", [])]
         groups = [g["VpcSecurityGroupId"] for g in cluster.get("VpcSecurityGroups", [])]
-        if role_arn not in roles or group_id not in groups:
+        if group_id not in groups:
             result.warnings.append(
-                f"cluster {cfg.identifier} does not use role {cfg.role_name} and security group "
-                f"{group_name(cfg)}: `sparkify cluster endpoint` adds the group; attach the role "
-                "in the Redshift console"
+                f"cluster {cfg.identifier} does not use security group {group_name(cfg)}: "
+                "`sparkify cluster endpoint` adds it"
+            )
+        if role_arn not in roles:
+            result.warnings.append(
+                f"cluster {cfg.identifier} does not use IAM role {cfg.role_name}: attach it in "
+                "the Redshift console (Manage IAM roles) so COPY can read S3"
             )
     _wait_available(aws, cfg, timeout, delay, progress)
     result.cluster = _info(_describe(aws, cfg))
@@ -244,7 +253,10 @@ def delete_cluster(
             if final_snapshot
             else {"SkipFinalClusterSnapshot": True}
         )
-        aws.call("redshift", "delete_cluster", ClusterIdentifier=cfg.identifier, **snapshot)
+        if cluster is not None and cluster.get("ClusterStatus") == "deleting":
+            result.steps.append(f"cluster {cfg.identifier} is already being deleted")
+        else:
+            aws.call("redshift", "delete_cluster", ClusterIdentifier=cfg.identifier, **snapshot)
         aws.wait(
             "redshift",
             "cluster_deleted",

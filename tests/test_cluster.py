@@ -207,11 +207,24 @@ def test_what_sparkify_did_not_create_is_left_alone(dwh_cfg: Path) -> None:
         MasterUsername="dwhuser",
         MasterUserPassword="Passw0rd",
     )
+    adopted = create_cluster(dwh_cfg, **FAST)
+    assert "cluster dwhcluster exists (available)" in adopted.steps
+    assert [w.split(":")[0] for w in adopted.warnings] == [
+        "cluster dwhcluster does not use security group sparkify-dwhcluster",
+        "cluster dwhcluster does not use IAM role dwhRole",
+    ]
+    assert the_cluster()["VpcSecurityGroups"] == []
+    opened = cluster_endpoint(dwh_cfg, **FAST)
+    assert "added security group sparkify-dwhcluster to cluster dwhcluster" in opened.steps
+    (group,) = the_cluster()["VpcSecurityGroups"]
+    assert ingress(group["VpcSecurityGroupId"]) == [("tcp", 5439, 5439, CIDR)]
     with pytest.raises(ResourceConflictError, match="was not created by sparkify"):
         delete_cluster(dwh_cfg, **FAST)
     assert the_cluster()["ClusterStatus"] == "available"
 
     redshift.delete_cluster(ClusterIdentifier="dwhcluster", SkipFinalClusterSnapshot=True)
+    iam.detach_role_policy(RoleName="dwhRole", PolicyArn=S3_READ_ONLY)
+    iam.delete_role(RoleName="dwhRole")
     iam.create_role(RoleName="dwhRole", AssumeRolePolicyDocument=trust("redshift.amazonaws.com"))
     result = delete_cluster(dwh_cfg, **FAST)
     assert "kept IAM role dwhRole: not created by sparkify" in result.steps
