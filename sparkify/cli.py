@@ -251,7 +251,7 @@ def cluster_options(*, wait: bool = False, anywhere: bool = False) -> Callable[[
     return decorate
 
 
-@cli.group()
+@cli.group(short_help="Create, show and delete the Redshift cluster.")
 def cluster() -> None:
     """Create, inspect and delete the Redshift cluster described by dwh.cfg.
 
@@ -269,7 +269,7 @@ def cluster() -> None:
     """
 
 
-@cluster.command("create")
+@cluster.command("create", short_help="Make the role, security group and cluster.")
 @cluster_options(wait=True, anywhere=True)
 def cluster_create(
     config: Path, dry_run: bool, timeout: float, poll_interval: float, allow_anywhere: bool
@@ -295,7 +295,7 @@ def cluster_create(
         click.echo(f"Cluster {info.identifier} is {info.status} at {info.endpoint}:{info.port}")
 
 
-@cluster.command("status")
+@cluster.command("status", short_help="Show the cluster (--json too).")
 @cluster_options()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def cluster_status(config: Path, dry_run: bool, as_json: bool) -> None:
@@ -336,7 +336,7 @@ def cluster_status(config: Path, dry_run: bool, as_json: bool) -> None:
     Console(width=max(100, Console().width)).print(table)
 
 
-@cluster.command("endpoint")
+@cluster.command("endpoint", short_help="Write HOST and ARN into dwh.cfg.")
 @cluster_options(wait=True, anywhere=True)
 def cluster_endpoint(
     config: Path, dry_run: bool, timeout: float, poll_interval: float, allow_anywhere: bool
@@ -360,7 +360,7 @@ def cluster_endpoint(
     _show_result(result)
 
 
-@cluster.command("delete")
+@cluster.command("delete", short_help="Delete the cluster, its group and role.")
 @cluster_options(wait=True)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option(
