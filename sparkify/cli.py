@@ -13,8 +13,6 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 import sparkify
-import sparkify.cluster
-from sparkify.dwhcfg import load_cluster_config
 from sparkify.errors import SparkifyError
 from sparkify.settings import DEFAULT_TARGET, Settings
 
@@ -387,7 +385,7 @@ def cluster_delete(
         sparkify cluster delete
         sparkify cluster delete --yes --final-snapshot dwhcluster-final --keep-role
     """
-    cfg = load_cluster_config(config)
+    cfg = sparkify.cluster.load_cluster_config(config)
     if not (yes or dry_run):
         data = (
             f"its data is kept in snapshot {final_snapshot}"

@@ -25,6 +25,19 @@ from sparkify.aws import Aws, Call, Progress
 from sparkify.dwhcfg import ClusterConfig, load_cluster_config, update_config, valid_identifier
 from sparkify.errors import AwsError, ClusterNotFoundError, ConfigError, ResourceConflictError
 
+__all__ = [
+    "ClusterConfig",
+    "ClusterInfo",
+    "ClusterResult",
+    "cluster_endpoint",
+    "cluster_status",
+    "create_cluster",
+    "delete_cluster",
+    "group_name",
+    "ingress_cidr",
+    "load_cluster_config",
+]
+
 TAG_KEY = "managed-by"
 TAG_VALUE = "sparkify"
 S3_READ_ONLY = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
