@@ -115,8 +115,8 @@ class Aws:
     secret_key: str | None = field(default=None, repr=False)
     dry_run: bool = False
     calls: list[Call] = field(default_factory=list)
-    _session: Any = field(default=None, repr=False)
-    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _session: Any = field(default=None, init=False, repr=False)
+    _clients: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def session(self) -> Any:
