@@ -7,6 +7,7 @@
 6820
 """
 
+from sparkify.cluster import cluster_endpoint, cluster_status, create_cluster, delete_cluster
 from sparkify.errors import (
     ConfigError,
     RecordError,
@@ -35,8 +36,12 @@ __all__ = [
     "__version__",
     "analyze",
     "check",
+    "cluster_endpoint",
+    "cluster_status",
     "connect",
+    "create_cluster",
     "create_tables",
+    "delete_cluster",
     "etl",
     "generate",
 ]

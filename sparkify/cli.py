@@ -305,5 +305,224 @@ def _counts_table(counts: dict[str, int]) -> RichTable:
     return table
 
 
+# --- Redshift cluster lifecycle -------------------------------------------------------------
+
+
+def cluster_options(*, wait: bool = False, anywhere: bool = False) -> Callable[[F], F]:
+    """The options every ``sparkify cluster`` command shares, and the waiting ones."""
+
+    def decorate(function: F) -> F:
+        if anywhere:
+            function = click.option(
+                "--allow-anywhere",
+                is_flag=True,
+                help="Allow opening the port to 0.0.0.0/0 (the whole internet); prints a "
+                "warning. Without it only [DWH] DWH_ALLOWED_CIDR may connect.",
+            )(function)
+        if wait:
+            function = click.option(
+                "--poll-interval",
+                type=click.FloatRange(min=0),
+                default=sparkify.cluster.DEFAULT_DELAY,
+                show_default=True,
+                metavar="SECONDS",
+                help="Seconds between status checks while waiting.",
+            )(function)
+            function = click.option(
+                "--timeout",
+                type=click.FloatRange(min=0),
+                default=sparkify.cluster.DEFAULT_TIMEOUT,
+                show_default=True,
+                metavar="SECONDS",
+                help="Give up waiting after this many seconds.",
+            )(function)
+        function = click.option(
+            "--dry-run", is_flag=True, help="Print the AWS calls it would make; change nothing."
+        )(function)
+        return click.option(
+            "--config",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default="dwh.cfg",
+            show_default=True,
+            help="The classic dwh.cfg: [AWS], [DWH], [CLUSTER], [IAM_ROLE].",
+        )(function)
+
+    return decorate
+
+
+@cli.group(short_help="Create, show and delete the Redshift cluster.")
+def cluster() -> None:
+    """Create, inspect and delete the Redshift cluster described by dwh.cfg.
+
+    \b
+    Credentials come from the standard AWS chain (aws configure, AWS_PROFILE,
+    AWS_ACCESS_KEY_ID, an IAM role); [AWS] KEY/SECRET in dwh.cfg work but warn.
+    Every command is safe to run again, and --dry-run shows the AWS calls first.
+
+    \b
+    Examples:
+        sparkify cluster create --config dwh.cfg
+        sparkify cluster status
+        sparkify cluster endpoint      # writes [CLUSTER] HOST and [IAM_ROLE] ARN
+        sparkify cluster delete --final-snapshot dwhcluster-final
+    """
+
+
+@cluster.command("create", short_help="Make the role, security group and cluster.")
+@cluster_options(wait=True, anywhere=True)
+def cluster_create(
+    config: Path, dry_run: bool, timeout: float, poll_interval: float, allow_anywhere: bool
+) -> None:
+    """Make the IAM role, security group and cluster that are missing; wait until available.
+
+    \b
+    Examples:
+        sparkify cluster create --dry-run
+        sparkify cluster create --config dwh.cfg --timeout 1800
+    """
+    result = sparkify.cluster.create_cluster(
+        config,
+        allow_anywhere=allow_anywhere,
+        dry_run=dry_run,
+        timeout=timeout,
+        delay=poll_interval,
+        progress=_progress,
+    )
+    _show_result(result)
+    if result.cluster is not None:
+        info = result.cluster
+        click.echo(f"Cluster {info.identifier} is {info.status} at {info.endpoint}:{info.port}")
+
+
+@cluster.command("status", short_help="Show the cluster (--json too).")
+@cluster_options()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def cluster_status(config: Path, dry_run: bool, as_json: bool) -> None:
+    """Show the cluster: status, nodes, endpoint, role, network, creation time.
+
+    \b
+    Examples:
+        sparkify cluster status
+        sparkify cluster status --json
+    """
+    result = sparkify.cluster.cluster_status(config, dry_run=dry_run)
+    if dry_run or result.cluster is None:
+        _show_result(result)
+        return
+    info = result.cluster
+    if as_json:
+        click.echo(orjson.dumps(info.to_dict()).decode())
+        return
+    _show_result(result)
+    table = RichTable(title=f"Redshift cluster {info.identifier}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    rows = {
+        "identifier": info.identifier,
+        "status": info.status,
+        "nodes": f"{info.nodes} x {info.node_type}",
+        "endpoint": info.endpoint or "-",
+        "port": str(info.port or "-"),
+        "database": info.database,
+        "IAM role": "\n".join(info.role_arns) or "-",
+        "VPC": info.vpc_id or "-",
+        "security groups": ", ".join(info.security_groups) or "-",
+        "created at": info.created_at or "-",
+        "created by sparkify": "yes" if info.managed_by_sparkify else "no",
+    }
+    for name, value in rows.items():
+        table.add_row(name, value)
+    Console(width=max(100, Console().width)).print(table)
+
+
+@cluster.command("endpoint", short_help="Write HOST and ARN into dwh.cfg.")
+@cluster_options(wait=True, anywhere=True)
+def cluster_endpoint(
+    config: Path, dry_run: bool, timeout: float, poll_interval: float, allow_anywhere: bool
+) -> None:
+    """Wait for the cluster, ensure its ingress rule, write HOST and ARN into dwh.cfg.
+
+    Only [CLUSTER] HOST and [IAM_ROLE] ARN change; the rest of the file stays as it was.
+
+    \b
+    Examples:
+        sparkify cluster endpoint --config dwh.cfg
+    """
+    result = sparkify.cluster.cluster_endpoint(
+        config,
+        allow_anywhere=allow_anywhere,
+        dry_run=dry_run,
+        timeout=timeout,
+        delay=poll_interval,
+        progress=_progress,
+    )
+    _show_result(result)
+
+
+@cluster.command("delete", short_help="Delete the cluster, its group and role.")
+@cluster_options(wait=True)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--final-snapshot",
+    metavar="ID",
+    help="Keep the data in a snapshot with this identifier before deleting.",
+)
+@click.option("--keep-role", is_flag=True, help="Keep the IAM role sparkify created.")
+def cluster_delete(
+    config: Path,
+    dry_run: bool,
+    timeout: float,
+    poll_interval: float,
+    yes: bool,
+    final_snapshot: str | None,
+    keep_role: bool,
+) -> None:
+    """Delete the cluster, then the security group and IAM role that sparkify created.
+
+    Deleting what is already gone says so and succeeds.
+
+    \b
+    Examples:
+        sparkify cluster delete
+        sparkify cluster delete --yes --final-snapshot dwhcluster-final --keep-role
+    """
+    cfg = sparkify.cluster.load_cluster_config(config)
+    if not (yes or dry_run):
+        data = (
+            f"its data is kept in snapshot {final_snapshot}"
+            if final_snapshot
+            else "its data is lost"
+        )
+        click.confirm(f"Delete Redshift cluster {cfg.identifier}? ({data})", abort=True)
+    result = sparkify.cluster.delete_cluster(
+        cfg,
+        final_snapshot=final_snapshot,
+        keep_role=keep_role,
+        dry_run=dry_run,
+        timeout=timeout,
+        delay=poll_interval,
+        progress=_progress,
+    )
+    _show_result(result)
+
+
+def _progress(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _show_result(result: sparkify.cluster.ClusterResult) -> None:
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if result.dry_run:
+        click.echo("Dry run: the AWS calls it would make (nothing was changed):")
+        for call in result.calls:
+            click.echo(f"  {call}")
+        return
+    for step in result.steps:
+        click.echo(step)
+    if result.steps and not result.changed:
+        click.echo("Nothing to change.")
+
+
 def main() -> None:
     cli(prog_name="sparkify")

@@ -36,3 +36,48 @@ class RecordError(SparkifyError):
 
 class WarehouseError(SparkifyError):
     """The warehouse refused an operation (connection, lock, SQL error)."""
+
+
+class AwsError(SparkifyError):
+    """AWS refused or could not finish a request; the message says which and the fix.
+
+    ``code`` is AWS's error code (``AccessDenied``, …) and ``action`` the API action
+    (``iam:CreateRole``) when AWS answered; both ``None`` otherwise.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, action: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.action = action
+
+
+class AwsCredentialsError(AwsError):
+    """No AWS credentials were found, or AWS does not recognise them."""
+
+
+class AwsAccessDeniedError(AwsError):
+    """The credentials are valid but lack a permission the operation needs."""
+
+
+class AwsParameterError(AwsError):
+    """AWS rejected a value (node type, node count, password, identifier, …)."""
+
+
+class ClusterNotFoundError(AwsError):
+    """The Redshift cluster named in the configuration does not exist."""
+
+
+class ClusterStuckError(AwsError):
+    """The cluster did not reach the awaited state before the timeout.
+
+    ``state`` is the last state seen, ``seconds`` how long it was awaited.
+    """
+
+    def __init__(self, message: str, *, state: str, seconds: float):
+        super().__init__(message)
+        self.state = state
+        self.seconds = seconds
+
+
+class ResourceConflictError(AwsError):
+    """A name sparkify would use already belongs to something it did not create for this purpose."""
