@@ -200,3 +200,8 @@ def table(name: str) -> Table:
         if candidate.name == name:
             return candidate
     raise KeyError(name)
+
+
+# Where each staging row came from. Engines that stage through Python fill them per record;
+# Redshift's COPY cannot, so there they are nullable (see docs/redshift.md).
+LINEAGE_COLUMNS: frozenset[str] = frozenset({"source_file", "source_line"})

@@ -1,0 +1,123 @@
+"""PostgreSQL, through psycopg 3: staging by ``COPY … FROM STDIN``, transforms inside the server.
+
+The target is a libpq URI (``postgresql://user@host:5432/db``); whatever it leaves out comes from
+the standard ``PG*`` environment variables (``PGPASSWORD``, ``PGHOST`` …) or ``~/.pgpass``, so a
+password need never be written in a URL. Passwords never appear in errors: every driver error goes
+through :func:`translate`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar, NoReturn
+
+import psycopg
+
+from sparkify.errors import WarehouseError
+from sparkify.model import Table, Type
+from sparkify.settings import redact
+from sparkify.warehouses.base import Warehouse, quote
+
+_PASSWORD_KEYWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
+def hide_password(conninfo: str) -> str:
+    """``conninfo`` (a URI or ``key=value`` string) with any password replaced by ``***``.
+
+    >>> hide_password("host=db password=s3cret dbname=dwh")
+    'host=db password=*** dbname=dwh'
+    """
+    return _PASSWORD_KEYWORD.sub(r"\g<1>***", redact(conninfo))
+
+
+def translate(exc: psycopg.Error, doing: str) -> NoReturn:
+    """Raise ``exc`` as a :class:`WarehouseError` that says what was being done, minus secrets.
+
+    This is the only place PostgreSQL driver errors become sparkify errors.
+    """
+    message = hide_password(str(exc).strip()) or type(exc).__name__
+    if isinstance(exc, psycopg.OperationalError) and "password" in message.lower():
+        message += " (set the password in $PGPASSWORD or ~/.pgpass, not on the command line)"
+    raise WarehouseError(f"PostgreSQL {doing}: {message}") from None
+
+
+class PostgresWarehouse(Warehouse):
+    name: ClassVar[str] = "postgresql"
+    dialect: ClassVar[str] = "postgres"
+    types: ClassVar[dict[Type, str]] = {
+        Type.TEXT: "TEXT",
+        Type.INT: "INTEGER",
+        Type.SMALLINT: "SMALLINT",
+        Type.BIGINT: "BIGINT",
+        Type.DOUBLE: "DOUBLE PRECISION",
+        Type.TIMESTAMP: "TIMESTAMP",
+    }
+
+    def __init__(self, conninfo: str = "", *, password: str | None = None) -> None:
+        self.conninfo = conninfo
+        extra: dict[str, Any] = {"password": password} if password else {}
+        try:
+            # autocommit: sparkify opens its transactions explicitly with transaction().
+            self.connection = psycopg.connect(conninfo, autocommit=True, **extra)
+        except psycopg.Error as exc:
+            translate(exc, f"cannot connect to {hide_password(conninfo) or 'the PG* defaults'!r}")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({hide_password(self.conninfo)!r})"
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        try:
+            self.connection.execute(sql, list(params) or None)
+        except psycopg.Error as exc:
+            translate(exc, f"refused {_first_line(sql)!r}")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self.connection.execute(sql, list(params) or None).fetchall()
+        except psycopg.Error as exc:
+            translate(exc, f"refused {_first_line(sql)!r}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        try:
+            with self.connection.transaction():
+                yield
+        except psycopg.Error as exc:
+            translate(exc, "could not commit")
+
+    def copy_sql(self, table: Table) -> str:
+        columns = ", ".join(map(quote, table.column_names))
+        return f"COPY {quote(table.name)} ({columns}) FROM STDIN"
+
+    def load_rows(self, table: Table, rows: Iterable[tuple[Any, ...]]) -> None:
+        # One COPY streams every row; psycopg formats each row in C and buffers the writes.
+        try:
+            with self.connection.cursor() as cursor, cursor.copy(self.copy_sql(table)) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.Error as exc:
+            translate(exc, f"could not load {table.name}")
+
+    def table_names(self) -> set[str]:
+        rows = self.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        )
+        return {name for (name,) in rows}
+
+    def timestamp_from_epoch_ms(self, expression: str) -> str:
+        # Whole seconds and the milliseconds apart: interval arithmetic goes through float64,
+        # which holds seconds * 10**6 exactly to year 20000 (milliseconds alone only to 2255).
+        # Redshift runs the same fragment (its DATEADD takes an INTEGER and would overflow).
+        return (
+            f"(TIMESTAMP '1970-01-01 00:00:00' + ({expression} / 1000) * INTERVAL '1 second'"
+            f" + MOD({expression}, 1000) * INTERVAL '1 millisecond')"
+        )
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _first_line(sql: str) -> str:
+    return sql.strip().splitlines()[0][:80]
