@@ -16,6 +16,8 @@ from sparkify.errors import (
 )
 from sparkify.generate import generate
 from sparkify.pipeline import RunResult, analyze, create_tables, etl
+from sparkify.plan import plan
+from sparkify.redshift_load import RedshiftOptions
 from sparkify.settings import Settings
 from sparkify.warehouses import connect
 
@@ -24,6 +26,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ConfigError",
     "RecordError",
+    "RedshiftOptions",
     "RunResult",
     "Settings",
     "SourceError",
@@ -35,4 +38,5 @@ __all__ = [
     "create_tables",
     "etl",
     "generate",
+    "plan",
 ]

@@ -43,6 +43,36 @@ def target_option(function: F) -> F:
     )(function)
 
 
+def redshift_options(function: F) -> F:
+    """``--dry-run`` (every engine) and the options of staging on Redshift."""
+    options = [
+        click.option("--dry-run", is_flag=True,
+                     help="Print every SQL statement the run would send (for Redshift the COPY "
+                     "statements too) without connecting or touching anything."),
+        click.option("--iam-role", metavar="ARN",
+                     help="Redshift: IAM role COPY reads S3 with ($SPARKIFY_IAM_ROLE, "
+                     "[IAM_ROLE] ARN)."),
+        click.option("--staging", metavar="S3URI",
+                     help="Redshift: s3://bucket/prefix for the JSONPaths file and compacted "
+                     "objects ($SPARKIFY_STAGING, [S3] STAGING)."),
+        click.option("--log-jsonpath", metavar="S3URI",
+                     help="Redshift: an existing JSONPaths file for the events ([S3] "
+                     "LOG_JSONPATH); else one is written under --staging."),
+        click.option("--region", help="Redshift: the sources' S3 region ($SPARKIFY_REGION)."),
+        click.option("--max-errors", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="Redshift: rejected lines a COPY may skip (MAXERROR)."),
+        click.option("--compact", is_flag=True,
+                     help="Redshift: merge the many small source files into a few gzipped "
+                     "JSON-lines objects under --staging, then COPY them by manifest."),
+        click.option("--slices", type=click.IntRange(min=1), default=4, show_default=True,
+                     help="Redshift: the cluster's slice count; --compact writes a multiple."),
+        click.option("--gzip", is_flag=True, help="Redshift: the source files are gzipped."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 @click.group(cls=SparkifyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(sparkify.__version__, prog_name="sparkify")
 @click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
@@ -70,12 +100,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="A classic dwh.cfg: [S3] SONG_DATA and LOG_DATA are read from it.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
+@redshift_options
 def etl(
     song_data: str | None,
     log_data: str | None,
     target: str | None,
     config: Path | None,
     quiet: bool,
+    **redshift: Any,
 ) -> None:
     """Load song and event files and build the star schema, in one transaction.
 
@@ -88,11 +120,21 @@ def etl(
         sparkify etl --song-data data/song_data --log-data data/log_data \\
                      --target duckdb:///warehouse.duckdb
         sparkify etl --config dwh.cfg
+        sparkify etl --target postgresql://etl@localhost:5432/sparkify
+        sparkify etl --config dwh.cfg --compact --staging s3://my-bucket/sparkify --dry-run
     """
     settings = Settings.resolve(
         song_data=song_data, log_data=log_data, target=target, config=config
     )
-    result = sparkify.etl(settings, quiet=quiet)
+    dry_run = redshift.pop("dry_run")
+    options = None
+    if settings.target.startswith("redshift://"):
+        options = sparkify.RedshiftOptions.resolve(config=config, **redshift)
+    if dry_run:
+        for statement in sparkify.plan(settings, redshift=options):
+            click.echo(statement + ";\n")
+        return
+    result = sparkify.etl(settings, quiet=quiet, redshift=options)
     if quiet:
         return
     console = Console()

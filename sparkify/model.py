@@ -123,7 +123,8 @@ SONGPLAYS = Table(
         _text("user_agent", 1024),
     ),
     primary_key=("songplay_id",),
-    dist_key="song_id",
+    # Not song_id: most plays match no song, and every NULL would land on one slice.
+    dist_key="start_time",
     sort_key=("start_time",),
     doc="One row per NextSong event; song_id/artist_id are NULL when no song matches.",
 )
@@ -153,7 +154,7 @@ SONGS = Table(
         Column("duration", Type.DOUBLE),
     ),
     primary_key=("song_id",),
-    dist_key="song_id",
+    dist_all=True,
     sort_key=("song_id",),
     doc="One row per song.",
 )
@@ -185,7 +186,7 @@ TIME = Table(
         Column("weekday", Type.SMALLINT, nullable=False, doc="ISO 8601: 1 = Monday … 7 = Sunday"),
     ),
     primary_key=("start_time",),
-    dist_all=True,
+    dist_key="start_time",  # as large as songplays: co-located with it, not copied to every node
     sort_key=("start_time",),
     doc="One row per distinct songplay start_time.",
 )

@@ -12,9 +12,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from sparkify import sample
+from sparkify import redshift_load, sample
 from sparkify.model import TABLES
 from sparkify.progress import Reporter, reporter
+from sparkify.redshift_load import RedshiftOptions
 from sparkify.settings import DEFAULT_TARGET, Settings
 from sparkify.sources import open_source
 from sparkify.stage import Staged, stage
@@ -41,6 +42,7 @@ def etl(
     target: str | None = None,
     quiet: bool = True,
     progress: Reporter | None = None,
+    redshift: RedshiftOptions | None = None,
 ) -> RunResult:
     """Load song and event files into ``target`` and rebuild the star schema, in one transaction.
 
@@ -50,6 +52,9 @@ def etl(
     settings = settings or Settings.resolve(
         song_data=song_data, log_data=log_data, target=target, environ={}
     )
+    if settings.target.startswith("redshift://"):  # staged by COPY from S3: its own path
+        options = redshift or RedshiftOptions.resolve(config=settings.config_path)
+        return redshift_load.etl(settings, options)
     started = time.perf_counter()
     songs_at, logs_at = settings.song_data, settings.log_data
     if songs_at is None or logs_at is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import jinja2
 
@@ -61,13 +61,22 @@ class Warehouse:
     def close(self) -> None:
         raise NotImplementedError
 
-    def __enter__(self) -> Warehouse:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # -- rendering: shared, with hooks for what differs ---------------------------------------
+
+    @classmethod
+    def offline(cls) -> Self:
+        """An instance that only renders SQL, never connected (plans, dry runs, golden files)."""
+        return cls.__new__(cls)
+
+    def load_sql(self, table: Table) -> str:
+        """The statement :meth:`load_rows` runs to bulk-load ``table`` (shown by dry runs)."""
+        raise NotImplementedError
 
     def column_type(self, column: Column) -> str:
         return self.types[column.type]

@@ -68,15 +68,7 @@ class DuckDBWarehouse(Warehouse):
         # DuckDB reads newline-delimited JSON in bulk, in parallel, with exact doubles; writing
         # it with orjson is the cheapest way to hand Python rows over without extra libraries.
         names = table.column_names
-        spec = ", ".join(
-            f"{_string_literal(column.name)}: {_string_literal(self.column_type(column))}"
-            for column in table.columns
-        )
-        insert = (
-            f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, names))}) "
-            f"SELECT * FROM read_json(?, columns = {{{spec}}}, "
-            "format = 'newline_delimited', auto_detect = false)"
-        )
+        insert = self.load_sql(table)
         with tempfile.TemporaryDirectory(prefix="sparkify-") as folder:
             path = Path(folder) / f"{table.name}.json"
             for batch in batched(rows, BATCH_ROWS):
@@ -84,6 +76,17 @@ class DuckDBWarehouse(Warehouse):
                     b"\n".join(orjson.dumps(dict(zip(names, row, strict=True))) for row in batch)
                 )
                 self.execute(insert, [str(path)])
+
+    def load_sql(self, table: Table) -> str:
+        spec = ", ".join(
+            f"{_string_literal(column.name)}: {_string_literal(self.column_type(column))}"
+            for column in table.columns
+        )
+        return (
+            f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, table.column_names))}) "
+            f"SELECT * FROM read_json(?, columns = {{{spec}}}, "
+            "format = 'newline_delimited', auto_detect = false)"
+        )
 
     def table_names(self) -> set[str]:
         rows = self.query(

@@ -87,14 +87,14 @@ class PostgresWarehouse(Warehouse):
         except psycopg.Error as exc:
             translate(exc, "could not commit")
 
-    def copy_sql(self, table: Table) -> str:
+    def load_sql(self, table: Table) -> str:
         columns = ", ".join(map(quote, table.column_names))
         return f"COPY {quote(table.name)} ({columns}) FROM STDIN"
 
     def load_rows(self, table: Table, rows: Iterable[tuple[Any, ...]]) -> None:
         # One COPY streams every row; psycopg formats each row in C and buffers the writes.
         try:
-            with self.connection.cursor() as cursor, cursor.copy(self.copy_sql(table)) as copy:
+            with self.connection.cursor() as cursor, cursor.copy(self.load_sql(table)) as copy:
                 for row in rows:
                     copy.write_row(row)
         except psycopg.Error as exc:
