@@ -64,18 +64,19 @@ def part_count(files: int, total_bytes: int, slices: int) -> int:
 
 
 def split_by_size(files: list[SourceFile], parts: int) -> list[list[SourceFile]]:
-    """``files`` in ``parts`` consecutive groups of about the same number of bytes."""
-    total = sum(file.size for file in files) or 1
-    groups: list[list[SourceFile]] = [[] for _ in range(parts)]
+    """``files`` in at most ``parts`` consecutive, non-empty groups of about equal bytes."""
+    share = sum(file.size for file in files) / parts
+    groups: list[list[SourceFile]] = [[]]
     seen = 0
     for index, file in enumerate(files):
-        remaining_files = len(files) - index
-        group = min(parts - 1, seen * parts // total)
-        # keep at least one file for each later group
-        group = max(group, parts - remaining_files)
-        groups[group].append(file)
+        groups_left = parts - len(groups)
+        files_left = len(files) - index
+        full = seen >= share * len(groups) or files_left <= groups_left
+        if groups[-1] and groups_left > 0 and full:
+            groups.append([])
+        groups[-1].append(file)
         seen += file.size
-    return [group for group in groups if group]
+    return groups
 
 
 def song_lines(file: SourceFile, data: bytes) -> Iterator[bytes]:

@@ -65,7 +65,7 @@ class PostgresWarehouse(Warehouse):
             translate(exc, f"cannot connect to {hide_password(conninfo) or 'the PG* defaults'!r}")
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({hide_password(self.conninfo)!r})"
+        return f"{type(self).__name__}({hide_password(getattr(self, 'conninfo', ''))!r})"
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         try:
