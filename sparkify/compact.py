@@ -9,9 +9,11 @@ a COPY manifest listing them::
     <staging>/<table>/part-00000.json.gz … part-0000N.json.gz
     <staging>/<table>/manifest.json
 
-Song files may be pretty-printed: each is rewritten as one compact line (values unchanged).
-Event lines are copied as they are. A file that is not valid JSON is named in a
-:class:`~sparkify.errors.RecordError` before anything reaches the warehouse.
+Every record is rewritten as one compact JSON line (values unchanged; pretty-printed song files
+too) with two more fields, ``source_file`` and ``source_line``: COPY loads them into the lineage
+columns, so a compacted load keeps the same lineage, and the same tie-breaks, as a local one.
+A record that is not valid JSON is named in a :class:`~sparkify.errors.RecordError` before
+anything reaches the warehouse.
 """
 
 from __future__ import annotations
@@ -79,13 +81,23 @@ def split_by_size(files: list[SourceFile], parts: int) -> list[list[SourceFile]]
     return groups
 
 
+def _with_lineage(record: bytes, file: SourceFile, line: int | None) -> bytes:
+    """``record`` as one compact JSON line carrying where it came from, for COPY to load into
+    the lineage columns (``source_file``, ``source_line``)."""
+    value = orjson.loads(record)
+    if type(value) is dict:
+        value["source_file"] = file.uri
+        value["source_line"] = line
+    return orjson.dumps(value)
+
+
 def song_lines(file: SourceFile, data: bytes) -> Iterator[bytes]:
     """One compact JSON line per song record of a song file (one object, or JSON lines)."""
     data = decompress(file, data).removeprefix(b"\xef\xbb\xbf")
     if not data.strip():
         return
     try:
-        yield orjson.dumps(orjson.loads(data))
+        yield _with_lineage(data, file, None)
         return
     except orjson.JSONDecodeError as whole_file:
         lines = list(event_lines(data))
@@ -93,14 +105,18 @@ def song_lines(file: SourceFile, data: bytes) -> Iterator[bytes]:
             raise RecordError(file.uri, None, f"invalid JSON: {whole_file}") from None
     for number, line in lines:
         try:
-            yield orjson.dumps(orjson.loads(line))
+            yield _with_lineage(line, file, number)
         except orjson.JSONDecodeError as exc:
             raise RecordError(file.uri, number, f"invalid JSON: {exc}") from None
 
 
 def event_lines_of(file: SourceFile, data: bytes) -> Iterator[bytes]:
-    for _, line in event_lines(decompress(file, data)):
-        yield line
+    """Each event line with its lineage; a line that is not JSON is named, with its number."""
+    for number, line in event_lines(decompress(file, data)):
+        try:
+            yield _with_lineage(line, file, number)
+        except orjson.JSONDecodeError as exc:
+            raise RecordError(file.uri, number, f"invalid JSON: {exc}") from None
 
 
 def _files(location: str, s3: Any) -> list[SourceFile]:

@@ -123,20 +123,24 @@ def literal(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def copy_columns(table: Table) -> tuple[str, ...]:
-    """The columns COPY fills: all but the lineage columns, in the model's order."""
-    return tuple(name for name in table.column_names if name not in LINEAGE_COLUMNS)
+def copy_columns(table: Table, *, lineage: bool = False) -> tuple[str, ...]:
+    """The columns COPY fills, in the model's order: the lineage columns only from compacted
+    objects (which carry them), never from the original files (which cannot)."""
+    return tuple(name for name in table.column_names if lineage or name not in LINEAGE_COLUMNS)
 
 
-def jsonpaths_document() -> bytes:
+def jsonpaths_document(*, lineage: bool = False) -> bytes:
     """The JSONPaths file mapping eventsim's fields to ``staging_events``'s COPY columns."""
-    assert len(EVENT_FIELDS) == len(copy_columns(STAGING_EVENTS))
-    paths = [f"$['{field.key}']" for field in EVENT_FIELDS]
-    return orjson.dumps({"jsonpaths": paths}, option=orjson.OPT_INDENT_2)
+    keys = [field.key for field in EVENT_FIELDS]
+    if lineage:
+        keys += ["source_file", "source_line"]
+    assert len(keys) == len(copy_columns(STAGING_EVENTS, lineage=lineage))
+    return orjson.dumps({"jsonpaths": [f"$['{key}']" for key in keys]}, option=orjson.OPT_INDENT_2)
 
 
-def jsonpaths_uri(staging: str) -> str:
-    return s3_staging.join_uri(staging, "jsonpaths", "staging_events.json")
+def jsonpaths_uri(staging: str, *, lineage: bool = False) -> str:
+    name = "staging_events_lineage.json" if lineage else "staging_events.json"
+    return s3_staging.join_uri(staging, "jsonpaths", name)
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,7 @@ class CopySource:
     json: str  # 'auto ignorecase' or the s3:// URI of a JSONPaths file
     manifest: bool = False
     gzip: bool = False
+    lineage: bool = False  # the objects carry source_file/source_line (compacted ones do)
 
 
 def copy_sources(settings: Settings, options: RedshiftOptions) -> list[CopySource]:
@@ -165,7 +170,6 @@ def copy_sources(settings: Settings, options: RedshiftOptions) -> list[CopySourc
             f"{why}: give an S3 prefix this tool may write to with --staging s3://bucket/prefix, "
             "$SPARKIFY_STAGING or [S3] STAGING in dwh.cfg"
         )
-    events_json = options.log_jsonpath or jsonpaths_uri(str(options.staging))
     if options.compact:
         staging = str(options.staging)
         return [
@@ -175,15 +179,18 @@ def copy_sources(settings: Settings, options: RedshiftOptions) -> list[CopySourc
                 "auto ignorecase",
                 manifest=True,
                 gzip=True,
+                lineage=True,
             ),
             CopySource(
                 STAGING_EVENTS,
                 manifest_uri(staging, STAGING_EVENTS.name),
-                events_json,
+                jsonpaths_uri(staging, lineage=True),
                 manifest=True,
                 gzip=True,
+                lineage=True,
             ),
         ]
+    events_json = options.log_jsonpath or jsonpaths_uri(str(options.staging))
     for location in (songs_at, logs_at):
         if not location.startswith("s3://"):
             raise ConfigError(
@@ -207,8 +214,9 @@ def copy_sql(source: CopySource, options: RedshiftOptions) -> str:
             "Redshift's COPY needs an IAM role that can read the sources: give --iam-role, "
             "$SPARKIFY_IAM_ROLE or [IAM_ROLE] ARN in dwh.cfg"
         )
+    columns = copy_columns(source.table, lineage=source.lineage)
     lines = [
-        f"COPY {quote(source.table.name)} ({', '.join(map(quote, copy_columns(source.table)))})",
+        f"COPY {quote(source.table.name)} ({', '.join(map(quote, columns))})",
         f"FROM {literal(source.uri)}",
         f"IAM_ROLE {literal(options.iam_role)}",
         f"FORMAT AS JSON {literal(source.json)}",
@@ -240,7 +248,8 @@ def staging_statements(
     for source in sources:
         steps.append((None, f"DELETE FROM {quote(source.table.name)}"))
         steps.append((source, copy_sql(source, options)))
-        steps.append((None, lineage_sql(source)))
+        if not source.lineage:
+            steps.append((None, lineage_sql(source)))
     return steps
 
 
@@ -286,7 +295,10 @@ def prepare(settings: Settings, options: RedshiftOptions, s3: Any = None) -> lis
 
     sources = copy_sources(settings, options)  # validates before anything is written
     s3 = s3 or s3_staging.client()
-    if not options.log_jsonpath:
+    if options.compact:
+        uri = jsonpaths_uri(str(options.staging), lineage=True)
+        s3_staging.put(s3, uri, jsonpaths_document(lineage=True))
+    elif not options.log_jsonpath:
         s3_staging.put(s3, jsonpaths_uri(str(options.staging)), jsonpaths_document())
     done: list[Compacted] = []
     if options.compact:

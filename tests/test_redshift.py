@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from sqlglot import exp
 
 import sparkify
-from sparkify import redshift_load
+from sparkify import redshift_load, transform
 from sparkify.cli import cli
 from sparkify.compact import compact, part_count, split_by_size
 from sparkify.errors import ConfigError, RecordError, WarehouseError
@@ -55,13 +55,13 @@ def redshift_golden_sets() -> dict[str, list[str]]:
     engine = RedshiftWarehouse.offline()
     classic = redshift_load.statements(S3_SETTINGS, CLASSIC)
     compacted = redshift_load.statements(S3_SETTINGS, COMPACT)
-    ddl_count = len(TABLES)
+    first, last = len(TABLES), -len(transform.statements(engine))
     return {
         "ddl": [engine.create_table_sql(table) for table in TABLES],
         "drop": [engine.drop_table_sql(table) for table in TABLES],
-        "staging": classic[ddl_count : ddl_count + 6],
-        "staging_compact": compacted[ddl_count : ddl_count + 6],
-        "transforms": classic[ddl_count + 6 :],
+        "staging": classic[first:last],
+        "staging_compact": compacted[first:last],
+        "transforms": classic[last:],
         "load_errors": [redshift_load.LOAD_ERRORS_SQL, redshift_load.STL_LOAD_ERRORS_SQL],
     }
 
@@ -128,6 +128,12 @@ def test_generated_jsonpaths_map_eventsim_fields_to_columns_in_order() -> None:
     assert len(paths) == len(columns) == 18
     assert paths[2] == "$['firstName']" and columns[2] == "first_name"
     assert [p[3:-2] for p in paths] == [field.key for field in EVENT_FIELDS]
+    with_lineage = orjson.loads(redshift_load.jsonpaths_document(lineage=True))["jsonpaths"]
+    assert with_lineage == [*paths, "$['source_file']", "$['source_line']"]
+    assert redshift_load.copy_columns(STAGING_EVENTS, lineage=True)[-2:] == (
+        "source_file",
+        "source_line",
+    )
 
 
 def test_copy_options_follow_the_settings() -> None:
@@ -136,7 +142,10 @@ def test_copy_options_follow_the_settings() -> None:
     songs, events = copies
     assert "FROM 's3://my-staging/sparkify/staging_songs/manifest.json'" in songs
     assert "FORMAT AS JSON 'auto ignorecase'" in songs
-    assert "FORMAT AS JSON 's3://my-staging/sparkify/jsonpaths/staging_events.json'" in events
+    assert (
+        "FORMAT AS JSON 's3://my-staging/sparkify/jsonpaths/staging_events_lineage.json'" in events
+    )
+    assert '"source_file", "source_line")' in songs.splitlines()[0]
     for copy in copies:
         for clause in (
             "MANIFEST",
@@ -319,13 +328,23 @@ def test_compact_merges_small_files_into_slices_and_keeps_every_record(
     originals = sorted(json.loads(p.read_text())["song_id"] for p in data.song_data.rglob("*.json"))
     assert sorted(json.loads(line)["song_id"] for line in lines) == originals
     first = min(data.song_data.rglob("*.json"))
-    assert json.loads(first.read_text()) == json.loads(lines[0])  # values unchanged
+    expected = {
+        **json.loads(first.read_text()),
+        "source_file": f"s3://udacity-like/song_data/{first.relative_to(data.song_data)}",
+        "source_line": None,
+    }
+    assert json.loads(lines[0]) == expected  # values unchanged, lineage added
     event_lines = [
         line
         for i in range(4)
         for line in read_gz_lines("my-staging", f"run1/staging_events/part-0000{i}.json.gz")
     ]
     assert len(event_lines) == 300
+    day_one = json.loads(event_lines[0])
+    assert day_one["source_file"] == "s3://udacity-like/log_data/2018/11/2018-11-01-events.json"
+    assert day_one["source_line"] == 1
+    jsonpaths = s3.get_object(Bucket="my-staging", Key="run1/jsonpaths/staging_events_lineage.json")
+    assert jsonpaths["Body"].read() == redshift_load.jsonpaths_document(lineage=True)
     assert song_result.bytes_after < song_result.bytes_before
 
 
