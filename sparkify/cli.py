@@ -38,8 +38,9 @@ def target_option(function: F) -> F:
         envvar="SPARKIFY_TARGET",
         default=DEFAULT_TARGET,
         show_default=True,
-        help="Warehouse URL: duckdb:///relative.duckdb, duckdb:////absolute.duckdb or a "
-        "path ending in .duckdb. Also $SPARKIFY_TARGET.",
+        help="Warehouse URL: duckdb:///relative.duckdb, duckdb:////absolute.duckdb, a "
+        "path ending in .duckdb, postgresql://user@host:5432/db or "
+        "redshift://user@host:5439/db. Also $SPARKIFY_TARGET.",
     )(function)
 
 

@@ -136,3 +136,19 @@ def test_failed_run_leaves_postgresql_unchanged(tmp_path: Path, postgres_databas
 def test_unknown_target_lists_the_engines() -> None:
     with pytest.raises(ConfigError, match=r"postgresql://.*redshift://"):
         sparkify.connect("mysql://x@y/z")
+
+
+def test_a_nul_character_is_rejected_with_its_file(dataset: Path, postgres_database: str) -> None:
+    from tests.conftest import event, song, write_events, write_songs
+
+    write_songs(dataset / "song_data", [song("SOAAA", "Nul\u0000Title", "ARA", "Art", 1.5)])
+    write_events(dataset / "log_data/2018/11/2018-11-01-events.json", [event(1541105830796)])
+    with pytest.raises(sparkify.RecordError) as caught:
+        sparkify.etl(
+            song_data=str(dataset / "song_data"),
+            log_data=str(dataset / "log_data"),
+            target=postgres_database,
+        )
+    assert str(caught.value).startswith(
+        f"{dataset / 'song_data/A/A/A/TRAAA.json'}: title contains a NUL character"
+    )

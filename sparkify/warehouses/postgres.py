@@ -15,7 +15,7 @@ from typing import Any, ClassVar, NoReturn
 
 import psycopg
 
-from sparkify.errors import WarehouseError
+from sparkify.errors import RecordError, SparkifyError, WarehouseError
 from sparkify.model import Table, Type
 from sparkify.settings import redact
 from sparkify.warehouses.base import Warehouse, quote
@@ -96,7 +96,10 @@ class PostgresWarehouse(Warehouse):
         try:
             with self.connection.cursor() as cursor, cursor.copy(self.load_sql(table)) as copy:
                 for row in rows:
-                    copy.write_row(row)
+                    try:
+                        copy.write_row(row)
+                    except psycopg.DataError as exc:  # refused here, before it is sent
+                        raise _unstorable(table, row, exc) from None
         except psycopg.Error as exc:
             translate(exc, f"could not load {table.name}")
 
@@ -117,6 +120,20 @@ class PostgresWarehouse(Warehouse):
 
     def close(self) -> None:
         self.connection.close()
+
+
+def _unstorable(table: Table, row: tuple[Any, ...], exc: psycopg.DataError) -> SparkifyError:
+    """A row PostgreSQL cannot store (a NUL character in a string), named by its lineage."""
+    names = table.column_names
+    values = dict(zip(names, row, strict=False))
+    bad = [name for name, value in values.items() if isinstance(value, str) and "\x00" in value]
+    reason = f"{', '.join(bad) or 'a value'} contains a NUL character (\\u0000), which "
+    reason += f"PostgreSQL cannot store ({exc})"
+    source = values.get("source_file")
+    if isinstance(source, str):
+        line = values.get("source_line")
+        return RecordError(source, line if isinstance(line, int) else None, reason)
+    return WarehouseError(f"PostgreSQL could not load {table.name}: {reason}")
 
 
 def _first_line(sql: str) -> str:
