@@ -43,7 +43,9 @@ class PostgresServer:
     def __init__(self, bin_dir: Path) -> None:
         self.bin_dir = bin_dir
         self.as_root = os.geteuid() == 0
-        self.folder = Path(tempfile.mkdtemp(prefix="sparkify-pg-"))
+        # as root, somewhere the postgres user can reach whatever $TMPDIR is
+        where = "/tmp" if self.as_root and os.path.isdir("/tmp") else None
+        self.folder = Path(tempfile.mkdtemp(prefix="sparkify-pg-", dir=where))
         self.data = self.folder / "data"
         self.port = 0
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sparkify
 from sparkify.cli import cli
@@ -152,3 +154,41 @@ def test_a_nul_character_is_rejected_with_its_file(dataset: Path, postgres_datab
     assert str(caught.value).startswith(
         f"{dataset / 'song_data/A/A/A/TRAAA.json'}: title contains a NUL character"
     )
+
+
+text = st.text(
+    st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=40
+)
+doubles = st.floats(allow_nan=False, allow_infinity=False)
+bigints = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+ROUND_TRIP = Table(
+    "round_trip",
+    (
+        sparkify.model.Column("n", Type.BIGINT),
+        sparkify.model.Column("t", Type.TEXT),
+        sparkify.model.Column("d", Type.DOUBLE),
+        sparkify.model.Column("b", Type.BIGINT),
+    ),
+)
+
+
+def test_arbitrary_rows_load_the_same_on_both_engines(
+    duckdb_target: str, postgres_database: str
+) -> None:
+    with (
+        sparkify.connect(duckdb_target) as duck,
+        sparkify.connect(postgres_database) as pg,
+    ):
+
+        @settings(max_examples=40, deadline=None)
+        @given(st.lists(st.tuples(st.none() | text, st.none() | doubles, st.none() | bigints)))
+        def load_and_compare(values: list[tuple[object, ...]]) -> None:
+            rows = [(number, *row) for number, row in enumerate(values)]
+            loaded = []
+            for warehouse in (duck, pg):
+                warehouse.create_tables([ROUND_TRIP], drop=True)
+                warehouse.load_rows(ROUND_TRIP, iter(rows))
+                loaded.append(warehouse.query("SELECT n, t, d, b FROM round_trip ORDER BY n"))
+            assert loaded[0] == loaded[1] == rows
+
+        load_and_compare()
