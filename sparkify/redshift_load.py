@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from sparkify import s3_staging, transform
-from sparkify.compact import compact, manifest_uri
+from sparkify.compact import Compacted, compact, manifest_uri
 from sparkify.errors import ConfigError, RecordError, WarehouseError
 from sparkify.model import LINEAGE_COLUMNS, STAGING_EVENTS, STAGING_SONGS, TABLES, Table
 from sparkify.parse import EVENT_FIELDS
@@ -288,17 +288,17 @@ def _rejected_lines(warehouse: RedshiftWarehouse) -> list[tuple[Any, ...]]:
         return warehouse.query(STL_LOAD_ERRORS_SQL)
 
 
-def prepare(settings: Settings, options: RedshiftOptions, s3: Any = None) -> list[Any]:
+def prepare(settings: Settings, options: RedshiftOptions, s3: Any = None) -> list[Compacted]:
     """Write the control files the COPYs read: the JSONPaths file and, with ``compact``, the
     merged objects and manifests. Returns what compaction did (empty without it)."""
-    from sparkify.compact import Compacted
-
     sources = copy_sources(settings, options)  # validates before anything is written
+    if not options.compact and options.log_jsonpath:
+        return []
     s3 = s3 or s3_staging.client()
     if options.compact:
         uri = jsonpaths_uri(str(options.staging), lineage=True)
         s3_staging.put(s3, uri, jsonpaths_document(lineage=True))
-    elif not options.log_jsonpath:
+    else:
         s3_staging.put(s3, jsonpaths_uri(str(options.staging)), jsonpaths_document())
     done: list[Compacted] = []
     if options.compact:
@@ -323,13 +323,12 @@ def etl(settings: Settings, options: RedshiftOptions) -> RunResult:
     from sparkify.pipeline import RunResult, table_counts
 
     started = time.perf_counter()
-    compacted = prepare(settings, options)
-    sources = copy_sources(settings, options)
-    files = {item.table: item.objects_before for item in compacted}
-    password = options.password
-    engine = RedshiftWarehouse(redshift_conninfo(settings.target), password=password)
+    sources = copy_sources(settings, options)  # a settings mistake stops the run here
     failed: CopySource | None = None
-    with engine as warehouse:
+    with RedshiftWarehouse(
+        redshift_conninfo(settings.target), password=options.password
+    ) as warehouse:  # reachable before anything is written to S3
+        compacted = prepare(settings, options)
         try:
             with warehouse.transaction():
                 warehouse.create_tables()
@@ -343,6 +342,7 @@ def etl(settings: Settings, options: RedshiftOptions) -> RunResult:
                 raise load_error(_rejected_lines(warehouse), failed.table.name) from None
             raise
         counts = table_counts(warehouse)
+    files = {item.table: item.objects_before for item in compacted}
     staged = [
         Staged(source.table.name, files.get(source.table.name, 0), counts[source.table.name])
         for source in sources

@@ -376,3 +376,26 @@ def test_parts_are_a_multiple_of_the_slices_and_balanced_by_size() -> None:
     assert [file for group in groups for file in group] == files  # order kept
     uneven = [SourceFile(f"f{i}", 1000 if i == 0 else 1, "") for i in range(5)]
     assert len(split_by_size(uneven, 4)) == 4
+
+
+def test_cli_redshift_options_reach_the_copy_statements(tmp_path: Path) -> None:
+    cfg = write_cfg(tmp_path / "dwh.cfg")
+    args = ["etl", "--config", str(cfg), "--dry-run", "--region", "eu-west-1", "--compact",
+            "--staging", "s3://mine/stage", "--max-errors", "7", "--slices", "8"]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    copies = [block for block in result.output.split(";\n\n") if block.startswith("COPY")]
+    assert len(copies) == 2
+    for copy in copies:
+        assert "MAXERROR 7" in copy and "REGION 'eu-west-1'" in copy and "MANIFEST" in copy
+    assert "FROM 's3://mine/stage/staging_songs/manifest.json'" in copies[0]
+    bad = CliRunner().invoke(cli, ["etl", "--config", str(cfg), "--dry-run", "--compact"])
+    assert bad.exit_code == 1
+    assert "Error: --compact writes merged objects: give an S3 prefix" in bad.output
+
+
+def test_etl_help_documents_every_engine_option() -> None:
+    result = CliRunner().invoke(cli, ["etl", "--help"])
+    for option in ("--dry-run", "--iam-role", "--staging", "--log-jsonpath", "--region",
+                   "--max-errors", "--compact", "--slices", "--gzip"):  # fmt: skip
+        assert option in result.output
