@@ -135,7 +135,8 @@ def postgres_server() -> Iterable[str]:
     bin_dir = find_bin_dir()
     if bin_dir is None:
         reason = (
-            "PostgreSQL binaries not found (initdb on PATH or /usr/lib/postgresql/*/bin): "
+            "PostgreSQL binaries not found ($SPARKIFY_POSTGRES_BIN, initdb on PATH or "
+            "/usr/lib/postgresql/*/bin): "
             "apt-get install postgresql"
         )
         if os.environ.get("SPARKIFY_REQUIRE_POSTGRES") == "1":

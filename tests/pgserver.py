@@ -18,7 +18,11 @@ from types import TracebackType
 
 
 def find_bin_dir() -> Path | None:
-    """Where ``initdb`` and ``pg_ctl`` are: on PATH, else the newest /usr/lib/postgresql/*/bin."""
+    """Where ``initdb`` and ``pg_ctl`` are: ``$SPARKIFY_POSTGRES_BIN`` when set, else on PATH,
+    else the newest /usr/lib/postgresql/*/bin (Debian's layout, not on PATH)."""
+    if os.environ.get("SPARKIFY_POSTGRES_BIN"):
+        folder = Path(os.environ["SPARKIFY_POSTGRES_BIN"])
+        return folder if (folder / "initdb").exists() and (folder / "pg_ctl").exists() else None
     found = shutil.which("initdb")
     if found:
         folder = Path(found).resolve().parent
