@@ -128,7 +128,7 @@ def test_failed_run_leaves_postgresql_unchanged(tmp_path: Path, postgres_databas
         song_data=str(data.song_data), log_data=str(data.log_data), target=postgres_database
     )
     (data.log_data / "2018" / "11" / "2018-11-03-events.json").write_text('{"ts": "x"}')
-    with pytest.raises(sparkify.RecordError):
+    with pytest.raises(sparkify.SparkifyError):
         sparkify.etl(
             song_data=str(data.song_data), log_data=str(data.log_data), target=postgres_database
         )

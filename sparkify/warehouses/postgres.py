@@ -46,6 +46,7 @@ def translate(exc: psycopg.Error, doing: str) -> NoReturn:
 class PostgresWarehouse(Warehouse):
     name: ClassVar[str] = "postgresql"
     dialect: ClassVar[str] = "postgres"
+    placeholder: ClassVar[str] = "%s"  # how a bound parameter is written in SQL
     types: ClassVar[dict[Type, str]] = {
         Type.TEXT: "TEXT",
         Type.INT: "INTEGER",
