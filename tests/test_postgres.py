@@ -192,3 +192,15 @@ def test_arbitrary_rows_load_the_same_on_both_engines(
             assert loaded[0] == loaded[1] == rows
 
         load_and_compare()
+
+
+def test_sessions_name_themselves(postgres_database: str) -> None:
+    with PostgresWarehouse(postgres_database) as warehouse:
+        assert warehouse.query("SHOW application_name") == [("sparkify",)]
+    with PostgresWarehouse(postgres_database + "?application_name=nightly") as warehouse:
+        assert warehouse.query("SHOW application_name") == [("nightly",)]
+
+
+def test_a_malformed_target_is_a_warehouse_error() -> None:
+    with pytest.raises(WarehouseError, match="cannot connect to 'postgresql://x:\\*\\*\\*@"):
+        PostgresWarehouse("postgresql://x:secret@host:notaport/db")

@@ -399,3 +399,11 @@ def test_etl_help_documents_every_engine_option() -> None:
     for option in ("--dry-run", "--iam-role", "--staging", "--log-jsonpath", "--region",
                    "--max-errors", "--compact", "--slices", "--gzip"):  # fmt: skip
         assert option in result.output
+
+
+def test_redshift_runs_the_transforms_proven_on_postgresql() -> None:
+    from sparkify import transform
+
+    assert transform.statements(RedshiftWarehouse.offline()) == transform.statements(
+        PostgresWarehouse.offline()
+    )

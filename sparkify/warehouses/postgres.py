@@ -8,17 +8,21 @@ through :func:`translate`.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, NoReturn
 
 import psycopg
+import psycopg.conninfo
 
 from sparkify.errors import RecordError, SparkifyError, WarehouseError
 from sparkify.model import Table, Type
 from sparkify.settings import redact
 from sparkify.warehouses.base import Warehouse, quote
+
+CONNECT_TIMEOUT = 15  # seconds, unless the target or $PGCONNECT_TIMEOUT says otherwise
 
 _PASSWORD_KEYWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
@@ -60,6 +64,11 @@ class PostgresWarehouse(Warehouse):
         self.conninfo = conninfo
         extra: dict[str, Any] = {"password": password} if password else {}
         try:
+            given = psycopg.conninfo.conninfo_to_dict(conninfo) if conninfo else {}
+            if "connect_timeout" not in given and not os.environ.get("PGCONNECT_TIMEOUT"):
+                extra["connect_timeout"] = CONNECT_TIMEOUT  # else TCP's own, minutes
+            if "application_name" not in given and not os.environ.get("PGAPPNAME"):
+                extra["application_name"] = "sparkify"  # how a DBA tells these sessions apart
             # autocommit: sparkify opens its transactions explicitly with transaction().
             self.connection = psycopg.connect(conninfo, autocommit=True, **extra)
         except psycopg.Error as exc:
