@@ -21,7 +21,7 @@ from __future__ import annotations
 import gzip
 import math
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +35,7 @@ from sparkify.sources import SourceFile, decompress, is_wanted, open_source
 
 PART_TARGET_BYTES = 512 * 1024 * 1024  # raw bytes per part before another round of slices
 READ_THREADS = 16
+READ_WINDOW = 256
 
 
 @dataclass(frozen=True)
@@ -134,15 +135,19 @@ def _files(location: str, s3: Any) -> list[SourceFile]:
     return files
 
 
-def _contents(files: list[SourceFile], s3: Any) -> Iterable[tuple[SourceFile, bytes]]:
+def _contents(files: list[SourceFile], s3: Any) -> Iterator[tuple[SourceFile, bytes]]:
+    """Each file with its raw bytes, in order; S3 objects fetched ``READ_THREADS`` at a time,
+    a window of ``READ_WINDOW`` files held in memory at most."""
     if not files[0].uri.startswith("s3://"):
-        return ((file, _read_local(file)) for file in files)
+        yield from ((file, _read_local(file)) for file in files)
+        return
 
     def fetch(file: SourceFile) -> tuple[SourceFile, bytes]:
         return file, s3_staging.get(s3, file.uri)
 
     with ThreadPoolExecutor(READ_THREADS) as pool:
-        return list(pool.map(fetch, files))
+        for start in range(0, len(files), READ_WINDOW):
+            yield from pool.map(fetch, files[start : start + READ_WINDOW])
 
 
 def _read_local(file: SourceFile) -> bytes:
