@@ -17,6 +17,8 @@ from sparkify.errors import (
 )
 from sparkify.generate import generate
 from sparkify.pipeline import RunResult, analyze, check, create_tables, etl
+from sparkify.plan import plan
+from sparkify.redshift_load import RedshiftOptions
 from sparkify.settings import Settings
 from sparkify.stage import Reject, TooManyRejects
 from sparkify.warehouses import connect
@@ -26,6 +28,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ConfigError",
     "RecordError",
+    "RedshiftOptions",
     "Reject",
     "RunResult",
     "Settings",
@@ -44,4 +47,5 @@ __all__ = [
     "delete_cluster",
     "etl",
     "generate",
+    "plan",
 ]

@@ -42,9 +42,38 @@ def target_option(function: F) -> F:
         envvar="SPARKIFY_TARGET",
         default=DEFAULT_TARGET,
         show_default=True,
-        help="Warehouse URL: duckdb:///relative.duckdb, duckdb:////absolute.duckdb or a "
-        "path ending in .duckdb. Also $SPARKIFY_TARGET.",
+        help="Warehouse URL: duckdb:///relative.duckdb, duckdb:////absolute.duckdb, a "
+        "path ending in .duckdb, postgresql://user@host:5432/db or "
+        "redshift://user@host:5439/db. Also $SPARKIFY_TARGET.",
     )(function)
+
+
+def redshift_options(function: F) -> F:
+    """``--dry-run`` (every engine) and the options of staging on Redshift."""
+    options = [
+        click.option("--dry-run", is_flag=True,
+                     help="Print every SQL statement the run would send (for Redshift the COPY "
+                     "statements too) without connecting or touching anything."),
+        click.option("--iam-role", metavar="ARN",
+                     help="Redshift: IAM role COPY reads S3 with ($SPARKIFY_IAM_ROLE, "
+                     "[IAM_ROLE] ARN)."),
+        click.option("--staging", metavar="S3URI",
+                     help="Redshift: s3://bucket/prefix for the JSONPaths file and compacted "
+                     "objects ($SPARKIFY_STAGING, [S3] STAGING)."),
+        click.option("--log-jsonpath", metavar="S3URI",
+                     help="Redshift: an existing JSONPaths file for the events ([S3] "
+                     "LOG_JSONPATH); else one is written under --staging."),
+        click.option("--region", help="Redshift: the sources' S3 region ($SPARKIFY_REGION)."),
+        click.option("--compact", is_flag=True,
+                     help="Redshift: merge the many small source files into a few gzipped "
+                     "JSON-lines objects under --staging, then COPY them by manifest."),
+        click.option("--slices", type=click.IntRange(min=1), default=4, show_default=True,
+                     help="Redshift: the cluster's slice count; --compact writes a multiple."),
+        click.option("--gzip", is_flag=True, help="Redshift: the source files are gzipped."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        function = option(function)
+    return function
 
 
 @click.group(cls=SparkifyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,6 +128,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 )
 @click.option("--no-checks", is_flag=True, help="Skip the data-quality checks after loading.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
+@redshift_options
 def etl(
     song_data: str | None,
     log_data: str | None,
@@ -110,6 +140,7 @@ def etl(
     lock_timeout: float,
     no_checks: bool,
     quiet: bool,
+    **redshift: Any,
 ) -> None:
     """Load new and changed song and event files and rebuild the star schema.
 
@@ -125,10 +156,20 @@ def etl(
         sparkify etl --song-data data/song_data --log-data data/log_data \\
                      --target duckdb:///warehouse.duckdb
         sparkify etl --config dwh.cfg --max-errors 10
+        sparkify etl --target postgresql://etl@localhost:5432/sparkify
+        sparkify etl --config dwh.cfg --compact --staging s3://my-bucket/sparkify --dry-run
     """
     settings = Settings.resolve(
         song_data=song_data, log_data=log_data, target=target, config=config
     )
+    dry_run = redshift.pop("dry_run")
+    options = None
+    if settings.target.startswith("redshift://"):
+        options = sparkify.RedshiftOptions.resolve(config=config, max_errors=max_errors, **redshift)
+    if dry_run:
+        for statement in sparkify.plan(settings, redshift=options):
+            click.echo(statement + ";\n")
+        return
     try:
         result = sparkify.etl(
             settings,
@@ -138,6 +179,7 @@ def etl(
             lock_timeout=lock_timeout,
             checks=not no_checks,
             quiet=quiet,
+            redshift=options,
         )
     except TooManyRejects as exc:
         for reject in exc.rejects[:SHOWN_REJECTS]:

@@ -139,7 +139,8 @@ SONGPLAYS = Table(
         _text("user_agent", 1024),
     ),
     key=("songplay_id",),
-    dist_key="song_id",
+    # Not song_id: most plays match no song, and every NULL would land on one slice.
+    dist_key="start_time",
     sort_key=("start_time",),
     doc="One row per NextSong event; song_id/artist_id are NULL when no song matches.",
 )
@@ -169,7 +170,7 @@ SONGS = Table(
         Column("duration", Type.DOUBLE),
     ),
     key=("song_id",),
-    dist_key="song_id",
+    dist_all=True,
     sort_key=("song_id",),
     doc="One row per song.",
 )
@@ -201,7 +202,7 @@ TIME = Table(
         Column("weekday", Type.SMALLINT, nullable=False, doc="ISO 8601: 1 = Monday … 7 = Sunday"),
     ),
     key=("start_time",),
-    dist_all=True,
+    dist_key="start_time",  # as large as songplays: co-located with it, not copied to every node
     sort_key=("start_time",),
     doc="One row per distinct songplay start_time.",
 )
@@ -248,3 +249,8 @@ def table(name: str) -> Table:
         if candidate.name == name:
             return candidate
     raise KeyError(name)
+
+
+# Where each staging row came from. Engines that stage through Python fill them per record;
+# Redshift's COPY cannot, so there they are nullable (see docs/redshift.md).
+LINEAGE_COLUMNS: frozenset[str] = frozenset({"source_file", "source_line"})

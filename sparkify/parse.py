@@ -34,7 +34,11 @@ def _show(value: Any) -> str:
 
 
 def as_text(value: Any) -> str | None:
-    if value is None or type(value) is str:
+    if value is None:
+        return None
+    if type(value) is str:
+        if "\x00" in value:  # PostgreSQL and Redshift cannot store it: refused everywhere
+            raise ValueError("a string without NUL characters (\\u0000)")
         return value
     raise ValueError("a string")
 

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import orjson
 
-from sparkify import sample
+from sparkify import redshift_load, sample
 from sparkify.check import CheckResult, run_checks
 from sparkify.errors import WarehouseError
 from sparkify.model import TABLES
 from sparkify.progress import Reporter, reporter
+from sparkify.redshift_load import RedshiftOptions
 from sparkify.settings import DEFAULT_TARGET, Settings
 from sparkify.sources import open_source
 from sparkify.stage import Reject, StageReport, TooManyRejects, stage
@@ -59,6 +60,7 @@ def etl(
     checks: bool = True,
     quiet: bool = True,
     progress: Reporter | None = None,
+    redshift: RedshiftOptions | None = None,
 ) -> RunResult:
     """Load new and changed song and event files into ``target`` and rebuild the star schema.
 
@@ -74,6 +76,9 @@ def etl(
     settings = settings or Settings.resolve(
         song_data=song_data, log_data=log_data, target=target, environ={}
     )
+    if settings.target.startswith("redshift://"):  # staged by COPY from S3: its own path
+        options = redshift or RedshiftOptions.resolve(config=settings.config_path)
+        return redshift_load.etl(settings, options)
     started = time.perf_counter()
     songs_at, logs_at = settings.song_data, settings.log_data
     if songs_at is None or logs_at is None:

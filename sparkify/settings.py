@@ -68,6 +68,8 @@ class Settings:
             if value is None and cfg is not None:
                 value = config_value(cfg, section, key)
             values[name] = value
+        if values["target"] is None and cfg is not None:
+            values["target"] = cluster_target(cfg)
         if (values["song_data"] is None) != (values["log_data"] is None):
             missing = "song_data" if values["song_data"] is None else "log_data"
             env_var, section, key = _SOURCES[missing]
@@ -105,6 +107,20 @@ def config_value(cfg: configparser.ConfigParser, section: str, key: str) -> str 
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
         value = value[1:-1]
     return value or None
+
+
+def cluster_target(cfg: configparser.ConfigParser) -> str | None:
+    """The ``redshift://`` target of a classic dwh.cfg ``[CLUSTER]`` section, if it has a HOST.
+
+    The password (DB_PASSWORD) stays out of the URL; the Redshift run reads it separately.
+    """
+    host = config_value(cfg, "CLUSTER", "HOST")
+    if host is None:
+        return None
+    user = config_value(cfg, "CLUSTER", "DB_USER") or "awsuser"
+    port = config_value(cfg, "CLUSTER", "DB_PORT") or "5439"
+    database = config_value(cfg, "CLUSTER", "DB_NAME") or "dev"
+    return f"redshift://{user}@{host}:{port}/{database}"
 
 
 _PASSWORD_IN_URL = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@]*:)[^@]*(?=@)", re.IGNORECASE)

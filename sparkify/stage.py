@@ -227,7 +227,7 @@ def _rows(
 
 
 def _reject(file: SourceFile, kind: str, rejected: Rejected) -> Reject:
-    raw = rejected.raw.decode("utf-8", errors="replace")[:RAW_TEXT_LIMIT]
+    raw = rejected.raw.decode("utf-8", errors="replace")[:RAW_TEXT_LIMIT].replace("\x00", "\ufffd")
     return Reject(file.uri, rejected.line, kind, rejected.reason, raw)
 
 
@@ -235,8 +235,21 @@ def _differs(entry: _Known | None, file: SourceFile) -> bool:
     return entry is None or entry.size != file.size or entry.version != file.version
 
 
+MANIFEST_SQL = f"SELECT source_file, size, version, checksum FROM {quote(LOAD_MANIFEST.name)}"
+
+
+def statements(warehouse: Warehouse) -> list[str]:
+    """The statements a run sends to stage (``--dry-run`` shows them); which files they touch
+    depends on the manifest, read first."""
+    plan = [MANIFEST_SQL]
+    for _, table in KINDS:
+        plan += [
+            warehouse.delete_sources_sql(stale) for stale in (table, LOAD_ERRORS, LOAD_MANIFEST)
+        ]
+        plan.append(warehouse.load_sql(table))
+    return [*plan, warehouse.load_sql(LOAD_ERRORS), warehouse.load_sql(LOAD_MANIFEST)]
+
+
 def _read_manifest(warehouse: Warehouse) -> dict[str, _Known]:
-    rows = warehouse.query(
-        f"SELECT source_file, size, version, checksum FROM {quote(LOAD_MANIFEST.name)}"
-    )
+    rows = warehouse.query(MANIFEST_SQL)
     return {uri: _Known(int(size), version, digest) for uri, size, version, digest in rows}

@@ -1,8 +1,11 @@
-"""Shared fixtures: hand-written datasets and real DuckDB warehouses in temporary folders."""
+"""Shared fixtures: hand-written datasets and real warehouses (DuckDB files in temporary folders,
+a PostgreSQL server the suite starts itself)."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -83,10 +86,59 @@ def dataset(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
+ENGINES = ("duckdb", "postgresql")
+
+
+@pytest.fixture(params=ENGINES)
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty warehouse on each engine this machine can run: a DuckDB file in a temporary
+    folder, and a fresh database on the suite's PostgreSQL server."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_database"))
+    return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+
+
 @pytest.fixture
-def target(tmp_path: Path) -> str:
+def duckdb_target(tmp_path: Path) -> str:
     """A DuckDB warehouse file in a temporary folder."""
     return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterable[str]:
+    """A PostgreSQL server on a free loopback port for the whole session; yields its base URI.
+
+    Skipped (with the reason) when no PostgreSQL binaries are installed, unless
+    ``SPARKIFY_REQUIRE_POSTGRES=1``, which turns that into a failure (CI sets it).
+    """
+    from tests.pgserver import PostgresServer, find_bin_dir
+
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        reason = (
+            "PostgreSQL binaries not found ($SPARKIFY_POSTGRES_BIN, initdb on PATH or "
+            "/usr/lib/postgresql/*/bin): "
+            "apt-get install postgresql"
+        )
+        if os.environ.get("SPARKIFY_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason + " (SPARKIFY_REQUIRE_POSTGRES=1)")
+        pytest.skip(reason)
+    with PostgresServer(bin_dir) as server:
+        yield server.uri()
+
+
+@pytest.fixture
+def postgres_database(postgres_server: str) -> str:
+    """A new, empty database on the session's PostgreSQL server; yields its URI."""
+    import psycopg
+
+    name = f"test_{next(_DATABASE_NUMBERS)}"
+    with psycopg.connect(postgres_server + "postgres", autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    return postgres_server + name
+
+
+_DATABASE_NUMBERS = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)

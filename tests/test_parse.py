@@ -19,7 +19,8 @@ from sparkify.parse import (
     song_results,
 )
 
-texts = st.none() | st.text(max_size=40)
+no_nul = st.characters(blacklist_characters="\x00")
+texts = st.none() | st.text(no_nul, max_size=40)
 int32 = st.none() | st.integers(-(2**31), 2**31 - 1)
 int64 = st.none() | st.integers(-(2**63), 2**63 - 1)
 doubles = st.none() | st.floats(allow_nan=False, allow_infinity=False)
@@ -39,7 +40,7 @@ SONGS = st.fixed_dictionaries(
     {
         "num_songs": int32, "artist_id": texts, "artist_latitude": doubles,
         "artist_longitude": doubles, "artist_location": texts, "artist_name": texts,
-        "song_id": st.text(min_size=1, max_size=18), "title": texts, "duration": doubles,
+        "song_id": st.text(no_nul, min_size=1, max_size=18), "title": texts, "duration": doubles,
         "year": int32,
     }
 )  # fmt: skip

@@ -134,7 +134,8 @@ def test_accepted_quirks(dataset: Path, target: str) -> None:
             (1999,)
         ]
         assert warehouse.query(
-            "SELECT item_in_session, length, session_id, status FROM staging_events WHERE ts = ?",
+            "SELECT item_in_session, length, session_id, status FROM staging_events "
+            f"WHERE ts = {warehouse.placeholder}",
             [T0 + 1],
         ) == [(3, 246.30812, 38, 200)]
 

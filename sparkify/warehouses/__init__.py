@@ -4,16 +4,65 @@ Targets follow the SQLAlchemy URL convention:
 
 - ``duckdb:///relative/path.duckdb``, ``duckdb:////absolute/path.duckdb``, ``duckdb:///:memory:``,
   or a plain path ending in ``.duckdb``.
+- ``postgresql://user@host:5432/db`` or ``postgres://…``: a libpq URI; what it leaves out comes
+  from the standard ``PG*`` variables (``PGPASSWORD`` …). ``postgresql://`` alone uses them all.
+- ``redshift://user@host:5439/db``: the cluster endpoint; the password comes from
+  ``$SPARKIFY_DB_PASSWORD`` (else ``$PGPASSWORD``, ``~/.pgpass``). TLS is required.
 """
 
 from __future__ import annotations
+
+import os
 
 from sparkify.errors import ConfigError
 from sparkify.settings import redact
 from sparkify.warehouses.base import Warehouse, quote
 from sparkify.warehouses.duckdb import DuckDBWarehouse
+from sparkify.warehouses.postgres import PostgresWarehouse
+from sparkify.warehouses.redshift import RedshiftWarehouse
 
-__all__ = ["DuckDBWarehouse", "Warehouse", "connect", "quote"]
+__all__ = [
+    "DuckDBWarehouse",
+    "PostgresWarehouse",
+    "RedshiftWarehouse",
+    "Warehouse",
+    "connect",
+    "engine_class",
+    "quote",
+]
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+REDSHIFT_SCHEME = "redshift://"
+
+
+def engine_class(target: str) -> type[Warehouse]:
+    """The engine a target names, without connecting (for plans and dry runs)."""
+    if duckdb_path(target) is not None:
+        return DuckDBWarehouse
+    if target.startswith(POSTGRES_SCHEMES):
+        return PostgresWarehouse
+    if target.startswith(REDSHIFT_SCHEME):
+        return RedshiftWarehouse
+    raise ConfigError(
+        f"unsupported target {redact(target)!r}: expected duckdb:///path.duckdb, a path ending "
+        "in .duckdb, postgresql://user@host:5432/db or redshift://user@host:5439/db"
+    )
+
+
+def redshift_conninfo(target: str) -> str:
+    """The libpq URI of a ``redshift://`` target: port 5439 by default, TLS required."""
+    rest = target[len(REDSHIFT_SCHEME) :]
+    authority, slash, path = rest.partition("/")
+    host = authority.rpartition("@")[2]
+    if not host or not path.strip("/"):
+        raise ConfigError(
+            f"target {redact(target)!r} needs a host and a database: "
+            "redshift://user@cluster.abc123.us-west-2.redshift.amazonaws.com:5439/dev"
+        )
+    if ":" not in host.rpartition("]")[2]:
+        authority += ":5439"
+    query = "" if "sslmode=" in path else ("&" if "?" in path else "?") + "sslmode=require"
+    return f"postgresql://{authority}{slash}{path}{query}"
 
 
 def duckdb_path(target: str) -> str | None:
@@ -38,10 +87,12 @@ def connect(target: str, *, lock_timeout: float = 0.0) -> Warehouse:
     ...     warehouse.name
     'duckdb'
     """
-    path = duckdb_path(target)
-    if path is not None:
-        return DuckDBWarehouse(path, lock_timeout=lock_timeout)
-    raise ConfigError(
-        f"unsupported target {redact(target)!r}: expected duckdb:///path.duckdb "
-        "or a path ending in .duckdb"
-    )
+    engine = engine_class(target)
+    if engine is PostgresWarehouse:
+        return PostgresWarehouse(target, lock_timeout=lock_timeout)
+    if engine is RedshiftWarehouse:
+        password = os.environ.get("SPARKIFY_DB_PASSWORD") or None
+        return RedshiftWarehouse(
+            redshift_conninfo(target), password=password, lock_timeout=lock_timeout
+        )
+    return DuckDBWarehouse(str(duckdb_path(target)), lock_timeout=lock_timeout)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import jinja2
 
@@ -57,11 +57,14 @@ class Warehouse:
         """
         raise NotImplementedError
 
+    def delete_sources_sql(self, table: Table) -> str:
+        """The statement that deletes the rows of ``table`` from a list of source files."""
+        return f"DELETE FROM {quote(table.name)} WHERE source_file = ANY({self.placeholder})"
+
     def delete_sources(self, table: Table, source_files: Sequence[str]) -> None:
         """Delete the rows of ``table`` that came from any of ``source_files``."""
-        statement = f"DELETE FROM {quote(table.name)} WHERE source_file = {self.placeholder}"
-        for source_file in source_files:
-            self.execute(statement, [source_file])
+        if source_files:
+            self.execute(self.delete_sources_sql(table), [list(source_files)])
 
     def table_names(self) -> set[str]:
         raise NotImplementedError
@@ -69,13 +72,22 @@ class Warehouse:
     def close(self) -> None:
         raise NotImplementedError
 
-    def __enter__(self) -> Warehouse:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # -- rendering: shared, with hooks for what differs ---------------------------------------
+
+    @classmethod
+    def offline(cls) -> Self:
+        """An instance that only renders SQL, never connected (plans, dry runs, golden files)."""
+        return cls.__new__(cls)
+
+    def load_sql(self, table: Table) -> str:
+        """The statement :meth:`load_rows` runs to bulk-load ``table`` (shown by dry runs)."""
+        raise NotImplementedError
 
     def column_type(self, column: Column) -> str:
         return self.types[column.type]
@@ -84,12 +96,17 @@ class Warehouse:
         null = "" if column.nullable else " NOT NULL"
         return f"{quote(column.name)} {self.column_type(column)}{null}"
 
+    def constraints(self, table: Table) -> list[str]:
+        """Table constraints to declare; none by default: keys are checked, not enforced."""
+        return []
+
     def table_options(self, table: Table) -> str:
         """Text after the closing parenthesis of CREATE TABLE (distribution, sort keys)."""
         return ""
 
     def create_table_sql(self, table: Table) -> str:
         lines = [self.column_sql(column) for column in table.columns]
+        lines += self.constraints(table)
         body = ",\n    ".join(lines)
         options = self.table_options(table)
         return f"CREATE TABLE IF NOT EXISTS {quote(table.name)} (\n    {body}\n){options}"

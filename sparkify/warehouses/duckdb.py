@@ -88,15 +88,7 @@ class DuckDBWarehouse(Warehouse):
         # DuckDB reads newline-delimited JSON in bulk, in parallel, with exact doubles; writing
         # it with orjson is the cheapest way to hand Python rows over without extra libraries.
         names = table.column_names
-        spec = ", ".join(
-            f"{_string_literal(column.name)}: {_string_literal(self.column_type(column))}"
-            for column in table.columns
-        )
-        insert = (
-            f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, names))}) "
-            f"SELECT * FROM read_json(?, columns = {{{spec}}}, "
-            "format = 'newline_delimited', auto_detect = false)"
-        )
+        insert = self.load_sql(table)
         inserted = 0
         with tempfile.TemporaryDirectory(prefix="sparkify-") as folder:
             path = Path(folder) / f"{table.name}.json"
@@ -108,12 +100,19 @@ class DuckDBWarehouse(Warehouse):
                 inserted += count
         return inserted
 
-    def delete_sources(self, table: Table, source_files: Sequence[str]) -> None:
-        if source_files:
-            self.execute(
-                f"DELETE FROM {quote(table.name)} WHERE list_contains(?, source_file)",
-                [list(source_files)],
-            )
+    def delete_sources_sql(self, table: Table) -> str:
+        return f"DELETE FROM {quote(table.name)} WHERE list_contains(?, source_file)"
+
+    def load_sql(self, table: Table) -> str:
+        spec = ", ".join(
+            f"{_string_literal(column.name)}: {_string_literal(self.column_type(column))}"
+            for column in table.columns
+        )
+        return (
+            f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, table.column_names))}) "
+            f"SELECT * FROM read_json(?, columns = {{{spec}}}, "
+            "format = 'newline_delimited', auto_detect = false)"
+        )
 
     def table_names(self) -> set[str]:
         rows = self.query(

@@ -1,0 +1,241 @@
+CREATE TABLE IF NOT EXISTS "staging_events" (
+    "artist" VARCHAR,
+    "auth" VARCHAR,
+    "first_name" VARCHAR,
+    "gender" VARCHAR,
+    "item_in_session" INTEGER,
+    "last_name" VARCHAR,
+    "length" DOUBLE,
+    "level" VARCHAR,
+    "location" VARCHAR,
+    "method" VARCHAR,
+    "page" VARCHAR,
+    "registration" BIGINT,
+    "session_id" BIGINT,
+    "song" VARCHAR,
+    "status" INTEGER,
+    "ts" BIGINT NOT NULL,
+    "user_agent" VARCHAR,
+    "user_id" BIGINT,
+    "source_file" VARCHAR NOT NULL,
+    "source_line" INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS "staging_songs" (
+    "num_songs" INTEGER,
+    "artist_id" VARCHAR,
+    "artist_latitude" DOUBLE,
+    "artist_longitude" DOUBLE,
+    "artist_location" VARCHAR,
+    "artist_name" VARCHAR,
+    "song_id" VARCHAR NOT NULL,
+    "title" VARCHAR,
+    "duration" DOUBLE,
+    "year" INTEGER,
+    "source_file" VARCHAR NOT NULL,
+    "source_line" INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS "songplays" (
+    "songplay_id" BIGINT NOT NULL,
+    "start_time" TIMESTAMP NOT NULL,
+    "user_id" BIGINT,
+    "level" VARCHAR,
+    "song_id" VARCHAR,
+    "artist_id" VARCHAR,
+    "session_id" BIGINT,
+    "location" VARCHAR,
+    "user_agent" VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS "users" (
+    "user_id" BIGINT NOT NULL,
+    "first_name" VARCHAR,
+    "last_name" VARCHAR,
+    "gender" VARCHAR,
+    "level" VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS "songs" (
+    "song_id" VARCHAR NOT NULL,
+    "title" VARCHAR,
+    "artist_id" VARCHAR,
+    "year" INTEGER,
+    "duration" DOUBLE
+);
+
+CREATE TABLE IF NOT EXISTS "artists" (
+    "artist_id" VARCHAR NOT NULL,
+    "name" VARCHAR,
+    "location" VARCHAR,
+    "latitude" DOUBLE,
+    "longitude" DOUBLE
+);
+
+CREATE TABLE IF NOT EXISTS "time" (
+    "start_time" TIMESTAMP NOT NULL,
+    "hour" SMALLINT NOT NULL,
+    "day" SMALLINT NOT NULL,
+    "week" SMALLINT NOT NULL,
+    "month" SMALLINT NOT NULL,
+    "year" SMALLINT NOT NULL,
+    "weekday" SMALLINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS "load_errors" (
+    "source_file" VARCHAR NOT NULL,
+    "source_line" INTEGER,
+    "kind" VARCHAR NOT NULL,
+    "reason" VARCHAR NOT NULL,
+    "raw_text" VARCHAR,
+    "rejected_at" TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS "load_manifest" (
+    "source_file" VARCHAR NOT NULL,
+    "kind" VARCHAR NOT NULL,
+    "size" BIGINT NOT NULL,
+    "version" VARCHAR NOT NULL,
+    "checksum" VARCHAR NOT NULL,
+    "records" INTEGER NOT NULL,
+    "rejected" INTEGER NOT NULL,
+    "loaded_at" TIMESTAMP NOT NULL
+);
+
+SELECT source_file, size, version, checksum FROM "load_manifest";
+
+DELETE FROM "staging_songs" WHERE list_contains(?, source_file);
+
+DELETE FROM "load_errors" WHERE list_contains(?, source_file);
+
+DELETE FROM "load_manifest" WHERE list_contains(?, source_file);
+
+INSERT INTO "staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location", "artist_name", "song_id", "title", "duration", "year", "source_file", "source_line") SELECT * FROM read_json(?, columns = {'num_songs': 'INTEGER', 'artist_id': 'VARCHAR', 'artist_latitude': 'DOUBLE', 'artist_longitude': 'DOUBLE', 'artist_location': 'VARCHAR', 'artist_name': 'VARCHAR', 'song_id': 'VARCHAR', 'title': 'VARCHAR', 'duration': 'DOUBLE', 'year': 'INTEGER', 'source_file': 'VARCHAR', 'source_line': 'INTEGER'}, format = 'newline_delimited', auto_detect = false);
+
+DELETE FROM "staging_events" WHERE list_contains(?, source_file);
+
+DELETE FROM "load_errors" WHERE list_contains(?, source_file);
+
+DELETE FROM "load_manifest" WHERE list_contains(?, source_file);
+
+INSERT INTO "staging_events" ("artist", "auth", "first_name", "gender", "item_in_session", "last_name", "length", "level", "location", "method", "page", "registration", "session_id", "song", "status", "ts", "user_agent", "user_id", "source_file", "source_line") SELECT * FROM read_json(?, columns = {'artist': 'VARCHAR', 'auth': 'VARCHAR', 'first_name': 'VARCHAR', 'gender': 'VARCHAR', 'item_in_session': 'INTEGER', 'last_name': 'VARCHAR', 'length': 'DOUBLE', 'level': 'VARCHAR', 'location': 'VARCHAR', 'method': 'VARCHAR', 'page': 'VARCHAR', 'registration': 'BIGINT', 'session_id': 'BIGINT', 'song': 'VARCHAR', 'status': 'INTEGER', 'ts': 'BIGINT', 'user_agent': 'VARCHAR', 'user_id': 'BIGINT', 'source_file': 'VARCHAR', 'source_line': 'INTEGER'}, format = 'newline_delimited', auto_detect = false);
+
+INSERT INTO "load_errors" ("source_file", "source_line", "kind", "reason", "raw_text", "rejected_at") SELECT * FROM read_json(?, columns = {'source_file': 'VARCHAR', 'source_line': 'INTEGER', 'kind': 'VARCHAR', 'reason': 'VARCHAR', 'raw_text': 'VARCHAR', 'rejected_at': 'TIMESTAMP'}, format = 'newline_delimited', auto_detect = false);
+
+INSERT INTO "load_manifest" ("source_file", "kind", "size", "version", "checksum", "records", "rejected", "loaded_at") SELECT * FROM read_json(?, columns = {'source_file': 'VARCHAR', 'kind': 'VARCHAR', 'size': 'BIGINT', 'version': 'VARCHAR', 'checksum': 'VARCHAR', 'records': 'INTEGER', 'rejected': 'INTEGER', 'loaded_at': 'TIMESTAMP'}, format = 'newline_delimited', auto_detect = false);
+
+DELETE FROM "songs";
+
+-- One row per song_id. When several song records carry the same song_id, the first in path
+-- order wins. A year of 0 means "unknown" in the source and becomes NULL.
+INSERT INTO "songs" ("song_id", "title", "artist_id", "year", "duration")
+SELECT song_id, title, artist_id, NULLIF(year, 0), duration
+FROM (
+    SELECT song_id, title, artist_id, artist_name, year, duration
+    FROM (
+        SELECT
+            song_id, title, artist_id, artist_name, year, duration,
+            ROW_NUMBER() OVER (PARTITION BY song_id ORDER BY source_file, source_line) AS first_record
+        FROM "staging_songs"
+    ) AS records
+    WHERE first_record = 1
+) AS songs_once;
+
+DELETE FROM "artists";
+
+-- One row per artist_id. Song files disagree about artists; the most complete record wins:
+-- one with coordinates first, then one with a non-empty location, then the first song file in
+-- path order. An empty location becomes NULL.
+INSERT INTO "artists" ("artist_id", "name", "location", "latitude", "longitude")
+SELECT artist_id, artist_name, NULLIF(artist_location, ''), artist_latitude, artist_longitude
+FROM (
+    SELECT
+        artist_id, artist_name, artist_location, artist_latitude, artist_longitude,
+        ROW_NUMBER() OVER (
+            PARTITION BY artist_id
+            ORDER BY
+                CASE WHEN artist_latitude IS NULL OR artist_longitude IS NULL THEN 1 ELSE 0 END,
+                CASE WHEN artist_location IS NULL OR artist_location = '' THEN 1 ELSE 0 END,
+                source_file
+        ) AS pick
+    FROM "staging_songs"
+    WHERE artist_id IS NOT NULL
+) AS candidates
+WHERE pick = 1;
+
+DELETE FROM "users";
+
+-- One row per logged-in user (any page, not only plays), as of the user's latest event:
+-- its level, names and gender win. Ties on ts go to the later file and line.
+INSERT INTO "users" ("user_id", "first_name", "last_name", "gender", "level")
+SELECT user_id, first_name, last_name, gender, level
+FROM (
+    SELECT
+        user_id, first_name, last_name, gender, level,
+        ROW_NUMBER() OVER (
+            PARTITION BY user_id
+            ORDER BY ts DESC, source_file DESC, source_line DESC
+        ) AS pick
+    FROM "staging_events"
+    WHERE user_id IS NOT NULL
+) AS latest
+WHERE pick = 1;
+
+DELETE FROM "songplays";
+
+-- One row per NextSong event, all of them. A play matches the song whose title, artist name and
+-- duration equal the event's song, artist and length exactly (doubles, never rounded); when
+-- several songs match, the smallest song_id wins; when none does, song_id and artist_id are NULL.
+-- songplay_id numbers the plays in time order, so the same input always gives the same ids.
+INSERT INTO "songplays" (
+    "songplay_id", "start_time", "user_id", "level", "song_id", "artist_id",
+    "session_id", "location", "user_agent"
+)
+SELECT
+    ROW_NUMBER() OVER (
+        ORDER BY e.ts, e.session_id, e.item_in_session, e.source_file, e.source_line
+    ),
+    epoch_ms(e.ts),
+    e.user_id,
+    e.level,
+    m.song_id,
+    m.artist_id,
+    e.session_id,
+    e.location,
+    e.user_agent
+FROM "staging_events" AS e
+LEFT JOIN (
+    SELECT
+        song_id, artist_id, title, artist_name, duration,
+        ROW_NUMBER() OVER (PARTITION BY title, artist_name, duration ORDER BY song_id) AS pick
+    FROM (
+        SELECT song_id, title, artist_id, artist_name, year, duration
+        FROM (
+            SELECT
+                song_id, title, artist_id, artist_name, year, duration,
+                ROW_NUMBER() OVER (PARTITION BY song_id ORDER BY source_file, source_line) AS first_record
+            FROM "staging_songs"
+        ) AS records
+        WHERE first_record = 1
+    ) AS songs_once
+) AS m
+    ON m.pick = 1
+    AND m.title = e.song
+    AND m.artist_name = e.artist
+    AND m.duration = e.length
+WHERE e.page = 'NextSong';
+
+DELETE FROM "time";
+
+-- One row per distinct songplay start_time. week is the ISO 8601 week; weekday is ISO 8601
+-- (1 = Monday ... 7 = Sunday); year is the calendar year.
+INSERT INTO "time" ("start_time", "hour", "day", "week", "month", "year", "weekday")
+SELECT
+    start_time,
+    EXTRACT(HOUR FROM start_time),
+    EXTRACT(DAY FROM start_time),
+    EXTRACT(WEEK FROM start_time),
+    EXTRACT(MONTH FROM start_time),
+    EXTRACT(YEAR FROM start_time),
+    MOD(CAST(EXTRACT(DOW FROM start_time) AS INTEGER) + 6, 7) + 1
+FROM (SELECT DISTINCT start_time FROM "songplays") AS plays;

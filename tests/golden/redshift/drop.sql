@@ -1,0 +1,17 @@
+DROP TABLE IF EXISTS "staging_events";
+
+DROP TABLE IF EXISTS "staging_songs";
+
+DROP TABLE IF EXISTS "songplays";
+
+DROP TABLE IF EXISTS "users";
+
+DROP TABLE IF EXISTS "songs";
+
+DROP TABLE IF EXISTS "artists";
+
+DROP TABLE IF EXISTS "time";
+
+DROP TABLE IF EXISTS "load_errors";
+
+DROP TABLE IF EXISTS "load_manifest";

@@ -1,0 +1,115 @@
+DELETE FROM "songs";
+
+-- One row per song_id. When several song records carry the same song_id, the first in path
+-- order wins. A year of 0 means "unknown" in the source and becomes NULL.
+INSERT INTO "songs" ("song_id", "title", "artist_id", "year", "duration")
+SELECT song_id, title, artist_id, NULLIF(year, 0), duration
+FROM (
+    SELECT song_id, title, artist_id, artist_name, year, duration
+    FROM (
+        SELECT
+            song_id, title, artist_id, artist_name, year, duration,
+            ROW_NUMBER() OVER (PARTITION BY song_id ORDER BY source_file, source_line) AS first_record
+        FROM "staging_songs"
+    ) AS records
+    WHERE first_record = 1
+) AS songs_once;
+
+DELETE FROM "artists";
+
+-- One row per artist_id. Song files disagree about artists; the most complete record wins:
+-- one with coordinates first, then one with a non-empty location, then the first song file in
+-- path order. An empty location becomes NULL.
+INSERT INTO "artists" ("artist_id", "name", "location", "latitude", "longitude")
+SELECT artist_id, artist_name, NULLIF(artist_location, ''), artist_latitude, artist_longitude
+FROM (
+    SELECT
+        artist_id, artist_name, artist_location, artist_latitude, artist_longitude,
+        ROW_NUMBER() OVER (
+            PARTITION BY artist_id
+            ORDER BY
+                CASE WHEN artist_latitude IS NULL OR artist_longitude IS NULL THEN 1 ELSE 0 END,
+                CASE WHEN artist_location IS NULL OR artist_location = '' THEN 1 ELSE 0 END,
+                source_file
+        ) AS pick
+    FROM "staging_songs"
+    WHERE artist_id IS NOT NULL
+) AS candidates
+WHERE pick = 1;
+
+DELETE FROM "users";
+
+-- One row per logged-in user (any page, not only plays), as of the user's latest event:
+-- its level, names and gender win. Ties on ts go to the later file and line.
+INSERT INTO "users" ("user_id", "first_name", "last_name", "gender", "level")
+SELECT user_id, first_name, last_name, gender, level
+FROM (
+    SELECT
+        user_id, first_name, last_name, gender, level,
+        ROW_NUMBER() OVER (
+            PARTITION BY user_id
+            ORDER BY ts DESC, source_file DESC, source_line DESC
+        ) AS pick
+    FROM "staging_events"
+    WHERE user_id IS NOT NULL
+) AS latest
+WHERE pick = 1;
+
+DELETE FROM "songplays";
+
+-- One row per NextSong event, all of them. A play matches the song whose title, artist name and
+-- duration equal the event's song, artist and length exactly (doubles, never rounded); when
+-- several songs match, the smallest song_id wins; when none does, song_id and artist_id are NULL.
+-- songplay_id numbers the plays in time order, so the same input always gives the same ids.
+INSERT INTO "songplays" (
+    "songplay_id", "start_time", "user_id", "level", "song_id", "artist_id",
+    "session_id", "location", "user_agent"
+)
+SELECT
+    ROW_NUMBER() OVER (
+        ORDER BY e.ts, e.session_id, e.item_in_session, e.source_file, e.source_line
+    ),
+    (TIMESTAMP '1970-01-01 00:00:00' + (e.ts / 1000) * INTERVAL '1 second' + MOD(e.ts, 1000) * INTERVAL '1 millisecond'),
+    e.user_id,
+    e.level,
+    m.song_id,
+    m.artist_id,
+    e.session_id,
+    e.location,
+    e.user_agent
+FROM "staging_events" AS e
+LEFT JOIN (
+    SELECT
+        song_id, artist_id, title, artist_name, duration,
+        ROW_NUMBER() OVER (PARTITION BY title, artist_name, duration ORDER BY song_id) AS pick
+    FROM (
+        SELECT song_id, title, artist_id, artist_name, year, duration
+        FROM (
+            SELECT
+                song_id, title, artist_id, artist_name, year, duration,
+                ROW_NUMBER() OVER (PARTITION BY song_id ORDER BY source_file, source_line) AS first_record
+            FROM "staging_songs"
+        ) AS records
+        WHERE first_record = 1
+    ) AS songs_once
+) AS m
+    ON m.pick = 1
+    AND m.title = e.song
+    AND m.artist_name = e.artist
+    AND m.duration = e.length
+WHERE e.page = 'NextSong';
+
+DELETE FROM "time";
+
+-- One row per distinct songplay start_time. week is the ISO 8601 week; weekday is ISO 8601
+-- (1 = Monday ... 7 = Sunday); year is the calendar year.
+INSERT INTO "time" ("start_time", "hour", "day", "week", "month", "year", "weekday")
+SELECT
+    start_time,
+    EXTRACT(HOUR FROM start_time),
+    EXTRACT(DAY FROM start_time),
+    EXTRACT(WEEK FROM start_time),
+    EXTRACT(MONTH FROM start_time),
+    EXTRACT(YEAR FROM start_time),
+    MOD(CAST(EXTRACT(DOW FROM start_time) AS INTEGER) + 6, 7) + 1
+FROM (SELECT DISTINCT start_time FROM "songplays") AS plays;
