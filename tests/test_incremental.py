@@ -218,3 +218,16 @@ def test_a_held_warehouse_makes_a_run_wait_then_fail_clearly(tmp_path: Path) -> 
         holder.kill()
         holder.wait()
     assert sparkify.etl(target=f"duckdb:///{path}", lock_timeout=5).counts["songplays"] > 0
+
+
+def test_postgres_runs_take_turns_through_the_run_lock(postgres_database: str) -> None:
+    holder = sparkify.connect(postgres_database)
+    try:
+        with holder.transaction():  # holds the run lock until the block ends
+            started = time.monotonic()
+            with pytest.raises(WarehouseError, match="in use by another sparkify run"):
+                sparkify.etl(target=postgres_database, lock_timeout=0.5)
+            assert time.monotonic() - started >= 0.5
+    finally:
+        holder.close()
+    assert sparkify.etl(target=postgres_database, lock_timeout=5).counts["songplays"] > 0
