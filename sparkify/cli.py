@@ -59,8 +59,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 @cli.command()
-@click.option("--song-data", metavar="PATH", help="Folder of song files ($SPARKIFY_SONG_DATA).")
-@click.option("--log-data", metavar="PATH", help="Folder of event files ($SPARKIFY_LOG_DATA).")
+@click.option(
+    "--song-data",
+    metavar="PATH",
+    help="Folder or s3:// prefix of song files ($SPARKIFY_SONG_DATA).",
+)
+@click.option(
+    "--log-data", metavar="PATH", help="Folder or s3:// prefix of event files ($SPARKIFY_LOG_DATA)."
+)
 @click.option(
     "--target", metavar="URL", help=f"Warehouse URL ($SPARKIFY_TARGET) [default: {DEFAULT_TARGET}]."
 )
@@ -70,12 +76,18 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="A classic dwh.cfg: [S3] SONG_DATA and LOG_DATA are read from it.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
+@click.option(
+    "--no-sign-request",
+    is_flag=True,
+    help="Read s3:// data without credentials, as for a public bucket ($SPARKIFY_NO_SIGN_REQUEST).",
+)
 def etl(
     song_data: str | None,
     log_data: str | None,
     target: str | None,
     config: Path | None,
     quiet: bool,
+    no_sign_request: bool = False,
 ) -> None:
     """Load song and event files and build the star schema, in one transaction.
 
@@ -88,9 +100,15 @@ def etl(
         sparkify etl --song-data data/song_data --log-data data/log_data \\
                      --target duckdb:///warehouse.duckdb
         sparkify etl --config dwh.cfg
+        sparkify etl --song-data s3://udacity-dend/song_data \\
+                     --log-data s3://udacity-dend/log_data --no-sign-request
     """
     settings = Settings.resolve(
-        song_data=song_data, log_data=log_data, target=target, config=config
+        song_data=song_data,
+        log_data=log_data,
+        target=target,
+        config=config,
+        no_sign_request=no_sign_request,
     )
     result = sparkify.etl(settings, quiet=quiet)
     if quiet:

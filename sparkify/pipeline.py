@@ -54,7 +54,9 @@ def etl(
     songs_at, logs_at = settings.song_data, settings.log_data
     if songs_at is None or logs_at is None:
         songs_at, logs_at = (str(path) for path in sample.ensure())
-    songs, events = open_source(songs_at), open_source(logs_at)
+    unsigned = settings.no_sign_request
+    songs = open_source(songs_at, no_sign_request=unsigned)
+    events = open_source(logs_at, no_sign_request=unsigned)
     with connect(settings.target) as warehouse:
         with _reporting(progress, quiet) as report, warehouse.transaction():
             warehouse.create_tables()
