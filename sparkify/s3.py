@@ -134,7 +134,7 @@ class S3Source:
         self.window_bytes = window_bytes
         self.stats: FetchStats | None = None
         self._client: Any = None
-        self._credentials = "no credentials (unsigned requests)"
+        self.credentials = "no credentials (unsigned requests)"
         self.max_attempts = DEFAULT_MAX_ATTEMPTS
 
     def __repr__(self) -> str:
@@ -260,7 +260,7 @@ class S3Source:
                         "and skips the credential lookup)"
                     )
             else:
-                self._credentials = _describe(credentials.method, session.profile_name)
+                self.credentials = _describe(credentials.method, session.profile_name)
             configured = core.get_config_variable("max_attempts")
             if configured is None:
                 options["retries"] = {"total_max_attempts": DEFAULT_MAX_ATTEMPTS}
@@ -281,7 +281,7 @@ class S3Source:
                     f"bucket {self.bucket} does not exist (reading {what}); check the name in "
                     "--song-data/--log-data or [S3] of dwh.cfg"
                 )
-            if code in _DENIED and self._credentials.startswith("no credentials"):
+            if code in _DENIED and self.credentials.startswith("no credentials"):
                 return SourceError(
                     f"access to {what} was denied ({code}) to unsigned requests: it is not "
                     "public. Configure AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...) "
@@ -289,7 +289,7 @@ class S3Source:
                 )
             if code in _DENIED:
                 return SourceError(
-                    f"access to {what} was denied ({code}) using {self._credentials}; give "
+                    f"access to {what} was denied ({code}) using {self.credentials}; give "
                     "these credentials s3:ListBucket and s3:GetObject, choose others with "
                     "AWS_PROFILE, or use --no-sign-request for a public bucket"
                 )

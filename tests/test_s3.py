@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import urllib.request
 from collections.abc import Iterator
@@ -14,10 +15,12 @@ import boto3
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 from click.testing import CliRunner
+from rich.console import Console
 
 import sparkify
 from sparkify.cli import cli
 from sparkify.errors import ConfigError, SourceError
+from sparkify.progress import reporter
 from sparkify.s3 import S3Source
 from sparkify.settings import Settings
 from sparkify.sources import open_source
@@ -254,9 +257,13 @@ def test_no_credentials_fall_back_to_unsigned_requests_with_a_note(
     assert f"Read s3://{BUCKET}/raw/song_data: 2 objects" in result.stderr
     assert "staging_songs: 2 records from 2 files" in result.stdout
 
-    signed_off = runner.invoke(cli, [*args, "--no-sign-request", "--quiet"])
-    assert signed_off.exit_code == 0, signed_off.output
-    assert signed_off.output == ""
+    said_so = runner.invoke(cli, [*args, "--no-sign-request"])
+    assert said_so.exit_code == 0, said_so.output
+    assert "Note:" not in said_so.stderr and "Read s3://" in said_so.stderr
+
+    quiet = runner.invoke(cli, [*args, "--quiet"])
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.output == ""
     assert sparkify.analyze(target)["songplays"] == 3
 
 
@@ -315,3 +322,39 @@ def test_no_sign_request_setting(tmp_path: Path) -> None:
 def test_a_location_without_a_bucket_is_an_error() -> None:
     with pytest.raises(SourceError, match="names no bucket"):
         open_source("s3:///song_data")
+
+
+def test_client_uses_the_named_profile_and_sizes_its_pool_to_the_threads(
+    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[etl]\naws_access_key_id = AKIDETL\naws_secret_access_key = hush\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_PROFILE", "etl")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    source = S3Source(f"s3://{BUCKET}/raw", workers=12)
+
+    config = source.client().meta.config
+
+    assert source.credentials == "credentials from the shared credentials file, profile 'etl'"
+    assert config.max_pool_connections == 12
+    assert config.retries["total_max_attempts"] == 5
+    assert "hush" not in repr(source) and "AKIDETL" not in source.credentials
+
+
+def test_a_terminal_shows_objects_bytes_and_rate(s3: Any) -> None:
+    put_small_dataset(s3)
+    source = open_source(f"s3://{BUCKET}/raw/song_data")
+    files = source.files()
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=160)
+
+    with reporter(console=console) as report:
+        report.start("staging songs", len(files))
+        for _ in source.contents(files):
+            report.advance(files=1, records=1)
+
+    shown = screen.getvalue()
+    assert "2/2" in shown
+    assert "fetched" in shown and "/s" in shown
