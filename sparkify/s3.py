@@ -239,7 +239,7 @@ class S3Source:
                         f"reading {file.uri} failed {attempt} times, the connection broke off "
                         f"mid-object ({exc}); retry later or raise AWS_MAX_ATTEMPTS"
                     ) from None
-                time.sleep(min(0.05 * 2**attempt, 2.0))
+                time.sleep(min(0.02 * 2**attempt, 2.0))
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- AWS -----------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """A loopback HTTP proxy in front of the moto server that fails chosen requests on purpose.
 
 Real boto3 talks to it through ``AWS_ENDPOINT_URL`` like to any S3 endpoint. A rule answers
-matching requests with ``503 SlowDown`` or drops the connection without an answer; everything
+matching requests with ``503 SlowDown``, drops the connection without an answer, or cuts the
+answer off half-way through its body; everything
 else is passed to moto unchanged. The proxy also counts requests and the most GETs in flight.
 """
 
@@ -25,7 +26,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 class Rule:
     method: str
     path: re.Pattern[str]
-    action: str  # "503" or "drop"
+    action: str  # "503", "drop" or "cut" (half the body, then the connection closes)
     times: int | None  # None: every time
     hits: int = 0
 
@@ -87,7 +88,7 @@ class FaultyProxy:
         if rule is not None and rule.action == "drop":
             handler.close_connection = True
             return
-        if rule is not None:
+        if rule is not None and rule.action == "503":
             handler.send_response(503)
             handler.send_header("Content-Type", "application/xml")
             handler.send_header("Content-Length", str(len(SLOW_DOWN)))
@@ -113,7 +114,10 @@ class FaultyProxy:
                 handler.send_header(key, value)
         handler.send_header("Content-Length", str(len(payload)))
         handler.end_headers()
-        if handler.command != "HEAD":
+        if rule is not None:  # "cut"
+            handler.wfile.write(payload[: len(payload) // 2])
+            handler.close_connection = True
+        elif handler.command != "HEAD":
             handler.wfile.write(payload)
 
     def __enter__(self) -> FaultyProxy:

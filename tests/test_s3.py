@@ -274,10 +274,11 @@ def test_retries_ride_out_throttling_and_dropped_connections(
     throttled = proxy.fail("GET", r"TRAAA\.json", "503", times=2)
     dropped = proxy.fail("GET", r"events\.json", "drop", times=2)
     listing = proxy.fail("GET", r"list-type=2", "503", times=1)
+    cut = proxy.fail("GET", r"TRAAB\.json", "cut", times=2)
 
     result = s3_run(target)
 
-    assert (throttled.hits, dropped.hits, listing.hits) == (2, 2, 1)
+    assert (throttled.hits, dropped.hits, listing.hits, cut.hits) == (2, 2, 1, 2)
     assert result.counts["staging_songs"] == 2
     assert result.counts["songplays"] == 3
 
@@ -306,6 +307,14 @@ def test_exhausted_retries_fail_clearly_and_change_nothing(
         "SlowDown" in result.stderr
     )
     assert sparkify.analyze(target) == before
+
+
+def test_objects_cut_off_mid_body_every_time_fail_clearly(s3: Any, proxy: FaultyProxy) -> None:
+    put_small_dataset(s3)
+    proxy.fail("GET", r"TRAAB\.json", "cut")
+    source = open_source(f"s3://{BUCKET}/raw/song_data")
+    with pytest.raises(SourceError, match=r"TRAAB\.json failed 5 times, the connection broke off"):
+        list(source.contents(source.files()))
 
 
 def test_no_sign_request_setting(tmp_path: Path) -> None:
