@@ -169,7 +169,7 @@ class S3Source:
         except (ClientError, BotoCoreError) as exc:
             raise self._explain(exc, self.location) from None
         if not found:
-            others = f" ({skipped:,} other objects were skipped)" if skipped else ""
+            others = f", only {skipped:,} other object{'s' * (skipped != 1)}" if skipped else ""
             raise SourceError(
                 f"{self.location} holds no *.json or *.json.gz objects{others}; hidden keys are "
                 "skipped. Check the bucket and prefix"
