@@ -15,6 +15,8 @@ import boto3
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rich.console import Console
 
 import sparkify
@@ -23,7 +25,7 @@ from sparkify.errors import ConfigError, SourceError
 from sparkify.progress import reporter
 from sparkify.s3 import S3Source
 from sparkify.settings import Settings
-from sparkify.sources import open_source
+from sparkify.sources import LocalSource, open_source
 from tests.conftest import event, song
 from tests.faults import FaultyProxy
 
@@ -370,3 +372,35 @@ def test_a_terminal_shows_objects_bytes_and_rate(s3: Any) -> None:
     shown = screen.getvalue()
     assert "2/2" in shown
     assert "fetched" in shown and "/s" in shown
+
+
+DIRS = st.sampled_from(["d", ".d", "d-e", "dir.json", ".ipynb_checkpoints"])
+NAMES = st.sampled_from(["f.json", ".f.json", "f.json.gz", "f.txt", "g.JSON", "f-e.json"])
+TREES = st.sets(st.tuples(st.lists(DIRS, max_size=3).map(tuple), NAMES), min_size=1, max_size=6)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(tree=TREES)
+def test_keys_are_chosen_and_ordered_exactly_like_local_files(
+    s3: Any, tmp_path_factory: pytest.TempPathFactory, tree: set[tuple[tuple[str, ...], str]]
+) -> None:
+    root = tmp_path_factory.mktemp("tree")
+    prefix = root.name  # a fresh prefix per example, in the same bucket
+    for folders, name in tree:
+        relative = "/".join([*folders, name])
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text("{}")
+        put(s3, f"{prefix}/{relative}", "{}")
+
+    try:
+        local = [Path(f.uri).relative_to(root).as_posix() for f in LocalSource(root).files()]
+    except SourceError:
+        local = []
+    try:
+        remote = open_source(f"s3://{BUCKET}/{prefix}").files()
+    except SourceError:
+        remote = []
+
+    assert [f.uri.removeprefix(f"s3://{BUCKET}/{prefix}/") for f in remote] == local
