@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -404,3 +406,12 @@ def test_keys_are_chosen_and_ordered_exactly_like_local_files(
         remote = []
 
     assert [f.uri.removeprefix(f"s3://{BUCKET}/{prefix}/") for f in remote] == local
+
+
+def test_boto3_is_imported_only_when_s3_is_read() -> None:
+    code = (
+        "import sys, sparkify; from sparkify.sources import open_source; "
+        "open_source('data'); print('boto3' in sys.modules)"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "False"
