@@ -94,6 +94,10 @@ def etl(
     With no data given, loads a built-in sample dataset (generated once, then cached).
     Re-running on the same input gives the same warehouse.
 
+    s3://bucket/prefix locations are read with the standard AWS settings (AWS_PROFILE,
+    AWS_REGION, AWS_ENDPOINT_URL, AWS_MAX_ATTEMPTS, ...); without credentials, requests go
+    unsigned, as for a public bucket.
+
     \b
     Examples:
         sparkify etl
