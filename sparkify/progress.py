@@ -98,7 +98,8 @@ class Bar:
             return
         self.nbytes += nbytes
         rate = self.nbytes / max(time.monotonic() - self.started, 1e-3)
-        transfer = f"{filesize.decimal(self.nbytes)} fetched, {filesize.decimal(int(rate))}/s"
+        size, speed = filesize.decimal(self.nbytes, precision=0), filesize.decimal(int(rate))
+        transfer = f"{size} {speed}/s"
         self.progress.update(self.task, transfer=transfer)
 
     def note(self, text: str) -> None:
