@@ -59,13 +59,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 @cli.command()
+@click.option("--song-data", metavar="PATH", help="Folder of song files ($SPARKIFY_SONG_DATA).")
+@click.option("--log-data", metavar="PATH", help="Folder of event files ($SPARKIFY_LOG_DATA).")
 @click.option(
-    "--song-data",
-    metavar="PATH",
-    help="Folder or s3:// prefix of song files ($SPARKIFY_SONG_DATA).",
-)
-@click.option(
-    "--log-data", metavar="PATH", help="Folder or s3:// prefix of event files ($SPARKIFY_LOG_DATA)."
+    "--no-sign-request",
+    is_flag=True,
+    help="Read s3:// song and log data without credentials, as for a public bucket "
+    "($SPARKIFY_NO_SIGN_REQUEST). s3:// locations otherwise use the standard AWS settings "
+    "(AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, AWS_MAX_ATTEMPTS...).",
 )
 @click.option(
     "--target", metavar="URL", help=f"Warehouse URL ($SPARKIFY_TARGET) [default: {DEFAULT_TARGET}]."
@@ -76,27 +77,18 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="A classic dwh.cfg: [S3] SONG_DATA and LOG_DATA are read from it.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
-@click.option(
-    "--no-sign-request",
-    is_flag=True,
-    help="Read s3:// data without credentials, as for a public bucket ($SPARKIFY_NO_SIGN_REQUEST).",
-)
 def etl(
     song_data: str | None,
     log_data: str | None,
     target: str | None,
     config: Path | None,
     quiet: bool,
-    no_sign_request: bool = False,
+    no_sign_request: bool,
 ) -> None:
     """Load song and event files and build the star schema, in one transaction.
 
     With no data given, loads a built-in sample dataset (generated once, then cached).
     Re-running on the same input gives the same warehouse.
-
-    s3://bucket/prefix locations are read with the standard AWS settings (AWS_PROFILE,
-    AWS_REGION, AWS_ENDPOINT_URL, AWS_MAX_ATTEMPTS, ...); without credentials, requests go
-    unsigned, as for a public bucket.
 
     \b
     Examples:
@@ -104,8 +96,6 @@ def etl(
         sparkify etl --song-data data/song_data --log-data data/log_data \\
                      --target duckdb:///warehouse.duckdb
         sparkify etl --config dwh.cfg
-        sparkify etl --song-data s3://udacity-dend/song_data \\
-                     --log-data s3://udacity-dend/log_data --no-sign-request
     """
     settings = Settings.resolve(
         song_data=song_data,

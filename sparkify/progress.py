@@ -15,10 +15,13 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 
 class Reporter(Protocol):
@@ -29,47 +32,14 @@ class Reporter(Protocol):
     def advance(self, files: int = 0, records: int = 0) -> None: ...
 
 
-@runtime_checkable
-class TransferReporter(Protocol):
-    """What a remote source (S3) tells on top of :class:`Reporter`: bytes fetched and notes."""
-
-    def fetched(self, objects: int, nbytes: int) -> None: ...
-
-    def note(self, text: str) -> None: ...
-
-    def summary(self, text: str) -> None: ...
-
-
 class Silent:
-    """A reporter that says nothing: the default for library calls and with ``quiet``."""
+    """A reporter that says nothing: the default for library calls and non-terminals."""
 
     def start(self, description: str, total: int | None) -> None:
         pass
 
     def advance(self, files: int = 0, records: int = 0) -> None:
         pass
-
-    def fetched(self, objects: int, nbytes: int) -> None:
-        pass
-
-    def note(self, text: str) -> None:
-        pass
-
-    def summary(self, text: str) -> None:
-        pass
-
-
-class Summary(Silent):
-    """No live bar (not a terminal), but notes and one summary line per remote source."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-
-    def note(self, text: str) -> None:
-        self.console.print(f"Note: {text}", highlight=False, soft_wrap=True)
-
-    def summary(self, text: str) -> None:
-        self.console.print(text, highlight=False, soft_wrap=True)
 
 
 class Bar:
@@ -84,8 +54,7 @@ class Bar:
         if self.task is not None:
             self.progress.update(self.task, completed=self.progress.tasks[-1].total)
         self.records = 0
-        self.nbytes, self.started = 0, time.monotonic()
-        self.task = self.progress.add_task(description, total=total, records=0, transfer="")
+        self.task = self.progress.add_task(description, total=total, records=0)
 
     def advance(self, files: int = 0, records: int = 0) -> None:
         if self.task is None:
@@ -93,62 +62,113 @@ class Bar:
         self.records += records
         self.progress.update(self.task, advance=files, records=self.records)
 
-    def fetched(self, objects: int, nbytes: int) -> None:
-        if self.task is None:
-            return
-        self.nbytes += nbytes
-        rate = self.nbytes / max(time.monotonic() - self.started, 1e-3)
-        size, speed = filesize.decimal(self.nbytes, precision=0), filesize.decimal(int(rate))
-        transfer = f"{size} {speed}/s"
-        self.progress.update(self.task, transfer=transfer)
-
-    def note(self, text: str) -> None:
-        self.progress.console.print(f"Note: {text}", highlight=False)
-
-    def summary(self, text: str) -> None:
-        pass  # the bar already shows objects, bytes and rate
-
-
-_active: ContextVar[Reporter | None] = ContextVar("sparkify_reporter", default=None)
-
-
-def active() -> Reporter:
-    """The reporter of the innermost :func:`reporter` block (sources report through it)."""
-    return _active.get() or Silent()
-
-
-def transfers() -> TransferReporter:
-    """:func:`active` when it reports transfers, else a silent stand-in."""
-    current = active()
-    return current if isinstance(current, TransferReporter) else Silent()
-
 
 @contextmanager
 def reporter(*, quiet: bool = False, console: Console | None = None) -> Iterator[Reporter]:
-    """A bar when writing to a terminal and not ``quiet``; one-line summaries on other
-    outputs (only remote sources write them); silence with ``quiet``."""
+    """A bar when writing to a terminal and not ``quiet``; silence otherwise, except the notes
+    and one-line summaries of remote sources (:class:`Summary`) when not ``quiet``."""
     console = console or Console(file=sys.stderr)
     if quiet or not console.is_terminal:
-        chosen: Reporter = Silent() if quiet else Summary(console)
-        token = _active.set(chosen)
-        try:
+        with activate(Silent() if quiet else Summary(console)) as chosen:
             yield chosen
-        finally:
-            _active.reset(token)
         return
     progress = Progress(
         TextColumn("{task.description:<16}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("files  {task.fields[records]:>10,} records"),
-        TextColumn("{task.fields[transfer]}"),
         TimeElapsedColumn(),
         console=console,
     )
-    with progress:
-        bar = Bar(progress)
-        token = _active.set(bar)
-        try:
-            yield bar
-        finally:
-            _active.reset(token)
+    with progress, activate(TransferBar(progress)) as bar:
+        yield bar
+
+
+# -- transfers: what remote sources (S3) report on top of files and records ---------------------
+
+
+@runtime_checkable
+class TransferReporter(Protocol):
+    """Bytes fetched, notes and a closing summary line, as told by a remote source."""
+
+    def fetched(self, objects: int, nbytes: int) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+    def summary(self, text: str) -> None: ...
+
+
+class SilentTransfers:
+    """Says nothing about transfers: what :func:`transfers` gives outside a reporting block."""
+
+    def fetched(self, objects: int, nbytes: int) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        pass
+
+    def summary(self, text: str) -> None:
+        pass
+
+
+class Summary(Silent, SilentTransfers):
+    """Not a terminal: no live bar, but notes and one summary line per remote source."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def note(self, text: str) -> None:
+        self.console.print(f"Note: {text}", highlight=False, soft_wrap=True)
+
+    def summary(self, text: str) -> None:
+        self.console.print(text, highlight=False, soft_wrap=True)
+
+
+class TransferBar(Bar, SilentTransfers):
+    """The bar, plus bytes fetched and their rate for remote sources (one extra column)."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__(progress)
+        columns = progress.columns
+        progress.columns = (*columns[:-1], TransferColumn(), *columns[-1:])
+        self.counted: TaskID | None = None
+        self.nbytes, self.started = 0, time.monotonic()
+
+    def fetched(self, objects: int, nbytes: int) -> None:
+        if self.task is None:
+            return
+        if self.counted != self.task:
+            self.counted, self.nbytes, self.started = self.task, 0, time.monotonic()
+        self.nbytes += nbytes
+        rate = self.nbytes / max(time.monotonic() - self.started, 1e-3)
+        size, speed = filesize.decimal(self.nbytes, precision=0), filesize.decimal(int(rate))
+        self.progress.update(self.task, transfer=f"{size} {speed}/s")
+
+    def note(self, text: str) -> None:
+        self.progress.console.print(f"Note: {text}", highlight=False)
+
+
+class TransferColumn(ProgressColumn):
+    """Bytes and rate of a task fed by :meth:`TransferBar.fetched`; empty for local files."""
+
+    def render(self, task: Task) -> Text:
+        return Text(str(task.fields.get("transfer", "")))
+
+
+_active: ContextVar[Reporter | None] = ContextVar("sparkify_reporter", default=None)
+
+
+@contextmanager
+def activate(report: Reporter) -> Iterator[Reporter]:
+    """Make ``report`` the one sources report to inside the block (:func:`reporter` does)."""
+    token = _active.set(report)
+    try:
+        yield report
+    finally:
+        _active.reset(token)
+
+
+def transfers() -> TransferReporter:
+    """The active reporter when it reports transfers, else one that says nothing."""
+    current = _active.get()
+    return current if isinstance(current, TransferReporter) else SilentTransfers()
