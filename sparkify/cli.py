@@ -59,8 +59,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 @cli.command()
-@click.option("--song-data", metavar="PATH", help="Folder of song files ($SPARKIFY_SONG_DATA).")
-@click.option("--log-data", metavar="PATH", help="Folder of event files ($SPARKIFY_LOG_DATA).")
+@click.option(
+    "--song-data",
+    metavar="PATH",
+    help="Folder or s3:// prefix of song files ($SPARKIFY_SONG_DATA).",
+)
+@click.option(
+    "--log-data", metavar="PATH", help="Folder or s3:// prefix of event files ($SPARKIFY_LOG_DATA)."
+)
 @click.option(
     "--no-sign-request",
     is_flag=True,
