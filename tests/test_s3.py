@@ -125,9 +125,6 @@ def test_s3_run_gives_the_same_warehouse_as_the_same_files_in_a_folder(
     assert s3_result.counts == local_run.counts
     assert s3_result.counts["staging_songs"] == 120
     assert s3_result.counts["staging_events"] == 600
-    assert [(s.files, s.records) for s in s3_result.staged] == [
-        (s.files, s.records) for s in local_run.staged
-    ]
     assert sparkify.analyze(s3_target) == sparkify.analyze(f"duckdb:///{tmp_path / 'local.duckdb'}")
     with sparkify.connect(s3_target) as warehouse:
         (uri,) = warehouse.query("SELECT min(source_file) FROM staging_songs")[0]
@@ -263,7 +260,7 @@ def test_no_credentials_fall_back_to_unsigned_requests_with_a_note(
     assert result.exit_code == 0, result.output
     assert "Note: no AWS credentials are configured" in result.stderr
     assert f"Read s3://{BUCKET}/raw/song_data: 2 objects" in result.stderr
-    assert "staging_songs: 2 records from 2 files" in result.stdout
+    assert sparkify.analyze(target)["staging_songs"] == 2
 
     said_so = runner.invoke(cli, [*args, "--no-sign-request"])
     assert said_so.exit_code == 0, said_so.output
