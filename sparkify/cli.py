@@ -92,8 +92,21 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 @cli.command()
-@click.option("--song-data", metavar="PATH", help="Folder of song files ($SPARKIFY_SONG_DATA).")
-@click.option("--log-data", metavar="PATH", help="Folder of event files ($SPARKIFY_LOG_DATA).")
+@click.option(
+    "--song-data",
+    metavar="PATH",
+    help="Folder or s3:// prefix of song files ($SPARKIFY_SONG_DATA).",
+)
+@click.option(
+    "--log-data", metavar="PATH", help="Folder or s3:// prefix of event files ($SPARKIFY_LOG_DATA)."
+)
+@click.option(
+    "--no-sign-request",
+    is_flag=True,
+    help="Read s3:// song and log data without credentials, as for a public bucket "
+    "($SPARKIFY_NO_SIGN_REQUEST). s3:// locations otherwise use the standard AWS settings "
+    "(AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, AWS_MAX_ATTEMPTS...).",
+)
 @click.option(
     "--target", metavar="URL", help=f"Warehouse URL ($SPARKIFY_TARGET) [default: {DEFAULT_TARGET}]."
 )
@@ -140,6 +153,7 @@ def etl(
     lock_timeout: float,
     no_checks: bool,
     quiet: bool,
+    no_sign_request: bool,
     **redshift: Any,
 ) -> None:
     """Load new and changed song and event files and rebuild the star schema.
@@ -160,7 +174,11 @@ def etl(
         sparkify etl --config dwh.cfg --compact --staging s3://my-bucket/sparkify --dry-run
     """
     settings = Settings.resolve(
-        song_data=song_data, log_data=log_data, target=target, config=config
+        song_data=song_data,
+        log_data=log_data,
+        target=target,
+        config=config,
+        no_sign_request=no_sign_request,
     )
     dry_run = redshift.pop("dry_run")
     options = None

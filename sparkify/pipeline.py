@@ -10,7 +10,7 @@ that everything the CLI does can be done from Python::
 from __future__ import annotations
 
 import time
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from sparkify import redshift_load, sample
 from sparkify.check import CheckResult, run_checks
 from sparkify.errors import WarehouseError
 from sparkify.model import TABLES
-from sparkify.progress import Reporter, reporter
+from sparkify.progress import Reporter, activate, reporter
 from sparkify.redshift_load import RedshiftOptions
 from sparkify.settings import DEFAULT_TARGET, Settings
 from sparkify.sources import open_source
@@ -83,7 +83,9 @@ def etl(
     songs_at, logs_at = settings.song_data, settings.log_data
     if songs_at is None or logs_at is None:
         songs_at, logs_at = (str(path) for path in sample.ensure())
-    songs, events = open_source(songs_at), open_source(logs_at)
+    unsigned = settings.no_sign_request
+    songs = open_source(songs_at, no_sign_request=unsigned)
+    events = open_source(logs_at, no_sign_request=unsigned)
     with connect(settings.target, lock_timeout=lock_timeout) as warehouse:
         try:
             with _reporting(progress, quiet) as report, warehouse.transaction():
@@ -142,4 +144,4 @@ def table_counts(warehouse: Warehouse, *, require_all: bool = False) -> dict[str
 
 
 def _reporting(progress: Reporter | None, quiet: bool) -> AbstractContextManager[Reporter]:
-    return nullcontext(progress) if progress is not None else reporter(quiet=quiet)
+    return activate(progress) if progress is not None else reporter(quiet=quiet)

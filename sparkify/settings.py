@@ -37,6 +37,7 @@ class Settings:
     log_data: str | None = None
     target: str = field(default=DEFAULT_TARGET, repr=False)
     config_path: Path | None = None
+    no_sign_request: bool = False  # read s3:// sources unsigned, as for a public bucket
 
     def __repr__(self) -> str:
         return (
@@ -53,6 +54,7 @@ class Settings:
         target: str | None = None,
         config: str | os.PathLike[str] | None = None,
         environ: Mapping[str, str] | None = None,
+        no_sign_request: bool | None = None,
     ) -> Settings:
         """Fill every setting from flags, then the environment, then ``config``, then defaults.
 
@@ -78,12 +80,35 @@ class Settings:
                 + (f" and [{section}] {key} in {config}" if config else "")
                 + "; give both song and log data, or neither to load the built-in sample"
             )
+        if not no_sign_request:
+            no_sign_request = flag(
+                environ.get("SPARKIFY_NO_SIGN_REQUEST")
+                or (config_value(cfg, "S3", "NO_SIGN_REQUEST") if cfg else None),
+                "SPARKIFY_NO_SIGN_REQUEST or [S3] NO_SIGN_REQUEST",
+            )
         return cls(
             song_data=values["song_data"],
             log_data=values["log_data"],
             target=values["target"] or DEFAULT_TARGET,
             config_path=Path(config) if config else None,
+            no_sign_request=no_sign_request,
         )
+
+
+def flag(value: str | None, where: str) -> bool:
+    """A yes/no setting given as text; anything unclear is a :class:`ConfigError`.
+
+    >>> flag("true", "X"), flag(None, "X"), flag("0", "X")
+    (True, False, False)
+    """
+    if value is None or not value.strip():
+        return False
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{where} is {value!r}: expected true or false")
 
 
 def read_config(path: str | os.PathLike[str]) -> configparser.ConfigParser:

@@ -97,8 +97,13 @@ class LocalSource:
             yield file, data
 
 
-def open_source(location: str) -> Source:
-    """The source for ``location``: a local path (``s3://`` support lives in its own module)."""
+def open_source(location: str, *, no_sign_request: bool = False) -> Source:
+    """The source for ``location``: ``s3://bucket/prefix`` (see :mod:`sparkify.s3`) or a path.
+
+    ``no_sign_request`` reads S3 without credentials, as for a public bucket.
+    """
     if location.startswith("s3://"):
-        raise SourceError(f"{location}: reading s3:// locations is not supported yet")
+        from sparkify.s3 import S3Source  # boto3 is imported only when S3 is used
+
+        return S3Source(location, no_sign_request=no_sign_request)
     return LocalSource(location)
