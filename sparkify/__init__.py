@@ -16,6 +16,7 @@ from sparkify.errors import (
 )
 from sparkify.generate import generate
 from sparkify.pipeline import RunResult, analyze, create_tables, etl
+from sparkify.report import ReportResult, report
 from sparkify.settings import Settings
 from sparkify.warehouses import connect
 
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ConfigError",
     "RecordError",
+    "ReportResult",
     "RunResult",
     "Settings",
     "SourceError",
@@ -35,4 +37,5 @@ __all__ = [
     "create_tables",
     "etl",
     "generate",
+    "report",
 ]
