@@ -23,7 +23,6 @@ from typing import Any, Literal
 
 import jinja2
 
-from sparkify import charts
 from sparkify.errors import ConfigError, WarehouseError
 from sparkify.model import STAGING_EVENTS, STAR_TABLES
 from sparkify.settings import DEFAULT_TARGET, redact
@@ -308,6 +307,8 @@ class Chart:
 
 def draw(data: ReportData) -> dict[str, Chart]:
     """Every chart the data allows, by name; a section without data has no chart."""
+    from sparkify import charts  # matplotlib loads only when a report is drawn
+
     drawn: dict[str, Chart] = {}
 
     def add(name: str, title: str, png: bytes) -> None:
