@@ -55,21 +55,22 @@ def record_decoder(
     always called on the raw value, so new fields stay correct (only slower).
     """
     spec: list[tuple[str, Any] | tuple[str, Any, Any]] = []
-    recheck: list[tuple[int, Callable[[Any], Any], type | None]] = []  # None: always convert
+    # (index, converter, the type that needs no converting or None for "always convert", bounds)
+    recheck: list[tuple[int, Callable[[Any], Any], type | None, tuple[int, int] | None]] = []
     for index, field in enumerate(fields):
         kind = kinds.get(field.convert)
         if kind == TEXT:
             strict: Any = str
         elif kind == DOUBLE:
             strict = float | str  # ints arrive as floats; strings go to the converter
-            recheck.append((index, field.convert, float))
+            recheck.append((index, field.convert, float, None))
         elif isinstance(kind, tuple):
             bounded = Annotated[int, msgspec.Meta(ge=kind[0], le=kind[1])]
             strict = bounded | float | str
-            recheck.append((index, field.convert, int))
+            recheck.append((index, field.convert, int, kind))
         else:
             strict = Any
-            recheck.append((index, field.convert, None))
+            recheck.append((index, field.convert, None, None))
         if field.required:
             spec.append((field.key, strict))
         else:
@@ -84,12 +85,25 @@ def record_decoder(
             if not recheck:
                 return values
             row = list(values)
-            for index, convert, settled in recheck:
+            for index, convert, settled, bounds in recheck:
                 value = row[index]
-                if settled is None or (value is not None and type(value) is not settled):
+                kind = type(value)
+                if settled is not None and (value is None or kind is settled):
+                    continue
+                if bounds is not None and (kind is str or (kind is float and value.is_integer())):
+                    # The careful path's rule for integer text and integral floats, inline.
+                    try:
+                        number = int(value)
+                    except ValueError:
+                        row[index] = convert(value)  # "", "1e3", or a bad value
+                        continue
+                    if not bounds[0] <= number <= bounds[1]:
+                        return None
+                    row[index] = number
+                else:
                     row[index] = convert(value)
             return tuple(row)
-        except (msgspec.DecodeError, ValueError):
+        except (msgspec.DecodeError, ValueError, OverflowError):
             return None
 
     return fast
