@@ -23,15 +23,18 @@ machine move with its load: the load average is recorded before and after every 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -192,6 +195,43 @@ def bench_tier(tier: str, workdir: Path, postgres_url: str | None, times: int) -
     }
 
 
+@contextlib.contextmanager
+def local_postgres(workdir: Path) -> Iterator[str | None]:
+    """A throwaway PostgreSQL server on loopback (trust auth), or ``None`` when none can start."""
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if not initdb or not pg_ctl:
+        yield None
+        return
+    data = workdir / "postgres"
+    shutil.rmtree(data, ignore_errors=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    as_owner: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        as_owner = ["runuser", "-u", "postgres", "--"]
+        workdir.chmod(0o755)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    try:
+        data.mkdir()
+        if as_owner:
+            shutil.chown(data, "postgres")
+        subprocess.run([*as_owner, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"],
+                       check=True, **quiet)  # fmt: skip
+        options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run([*as_owner, pg_ctl, "-D", str(data), "-o", options, "-w", "start",
+                        "-l", str(data / "log")], check=True, **quiet)  # fmt: skip
+    except (OSError, subprocess.CalledProcessError, LookupError):
+        yield None
+        return
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_owner, pg_ctl, "-D", str(data), "-m", "fast", "stop"], **quiet)
+        shutil.rmtree(data, ignore_errors=True)
+
+
 def machine() -> dict[str, object]:
     def first(path: str, key: str) -> str:
         try:
@@ -242,6 +282,11 @@ def main() -> None:
     )
     parser.add_argument("--postgres-url", help="also time sparkify etl into this PostgreSQL")
     parser.add_argument(
+        "--start-postgres",
+        action="store_true",
+        help="without --postgres-url: start a throwaway local PostgreSQL (initdb, pg_ctl)",
+    )
+    parser.add_argument(
         "--results", type=Path, default=HERE / "results", help="folder for the result files"
     )
     parser.add_argument(
@@ -256,18 +301,29 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     description = machine()
     print(json.dumps(description, indent=1))
+    with contextlib.ExitStack() as stack:
+        postgres_url = args.postgres_url
+        if postgres_url is None and args.start_postgres:
+            postgres_url = stack.enter_context(local_postgres(args.workdir))
+            print(f"PostgreSQL: {postgres_url or 'could not start one'}")
+        for tier in tiers:
+            bench_and_save(tier, args, postgres_url, description)
+
+
+def bench_and_save(
+    tier: str, args: argparse.Namespace, postgres_url: str | None, description: dict[str, object]
+) -> None:
     today = dt.date.today().isoformat()
-    for tier in tiers:
-        result = bench_tier(tier, args.workdir, args.postgres_url, args.repeat)
-        result["repeat"] = args.repeat
-        result["machine"] = description
-        result["date"] = today
-        show(result)
-        if not args.no_save:
-            args.results.mkdir(parents=True, exist_ok=True)
-            path = args.results / f"{today}-{tier}.json"
-            path.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
-            print(f"wrote {path}")
+    result = bench_tier(tier, args.workdir, postgres_url, args.repeat)
+    result["repeat"] = args.repeat
+    result["machine"] = description
+    result["date"] = today
+    show(result)
+    if not args.no_save:
+        args.results.mkdir(parents=True, exist_ok=True)
+        path = args.results / f"{today}-{tier}.json"
+        path.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":
