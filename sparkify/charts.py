@@ -14,7 +14,13 @@ from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
+from matplotlib.dates import (
+    AutoDateLocator,
+    ConciseDateFormatter,
+    DateFormatter,
+    DayLocator,
+    date2num,
+)
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -60,11 +66,16 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _date_axis(axes: Axes) -> None:
-    locator = AutoDateLocator(maxticks=10)  # type: ignore[no-untyped-call]
-    axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
-    axes.xaxis_date()
+def _date_axis(axes: Axes, days: Sequence[dt.date]) -> None:
+    """Dates on the x axis: one tick a day for a short period, calendar-aware ticks otherwise."""
+    if (max(days) - min(days)).days < 15:
+        axes.xaxis.set_major_locator(DayLocator())  # type: ignore[no-untyped-call]
+        axes.xaxis.set_major_formatter(DateFormatter("%b %d"))  # type: ignore[no-untyped-call]
+    else:
+        locator = AutoDateLocator(maxticks=10)  # type: ignore[no-untyped-call]
+        axes.xaxis.set_major_locator(locator)
+        formatter = ConciseDateFormatter(locator)  # type: ignore[no-untyped-call]
+        axes.xaxis.set_major_formatter(formatter)
     axes.set_xlabel("Day (UTC)")
 
 
@@ -76,7 +87,7 @@ def plays_per_day(days: Sequence[dt.date], free: Sequence[int], paid: Sequence[i
     axes.set_ylabel("Plays")
     axes.yaxis.set_major_formatter(_COMPACT)
     figure.legend(frameon=False, loc="outside right upper")
-    _date_axis(axes)
+    _date_axis(axes, days)
     return _png(figure)
 
 
@@ -88,7 +99,7 @@ def active_users(days: Sequence[dt.date], users: Sequence[int]) -> bytes:
     axes.set_ylabel("Users")
     axes.yaxis.set_major_formatter(_COMPACT)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    _date_axis(axes)
+    _date_axis(axes, days)
     return _png(figure)
 
 
@@ -131,7 +142,7 @@ def level_changes(
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.yaxis.set_major_formatter(_COMPACT)
     figure.legend(frameon=False, loc="outside right upper")
-    _date_axis(axes)
+    _date_axis(axes, days)
     return _png(figure)
 
 
