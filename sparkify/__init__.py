@@ -19,6 +19,7 @@ from sparkify.generate import generate
 from sparkify.pipeline import RunResult, analyze, check, create_tables, etl
 from sparkify.plan import plan
 from sparkify.redshift_load import RedshiftOptions
+from sparkify.report import ReportResult, report
 from sparkify.settings import Settings
 from sparkify.stage import Reject, TooManyRejects
 from sparkify.warehouses import connect
@@ -30,6 +31,7 @@ __all__ = [
     "RecordError",
     "RedshiftOptions",
     "Reject",
+    "ReportResult",
     "RunResult",
     "Settings",
     "SourceError",
@@ -48,4 +50,5 @@ __all__ = [
     "etl",
     "generate",
     "plan",
+    "report",
 ]

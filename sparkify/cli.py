@@ -356,6 +356,43 @@ def _report_checks(
         console.print(f"All {len(results)} data-quality checks passed.")
 
 
+@cli.command()
+@target_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="report",
+    show_default=True,
+    help="Folder for report.html and the charts' PNG files.",
+)
+@click.option(
+    "--format",
+    "report_format",
+    type=click.Choice(["html", "markdown"]),
+    default="html",
+    show_default=True,
+    help="html: write the report into --out; markdown: print the key tables instead.",
+)
+def report(target: str, out_dir: Path, report_format: str) -> None:
+    """Report what users listen to: plays, top songs, free and paid, sessions, places, devices.
+
+    Every figure is computed in the warehouse. The HTML report is one self-contained file
+    (charts embedded, opens offline); each chart is also written as a PNG beside it.
+
+    \b
+    Examples:
+        sparkify report
+        sparkify report --target duckdb:///warehouse.duckdb --out report
+        sparkify report --format markdown > report.md
+    """
+    result = sparkify.report(target, out_dir, format=report_format)
+    if result.markdown is not None:
+        click.echo(result.markdown)
+        return
+    click.echo(f"Wrote {result.html} with {len(result.charts)} charts (also as PNG in {out_dir})")
+
+
 def _counts_table(counts: dict[str, int]) -> RichTable:
     table = RichTable(title="Rows per table")
     table.add_column("table")

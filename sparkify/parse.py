@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from sparkify import fastparse
 from sparkify.errors import RecordError
 
 Row = tuple[Any, ...]
@@ -153,6 +154,18 @@ KNOWN_KEYS = {
     fields: frozenset(field.key for field in fields) for fields in (EVENT_FIELDS, SONG_FIELDS)
 }
 
+# The fast path (see sparkify.fastparse) types well-formed records in C; it answers None for
+# anything it is not sure of, and the careful code below then decides, with the same messages.
+_FAST_KINDS: dict[Converter, fastparse.Kind] = {
+    as_text: fastparse.TEXT,
+    as_double: fastparse.DOUBLE,
+    as_int: fastparse.integer(*INT32),
+    as_bigint: fastparse.integer(*INT64),
+    as_epoch_ms: fastparse.integer(0, INT64[1]),
+}
+_fast_event = fastparse.record_decoder(EVENT_FIELDS, _FAST_KINDS, "Event")
+_fast_song = fastparse.record_decoder(SONG_FIELDS, _FAST_KINDS, "Song")
+
 
 def _typed(record: Any, fields: tuple[Field, ...], unknown: Counter[str] | None = None) -> Row:
     """``record`` (a decoded JSON value) as a tuple of typed values; ValueError says why not.
@@ -196,6 +209,9 @@ def parse_event(
     >>> parse_event(b'{"ts": 1541105830796, "userId": "", "page": "Home"}', "x.json", 1)[-3:]
     (1541105830796, None, None)
     """
+    fast = _fast_event(line)
+    if fast is not None:
+        return fast
     try:
         row = _typed(_decode(line), EVENT_FIELDS, unknown)
     except ValueError as exc:
@@ -252,6 +268,10 @@ def song_results(data: bytes, source: str, unknown: Counter[str] | None = None) 
     if data.startswith(BOM):
         data = data[len(BOM) :]
     if not data.strip():
+        return
+    fast = _fast_song(data)
+    if fast is not None:
+        yield None, fast
         return
     try:
         record = _decode(data)

@@ -1,7 +1,7 @@
 """The exact SQL an ETL run would send, computed without connecting or touching anything.
 
 ``sparkify etl --dry-run`` prints it. On DuckDB and PostgreSQL the staging loads are the bulk
-statements the engine runs with the parsed rows (``read_json`` of a temporary file, ``COPY …
+statements the engine runs with the parsed rows (an insert from Arrow batches, ``COPY …
 FROM STDIN``); on Redshift they are the ``COPY … FROM 's3://…'`` statements themselves.
 """
 

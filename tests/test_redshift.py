@@ -235,7 +235,7 @@ def test_dry_run_prints_the_plan_without_touching_anything(tmp_path: Path) -> No
     duck = tmp_path / "never.duckdb"
     result = runner.invoke(cli, ["etl", "--dry-run", "--target", str(duck)])
     assert result.exit_code == 0, result.output
-    assert "read_json" in result.output and not duck.exists()
+    assert "FROM sparkify_load_batch" in result.output and not duck.exists()
     result = runner.invoke(cli, ["etl", "--dry-run", "--target", "postgresql://nobody@192.0.2.1/x"])
     assert result.exit_code == 0 and 'COPY "staging_events"' in result.output
 

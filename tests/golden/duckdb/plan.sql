@@ -110,7 +110,7 @@ DELETE FROM "load_errors" WHERE list_contains(?, source_file);
 
 DELETE FROM "load_manifest" WHERE list_contains(?, source_file);
 
-INSERT INTO "staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location", "artist_name", "song_id", "title", "duration", "year", "source_file", "source_line") SELECT * FROM read_json(?, columns = {'num_songs': 'INTEGER', 'artist_id': 'VARCHAR', 'artist_latitude': 'DOUBLE', 'artist_longitude': 'DOUBLE', 'artist_location': 'VARCHAR', 'artist_name': 'VARCHAR', 'song_id': 'VARCHAR', 'title': 'VARCHAR', 'duration': 'DOUBLE', 'year': 'INTEGER', 'source_file': 'VARCHAR', 'source_line': 'INTEGER'}, format = 'newline_delimited', auto_detect = false);
+INSERT INTO "staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location", "artist_name", "song_id", "title", "duration", "year", "source_file", "source_line") SELECT "num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location", "artist_name", "song_id", "title", "duration", "year", "source_file", "source_line" FROM sparkify_load_batch;
 
 DELETE FROM "staging_events" WHERE list_contains(?, source_file);
 
@@ -118,11 +118,11 @@ DELETE FROM "load_errors" WHERE list_contains(?, source_file);
 
 DELETE FROM "load_manifest" WHERE list_contains(?, source_file);
 
-INSERT INTO "staging_events" ("artist", "auth", "first_name", "gender", "item_in_session", "last_name", "length", "level", "location", "method", "page", "registration", "session_id", "song", "status", "ts", "user_agent", "user_id", "source_file", "source_line") SELECT * FROM read_json(?, columns = {'artist': 'VARCHAR', 'auth': 'VARCHAR', 'first_name': 'VARCHAR', 'gender': 'VARCHAR', 'item_in_session': 'INTEGER', 'last_name': 'VARCHAR', 'length': 'DOUBLE', 'level': 'VARCHAR', 'location': 'VARCHAR', 'method': 'VARCHAR', 'page': 'VARCHAR', 'registration': 'BIGINT', 'session_id': 'BIGINT', 'song': 'VARCHAR', 'status': 'INTEGER', 'ts': 'BIGINT', 'user_agent': 'VARCHAR', 'user_id': 'BIGINT', 'source_file': 'VARCHAR', 'source_line': 'INTEGER'}, format = 'newline_delimited', auto_detect = false);
+INSERT INTO "staging_events" ("artist", "auth", "first_name", "gender", "item_in_session", "last_name", "length", "level", "location", "method", "page", "registration", "session_id", "song", "status", "ts", "user_agent", "user_id", "source_file", "source_line") SELECT "artist", "auth", "first_name", "gender", "item_in_session", "last_name", "length", "level", "location", "method", "page", "registration", "session_id", "song", "status", "ts", "user_agent", "user_id", "source_file", "source_line" FROM sparkify_load_batch;
 
-INSERT INTO "load_errors" ("source_file", "source_line", "kind", "reason", "raw_text", "rejected_at") SELECT * FROM read_json(?, columns = {'source_file': 'VARCHAR', 'source_line': 'INTEGER', 'kind': 'VARCHAR', 'reason': 'VARCHAR', 'raw_text': 'VARCHAR', 'rejected_at': 'TIMESTAMP'}, format = 'newline_delimited', auto_detect = false);
+INSERT INTO "load_errors" ("source_file", "source_line", "kind", "reason", "raw_text", "rejected_at") SELECT "source_file", "source_line", "kind", "reason", "raw_text", "rejected_at" FROM sparkify_load_batch;
 
-INSERT INTO "load_manifest" ("source_file", "kind", "size", "version", "checksum", "records", "rejected", "loaded_at") SELECT * FROM read_json(?, columns = {'source_file': 'VARCHAR', 'kind': 'VARCHAR', 'size': 'BIGINT', 'version': 'VARCHAR', 'checksum': 'VARCHAR', 'records': 'INTEGER', 'rejected': 'INTEGER', 'loaded_at': 'TIMESTAMP'}, format = 'newline_delimited', auto_detect = false);
+INSERT INTO "load_manifest" ("source_file", "kind", "size", "version", "checksum", "records", "rejected", "loaded_at") SELECT "source_file", "kind", "size", "version", "checksum", "records", "rejected", "loaded_at" FROM sparkify_load_batch;
 
 DELETE FROM "songs";
 

@@ -1,0 +1,140 @@
+"""The floors ``sparkify etl`` is measured against; each runs as its own process.
+
+    python benchmarks/floors.py parse SONG_DATA LOG_DATA
+        read every input file and decode every record with orjson, and nothing else
+    python benchmarks/floors.py duckdb SONG_DATA LOG_DATA WAREHOUSE.duckdb
+        the minimal DuckDB pipeline: batch the tiny song files into one file, one ``read_json``
+        per staging table, then the product's star SQL; no typing checks, no lineage lines,
+        no per-record errors
+
+Neither is a product: they say how fast the work could be with no safety at all.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import orjson
+
+
+def json_files(root: str) -> list[str]:
+    found = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        found.extend(
+            os.path.join(folder, name)
+            for name in names
+            if name.endswith(".json") and not name.startswith(".")
+        )
+    return sorted(found)
+
+
+def parse(song_data: str, log_data: str) -> None:
+    records = 0
+    for path in json_files(song_data):
+        with open(path, "rb") as handle:
+            orjson.loads(handle.read())
+        records += 1
+    for path in json_files(log_data):
+        with open(path, "rb") as handle:
+            for line in handle.read().split(b"\n"):
+                if line.strip():
+                    orjson.loads(line)
+                    records += 1
+    print(f"decoded {records:,} records")
+
+
+EVENT_COLUMNS = {
+    "artist": "VARCHAR",
+    "auth": "VARCHAR",
+    "firstName": "VARCHAR",
+    "gender": "VARCHAR",
+    "itemInSession": "INTEGER",
+    "lastName": "VARCHAR",
+    "length": "DOUBLE",
+    "level": "VARCHAR",
+    "location": "VARCHAR",
+    "method": "VARCHAR",
+    "page": "VARCHAR",
+    "registration": "DOUBLE",
+    "sessionId": "BIGINT",
+    "song": "VARCHAR",
+    "status": "INTEGER",
+    "ts": "BIGINT",
+    "userAgent": "VARCHAR",
+    "userId": "VARCHAR",
+}
+SONG_COLUMNS = {
+    "num_songs": "INTEGER",
+    "artist_id": "VARCHAR",
+    "artist_latitude": "DOUBLE",
+    "artist_longitude": "DOUBLE",
+    "artist_location": "VARCHAR",
+    "artist_name": "VARCHAR",
+    "song_id": "VARCHAR",
+    "title": "VARCHAR",
+    "duration": "DOUBLE",
+    "year": "INTEGER",
+}
+
+
+def _spec(columns: dict[str, str]) -> str:
+    return "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items()) + "}"
+
+
+def reference(song_data: str, log_data: str, warehouse: str) -> None:
+    import duckdb
+
+    from sparkify.model import STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
+    from sparkify.transform import statements
+    from sparkify.warehouses import DuckDBWarehouse
+
+    with tempfile.TemporaryDirectory(prefix="sparkify-floor-") as scratch:
+        batch = Path(scratch) / "songs.json"
+        with open(batch, "wb") as out:
+            for path in json_files(song_data):
+                with open(path, "rb") as handle:
+                    out.write(handle.read().strip() + b"\n")
+        engine = DuckDBWarehouse(warehouse)
+        connection: duckdb.DuckDBPyConnection = engine.connection
+        connection.begin()
+        engine.create_tables((STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES), drop=True)
+        connection.execute(
+            f"""INSERT INTO staging_songs SELECT num_songs, artist_id, artist_latitude,
+                artist_longitude, artist_location, artist_name, song_id, title, duration, year,
+                filename, NULL
+            FROM read_json(?, columns = {_spec(SONG_COLUMNS)}, format = 'newline_delimited',
+                           filename = true)""",
+            [str(batch)],
+        )
+        connection.execute(
+            f"""INSERT INTO staging_events SELECT artist, auth, firstName, gender, itemInSession,
+                lastName, length, level, location, method, page, CAST(registration AS BIGINT),
+                sessionId, song, status, ts, userAgent, TRY_CAST(NULLIF(userId, '') AS BIGINT),
+                filename, 0
+            FROM read_json(?, columns = {_spec(EVENT_COLUMNS)}, format = 'newline_delimited',
+                           filename = true)""",
+            [os.path.join(log_data, "**", "*.json")],
+        )
+        for statement in statements(engine):
+            connection.execute(statement)
+        connection.commit()
+        (plays,) = connection.execute("SELECT COUNT(*) FROM songplays").fetchone()
+        engine.close()
+    print(f"built {plays:,} songplays")
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) == 3 and argv[0] == "parse":
+        parse(argv[1], argv[2])
+    elif len(argv) == 4 and argv[0] == "duckdb":
+        reference(argv[1], argv[2], argv[3])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
