@@ -167,16 +167,12 @@ def moto_endpoint() -> Iterable[str]:
 
 
 @pytest.fixture
-def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Real boto3 talks to the loopback moto server through the standard AWS settings only.
-
-    The server's state is reset first, so every test starts with an empty account.
-    """
-    import urllib.request
-
-    request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
-    urllib.request.urlopen(request, timeout=10).close()
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
+def aws_environment(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Real boto3 talks to the loopback moto server through the standard AWS settings only."""
+    for name in (
+        "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_MAX_ATTEMPTS",
+        "AWS_RETRY_MODE", "SPARKIFY_NO_SIGN_REQUEST",
+    ):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -186,3 +182,13 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     return moto_endpoint
+
+
+@pytest.fixture
+def aws(aws_environment: str) -> str:
+    """``aws_environment`` on a freshly reset server: each test starts with an empty account."""
+    import urllib.request
+
+    request = urllib.request.Request(f"{aws_environment}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request, timeout=10).close()
+    return aws_environment

@@ -37,21 +37,10 @@ BUCKET = "sparkify-raw"
 
 
 @pytest.fixture
-def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def aws(aws_environment: str) -> str:
     """conftest's ``aws`` without its server reset (about a second each): these tests keep to
     their own bucket, emptied by ``s3``, and to IAM users of their own names."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_MAX_ATTEMPTS"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("AWS_RETRY_MODE", "SPARKIFY_NO_SIGN_REQUEST"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
-    monkeypatch.setenv("AWS_REGION", "us-west-2")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-    return moto_endpoint
+    return aws_environment
 
 
 @pytest.fixture
