@@ -113,7 +113,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="A classic dwh.cfg: [S3] SONG_DATA and LOG_DATA are read from it.",
+    help="A classic dwh.cfg: [S3] SONG_DATA and LOG_DATA; [CLUSTER] and [IAM_ROLE] for Redshift.",
 )
 @click.option(
     "--full-refresh", is_flag=True, help="Reload every file, not only new and changed ones."
