@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -97,6 +98,10 @@ class DuckDBWarehouse(Warehouse):
     def load_rows(self, table: Table, rows: Iterable[tuple[Any, ...]]) -> int:
         # Rows become typed Arrow columns (one C-level pass per column), which DuckDB scans in
         # place: no text round trip, exact doubles, NULL kept apart from "".
+        batches = batched(rows, BATCH_ROWS)
+        first = next(batches, None)
+        if first is None:
+            return 0  # a run with nothing new need not load pyarrow (0.1 s)
         import pyarrow as pa  # loaded only by commands that load rows
 
         schema = pa.schema([(column.name, _arrow_type(column.type)) for column in table.columns])
@@ -105,7 +110,7 @@ class DuckDBWarehouse(Warehouse):
         pool = pa.system_memory_pool()
         insert = self.load_sql(table)
         inserted = 0
-        for batch in batched(rows, BATCH_ROWS):
+        for batch in itertools.chain([first], batches):
             columns = zip(*batch, strict=True)
             arrays = [
                 pa.array(values, type=kind, memory_pool=pool)
