@@ -98,7 +98,7 @@ def reference(song_data: str, log_data: str, warehouse: str) -> None:
             for path in json_files(song_data):
                 with open(path, "rb") as handle:
                     out.write(handle.read().strip() + b"\n")
-        engine = DuckDBWarehouse(warehouse)
+        engine = DuckDBWarehouse(warehouse, memory_limit="80%")  # DuckDB's default, uncapped
         connection: duckdb.DuckDBPyConnection = engine.connection
         connection.begin()
         engine.create_tables((STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES), drop=True)

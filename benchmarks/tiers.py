@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -62,9 +62,18 @@ class Step:
     all_seconds: list[float] | None = None  # every repeat's wall time; seconds is the fastest
 
 
-def repeat(times: int, name: str, command: list[str]) -> Step:
-    """The fastest of ``times`` runs: on a busy machine the least disturbed one."""
-    steps = [run(name, command) for _ in range(times)]
+def repeat(
+    times: int, name: str, command: list[str], before: Callable[[], None] | None = None
+) -> Step:
+    """The fastest of ``times`` runs: on a busy machine the least disturbed one.
+
+    ``before`` runs before each of them, so that each starts from the same state.
+    """
+    steps = []
+    for _ in range(times):
+        if before is not None:
+            before()
+        steps.append(run(name, command))
     best = min(steps, key=lambda step: step.seconds or 0.0)
     best.all_seconds = [step.seconds or 0.0 for step in steps]
     best.peak_rss_mb = max(step.peak_rss_mb or 0.0 for step in steps)
@@ -158,11 +167,24 @@ def bench_tier(tier: str, workdir: Path, postgres_url: str | None, times: int) -
     steps.append(repeat(times, "floor-duckdb", [sys.executable, str(HERE / "floors.py"), "duckdb",
                                       str(song_data), str(log_data),
                                       str(workdir / f"floor-{tier}.duckdb")]))  # fmt: skip
-    steps.append(repeat(times, "etl", [*etl, "--target", f"duckdb:///{warehouse}"]))
-    steps.append(repeat(times, "rerun", [*etl, "--target", f"duckdb:///{warehouse}"]))
+    loaded = workdir / f"tier-{tier}-loaded.duckdb"  # the warehouse after one etl
+
+    def new_warehouse() -> None:
+        for path in (warehouse, Path(f"{warehouse}.wal")):
+            path.unlink(missing_ok=True)
+
+    def loaded_warehouse() -> None:
+        new_warehouse()
+        shutil.copyfile(loaded, warehouse)
+
+    target = [*etl, "--target", f"duckdb:///{warehouse}"]
+    steps.append(repeat(times, "etl", target, before=new_warehouse))
+    assert not Path(f"{warehouse}.wal").exists(), "DuckDB left a WAL: copy it too"
+    shutil.copyfile(warehouse, loaded)
+    steps.append(repeat(times, "rerun", target, before=loaded_warehouse))
     new_day = add_one_day(log_data)
     try:
-        steps.append(repeat(times, "incremental", [*etl, "--target", f"duckdb:///{warehouse}"]))
+        steps.append(repeat(times, "incremental", target, before=loaded_warehouse))
     finally:
         new_day.unlink()
     if postgres_url:
@@ -172,7 +194,7 @@ def bench_tier(tier: str, workdir: Path, postgres_url: str | None, times: int) -
         steps.append(step)
     else:
         steps.append(Step("etl-postgres", note="skipped: no --postgres-url given"))
-    for leftover in (warehouse, workdir / f"floor-{tier}.duckdb"):
+    for leftover in (warehouse, loaded, workdir / f"floor-{tier}.duckdb"):
         leftover.unlink(missing_ok=True)
     by_name = {step.name: step for step in steps}
     ratios = {}

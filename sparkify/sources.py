@@ -69,23 +69,18 @@ class LocalSource:
 
     def files(self) -> list[SourceFile]:
         if self.root.is_file():
-            paths = [self.root]
+            stat = self.root.stat()
+            found = [SourceFile(str(self.root), stat.st_size, str(stat.st_mtime_ns))]
         elif self.root.is_dir():
-            paths = sorted(
-                path
-                for path in self.root.rglob("*")
-                if is_wanted(path.relative_to(self.root).parts) and path.is_file()
-            )
+            top = str(self.root)  # as pathlib writes it: "./a/" is "a"
+            prefix = "" if top == "." else top if top.endswith("/") else top + "/"
+            found = list(_walk(top, prefix))
         else:
             raise SourceError(f"{self.location} does not exist")
-        if not paths:
+        if not found:
             raise SourceError(
                 f"{self.location} holds no *.json or *.json.gz files (hidden ones are skipped)"
             )
-        found = []
-        for path in paths:
-            stat = path.stat()
-            found.append(SourceFile(str(path), stat.st_size, str(stat.st_mtime_ns)))
         return found
 
     def contents(self, files: Iterable[SourceFile]) -> Iterator[tuple[SourceFile, bytes]]:
@@ -95,6 +90,30 @@ class LocalSource:
             except OSError as exc:
                 raise SourceError(f"cannot read {file.uri}: {exc.strerror}") from None
             yield file, data
+
+
+def _walk(folder: str, prefix: str) -> Iterator[SourceFile]:
+    """The wanted files below ``folder`` (written ``prefix`` in their paths), in path order.
+
+    Depth first, each folder's entries sorted by name: the order of sorting the paths part by
+    part. Hidden entries are skipped before they are looked into; symbolic links to folders are
+    not followed (links to files are), and an unreadable folder is passed over.
+    """
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(
+                (entry for entry in listing if not entry.name.startswith(".")),
+                key=lambda entry: entry.name,
+            )
+    except PermissionError:
+        return
+    for entry in entries:
+        path = prefix + entry.name
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(path, path + "/")
+        elif entry.name.endswith(SUFFIXES) and entry.is_file():
+            stat = entry.stat()
+            yield SourceFile(path, stat.st_size, str(stat.st_mtime_ns))
 
 
 def _read(path: str, size: int) -> bytes:

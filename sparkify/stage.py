@@ -12,9 +12,11 @@ is not reloaded. Run :func:`stage` inside the run's transaction: a failure keeps
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -152,35 +154,36 @@ def stage(
     manifest: list[tuple[object, ...]] = []  # entries of the files read by this run
     p = warehouse.placeholder
     reports = []
-    for kind, table, source, files in listings:
-        report = SourceReport(kind, source.location, files=len(files))
-        reports.append(report)
-        pending = [file for file in files if _differs(known.get(file.uri), file)]
-        # A touched file with the same bytes needs only its manifest entry refreshed.
-        suspects = [file for file in pending if file.uri in known]
-        same = set()
-        for file, data in source.contents(suspects):
-            if checksum(data) == known[file.uri].checksum:
-                same.add(file.uri)
-                warehouse.execute(
-                    f"UPDATE {quote(LOAD_MANIFEST.name)} SET size = {p}, version = {p} "
-                    f"WHERE source_file = {p}",
-                    [file.size, file.version, file.uri],
-                )
-        pending = [file for file in pending if file.uri not in same]
-        replaced = [file.uri for file in pending if file.uri in known]
-        for stale in (table, LOAD_ERRORS, LOAD_MANIFEST):
-            warehouse.delete_sources(stale, replaced)
+    with without_cycle_collector():
+        for kind, table, source, files in listings:
+            report = SourceReport(kind, source.location, files=len(files))
+            reports.append(report)
+            pending = [file for file in files if _differs(known.get(file.uri), file)]
+            # A touched file with the same bytes needs only its manifest entry refreshed.
+            suspects = [file for file in pending if file.uri in known]
+            same = set()
+            for file, data in source.contents(suspects):
+                if checksum(data) == known[file.uri].checksum:
+                    same.add(file.uri)
+                    warehouse.execute(
+                        f"UPDATE {quote(LOAD_MANIFEST.name)} SET size = {p}, version = {p} "
+                        f"WHERE source_file = {p}",
+                        [file.size, file.version, file.uri],
+                    )
+            pending = [file for file in pending if file.uri not in same]
+            replaced = [file.uri for file in pending if file.uri in known]
+            for stale in (table, LOAD_ERRORS, LOAD_MANIFEST):
+                warehouse.delete_sources(stale, replaced)
 
-        reporter.start(f"staging {kind}", len(pending))
-        rows = _rows(kind, source, pending, report, rejects, manifest, reporter)
-        report.staged = warehouse.load_rows(table, rows)
-        report.files_loaded = len(pending)
-        if report.records != report.staged + report.rejected:
-            raise ReconciliationError(
-                f"{kind}: read {report.records:,} records but staged {report.staged:,} and "
-                f"rejected {report.rejected:,}; please report this as a bug"
-            )
+            reporter.start(f"staging {kind}", len(pending))
+            rows = _rows(kind, source, pending, report, rejects, manifest, reporter)
+            report.staged = warehouse.load_rows(table, rows)
+            report.files_loaded = len(pending)
+            if report.records != report.staged + report.rejected:
+                raise ReconciliationError(
+                    f"{kind}: read {report.records:,} records but staged {report.staged:,} and "
+                    f"rejected {report.rejected:,}; please report this as a bug"
+                )
 
     if len(rejects) > max_errors:
         raise TooManyRejects(rejects, max_errors)
@@ -190,6 +193,23 @@ def stage(
     )
     warehouse.load_rows(LOAD_MANIFEST, ((*entry, now) for entry in manifest))
     return StageReport(reports, rejects)
+
+
+@contextmanager
+def without_cycle_collector() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a block that makes millions of small objects.
+
+    Staging creates a tuple per value row and keeps batches of them alive; none is part of a
+    reference cycle (they are freed by reference counting), yet the collector would scan the
+    growing batches again and again: about 12 % of a large load's time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _rows(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from sparkify.model import STAGING_SONGS
@@ -55,3 +57,16 @@ def test_load_rows_of_nothing_adds_nothing() -> None:
         warehouse.create_tables([STAGING_SONGS])
         warehouse.load_rows(STAGING_SONGS, iter([]))
         assert warehouse.count(STAGING_SONGS) == 0
+
+
+def test_a_warehouse_file_caps_duckdbs_memory(tmp_path: Path) -> None:
+    def limit(warehouse: DuckDBWarehouse) -> str:
+        ((value,),) = warehouse.query("SELECT current_setting('memory_limit')")
+        return str(value)
+
+    with DuckDBWarehouse(tmp_path / "capped.duckdb") as capped:
+        assert limit(capped) == "244.1 MiB"  # 256 MB
+    with DuckDBWarehouse(tmp_path / "roomy.duckdb", memory_limit="2GB") as roomy:
+        assert limit(roomy) == "1.8 GiB"
+    with DuckDBWarehouse(":memory:") as in_memory:  # its tables live in that memory: no cap
+        assert limit(in_memory) not in ("244.1 MiB", "1.8 GiB")
