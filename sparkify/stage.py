@@ -152,25 +152,12 @@ def stage(
 
     rejects: list[Reject] = []
     manifest: list[tuple[object, ...]] = []  # entries of the files read by this run
-    p = warehouse.placeholder
     reports = []
     with without_cycle_collector():
         for kind, table, source, files in listings:
             report = SourceReport(kind, source.location, files=len(files))
             reports.append(report)
-            pending = [file for file in files if _differs(known.get(file.uri), file)]
-            # A touched file with the same bytes needs only its manifest entry refreshed.
-            suspects = [file for file in pending if file.uri in known]
-            same = set()
-            for file, data in source.contents(suspects):
-                if checksum(data) == known[file.uri].checksum:
-                    same.add(file.uri)
-                    warehouse.execute(
-                        f"UPDATE {quote(LOAD_MANIFEST.name)} SET size = {p}, version = {p} "
-                        f"WHERE source_file = {p}",
-                        [file.size, file.version, file.uri],
-                    )
-            pending = [file for file in pending if file.uri not in same]
+            pending = _changed(warehouse, source, files, known)
             replaced = [file.uri for file in pending if file.uri in known]
             for stale in (table, LOAD_ERRORS, LOAD_MANIFEST):
                 warehouse.delete_sources(stale, replaced)
@@ -210,6 +197,29 @@ def without_cycle_collector() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _changed(
+    warehouse: Warehouse, source: Source, files: list[SourceFile], known: dict[str, _Known]
+) -> list[SourceFile]:
+    """The files to (re)load: new ones, and known ones whose bytes changed.
+
+    A known file whose size or version changed but whose bytes did not (a ``touch``) only gets
+    its manifest entry refreshed.
+    """
+    candidates = [file for file in files if _differs(known.get(file.uri), file)]
+    touched = [file for file in candidates if file.uri in known]
+    p = warehouse.placeholder
+    unchanged = set()
+    for file, data in source.contents(touched):
+        if checksum(data) == known[file.uri].checksum:
+            unchanged.add(file.uri)
+            warehouse.execute(
+                f"UPDATE {quote(LOAD_MANIFEST.name)} SET size = {p}, version = {p} "
+                f"WHERE source_file = {p}",
+                [file.size, file.version, file.uri],
+            )
+    return [file for file in candidates if file.uri not in unchanged]
 
 
 def _rows(
