@@ -6,8 +6,11 @@
         the minimal DuckDB pipeline: batch the tiny song files into one file, one ``read_json``
         per staging table, then the product's star SQL; no typing checks, no lineage lines,
         no per-record errors
+    python benchmarks/floors.py postgres SONG_DATA LOG_DATA postgresql://…
+        the minimal PostgreSQL pipeline: orjson, one COPY FROM STDIN per staging table, the
+        product's star SQL (in a throw-away schema)
 
-Neither is a product: they say how fast the work could be with no safety at all.
+None is a product: they say how fast the work could be with no safety at all.
 """
 
 from __future__ import annotations
@@ -127,11 +130,54 @@ def reference(song_data: str, log_data: str, warehouse: str) -> None:
     print(f"built {plays:,} songplays")
 
 
+def postgres_reference(song_data: str, log_data: str, url: str) -> None:
+    """Python parse (orjson) + one ``COPY … FROM STDIN`` per staging table + the star SQL, in a
+    schema of its own; no type checks, no per-record errors, lineage by file only."""
+    from sparkify.model import STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
+    from sparkify.transform import statements
+    from sparkify.warehouses.postgres import PostgresWarehouse
+
+    engine = PostgresWarehouse(url)
+    connection = engine.connection
+    with connection.transaction():
+        connection.execute("DROP SCHEMA IF EXISTS sparkify_floor CASCADE")
+        connection.execute("CREATE SCHEMA sparkify_floor")
+        connection.execute("SET LOCAL search_path = sparkify_floor")
+        engine.create_tables((STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES))
+        with connection.cursor() as cursor:
+            with cursor.copy(engine.load_sql(STAGING_SONGS)) as copy:
+                for path in json_files(song_data):
+                    with open(path, "rb") as handle:
+                        record = orjson.loads(handle.read())
+                    copy.write_row([*(record.get(key) for key in SONG_COLUMNS), path, None])
+            with cursor.copy(engine.load_sql(STAGING_EVENTS)) as copy:
+                for path in json_files(log_data):
+                    with open(path, "rb") as handle:
+                        lines = handle.read().split(b"\n")
+                    for number, line in enumerate(lines, start=1):
+                        if not line.strip():
+                            continue
+                        record = orjson.loads(line)
+                        values = [record.get(key) for key in EVENT_COLUMNS]
+                        registration = record.get("registration")
+                        values[11] = None if registration is None else int(registration)
+                        values[17] = int(record["userId"]) if record.get("userId") else None
+                        copy.write_row([*values, path, number])
+        for statement in statements(engine):
+            connection.execute(statement)
+        ((plays,),) = connection.execute("SELECT COUNT(*) FROM songplays").fetchall()
+        connection.execute("DROP SCHEMA sparkify_floor CASCADE")
+    engine.close()
+    print(f"built {plays:,} songplays")
+
+
 def main(argv: list[str]) -> None:
     if len(argv) == 3 and argv[0] == "parse":
         parse(argv[1], argv[2])
     elif len(argv) == 4 and argv[0] == "duckdb":
         reference(argv[1], argv[2], argv[3])
+    elif len(argv) == 4 and argv[0] == "postgres":
+        postgres_reference(argv[1], argv[2], argv[3])
     else:
         sys.exit(__doc__)
 

@@ -188,6 +188,8 @@ def bench_tier(tier: str, workdir: Path, postgres_url: str | None, times: int) -
     finally:
         new_day.unlink()
     if postgres_url:
+        floor = [sys.executable, str(HERE / "floors.py"), "postgres", str(song_data)]
+        steps.append(run("floor-postgres", [*floor, str(log_data), postgres_url]))
         step = run("etl-postgres", [*etl, "--target", postgres_url])
         if step.exit_code != 0 and "unsupported target" in step.note:
             step.note = "skipped: this build of sparkify has no PostgreSQL engine"
@@ -198,11 +200,13 @@ def bench_tier(tier: str, workdir: Path, postgres_url: str | None, times: int) -
         leftover.unlink(missing_ok=True)
     by_name = {step.name: step for step in steps}
     ratios = {}
-    etl_step = by_name["etl"]
-    for floor in ("floor-parse", "floor-duckdb"):
-        base = by_name[floor]
+    pairs = [("etl", "floor-parse"), ("etl", "floor-duckdb"), ("etl-postgres", "floor-postgres")]
+    for name, floor in pairs:
+        if name not in by_name or floor not in by_name:
+            continue
+        etl_step, base = by_name[name], by_name[floor]
         if etl_step.seconds and base.seconds and base.exit_code == 0 == etl_step.exit_code:
-            ratios[f"etl/{floor}"] = {
+            ratios[f"{name}/{floor}"] = {
                 "wall": round(etl_step.seconds / base.seconds, 2),
                 "cpu": round((etl_step.cpu_seconds or 0) / (base.cpu_seconds or 1), 2),
                 "memory": round((etl_step.peak_rss_mb or 0) / (base.peak_rss_mb or 1), 2),
