@@ -40,6 +40,7 @@ from rich import filesize
 
 from sparkify import progress
 from sparkify.errors import SourceError
+from sparkify.s3_staging import split_uri
 from sparkify.sources import SourceFile, is_wanted
 
 log = logging.getLogger(__name__)
@@ -73,20 +74,6 @@ _CREDENTIAL_SOURCES = {
     "container-role": "the container's role",
     "iam-role": "the instance's IAM role",
 }
-
-
-def split_uri(location: str) -> tuple[str, str]:
-    """``(bucket, prefix)`` of an ``s3://`` location.
-
-    >>> split_uri("s3://udacity-dend/song_data")
-    ('udacity-dend', 'song_data')
-    """
-    if not location.startswith("s3://"):
-        raise SourceError(f"{location} is not an s3:// location")
-    bucket, _, prefix = location[len("s3://") :].partition("/")
-    if not bucket:
-        raise SourceError(f"{location} names no bucket: write s3://bucket/prefix")
-    return bucket, prefix
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,11 @@ def split_uri(uri: str) -> tuple[str, str]:
     >>> split_uri("s3://udacity-dend/song_data")
     ('udacity-dend', 'song_data')
     """
-    if not uri.startswith("s3://") or not uri[5:].split("/", 1)[0]:
+    if not uri.startswith("s3://"):
         raise SourceError(f"{uri!r} is not an S3 location: expected s3://bucket/prefix")
-    bucket, _, key = uri[5:].partition("/")
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    if not bucket:
+        raise SourceError(f"{uri} names no bucket: write s3://bucket/prefix")
     return bucket, key
 
 
