@@ -230,12 +230,6 @@ def event_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
             yield number, line
 
 
-def parse_events(data: bytes, source: str) -> Iterator[tuple[int, Row]]:
-    """Every event of a newline-delimited file, as ``(line_number, row)``; raises on a bad one."""
-    for number, line in event_lines(data):
-        yield number, parse_event(line, source, number)
-
-
 @dataclass(frozen=True)
 class Rejected:
     """A record that cannot be loaded: where it is, why, and its raw bytes."""
@@ -290,13 +284,3 @@ def song_results(data: bytes, source: str, unknown: Counter[str] | None = None) 
         yield None, _typed(record, SONG_FIELDS, unknown)
     except ValueError as exc:
         yield Rejected(None, str(exc), data)
-
-
-def parse_song_file(data: bytes, source: str) -> list[tuple[int | None, Row]]:
-    """The songs of one song file as ``(line_number, row)`` pairs; raises on a bad one."""
-    songs = []
-    for result in song_results(data, source):
-        if isinstance(result, Rejected):
-            raise RecordError(source, result.line, result.reason)
-        songs.append(result)
-    return songs

@@ -14,13 +14,14 @@ from sparkify.warehouses import Warehouse, quote
 BUILD_ORDER: tuple[Table, ...] = (SONGS, ARTISTS, USERS, SONGPLAYS, TIME)
 
 
+def table_statements(warehouse: Warehouse, table: Table) -> list[str]:
+    """The statements that rebuild one star table: empty it, then fill it from staging."""
+    return [f"DELETE FROM {quote(table.name)}", warehouse.render(f"{table.name}.sql")]
+
+
 def statements(warehouse: Warehouse) -> list[str]:
     """Every statement that rebuilds the star schema, in order, for ``warehouse``'s engine."""
-    plan: list[str] = []
-    for table in BUILD_ORDER:
-        plan.append(f"DELETE FROM {quote(table.name)}")
-        plan.append(warehouse.render(f"{table.name}.sql"))
-    return plan
+    return [sql for table in BUILD_ORDER for sql in table_statements(warehouse, table)]
 
 
 def build_star(warehouse: Warehouse, reporter: Reporter | None = None) -> None:
@@ -28,6 +29,6 @@ def build_star(warehouse: Warehouse, reporter: Reporter | None = None) -> None:
     reporter = reporter or Silent()
     reporter.start("building star", len(BUILD_ORDER), unit="tables")
     for table in BUILD_ORDER:
-        warehouse.execute(f"DELETE FROM {quote(table.name)}")
-        warehouse.execute(warehouse.render(f"{table.name}.sql"))
+        for sql in table_statements(warehouse, table):
+            warehouse.execute(sql)
         reporter.advance(files=1)
