@@ -154,17 +154,19 @@ KNOWN_KEYS = {
     fields: frozenset(field.key for field in fields) for fields in (EVENT_FIELDS, SONG_FIELDS)
 }
 
-# The fast path (see sparkify.fastparse) types well-formed records in C; it answers None for
-# anything it is not sure of, and the careful code below then decides, with the same messages.
-_FAST_KINDS: dict[Converter, fastparse.Kind] = {
+# What each converter accepts without question, for the paths that type plain records in bulk:
+# the msgspec fast path (sparkify.fastparse) and the engine's own JSON reader (sparkify.plain).
+# Both answer "not sure" for anything else, and the careful code below then decides, with the
+# same messages.
+KINDS: dict[Converter, fastparse.Kind] = {
     as_text: fastparse.TEXT,
     as_double: fastparse.DOUBLE,
     as_int: fastparse.integer(*INT32),
     as_bigint: fastparse.integer(*INT64),
     as_epoch_ms: fastparse.integer(0, INT64[1]),
 }
-_fast_event = fastparse.record_decoder(EVENT_FIELDS, _FAST_KINDS, "Event")
-_fast_song = fastparse.record_decoder(SONG_FIELDS, _FAST_KINDS, "Song")
+_fast_event = fastparse.record_decoder(EVENT_FIELDS, KINDS, "Event")
+_fast_song = fastparse.record_decoder(SONG_FIELDS, KINDS, "Song")
 
 
 def _typed(record: Any, fields: tuple[Field, ...], unknown: Counter[str] | None = None) -> Row:
@@ -247,10 +249,24 @@ def event_results(
 ) -> Iterator[Parsed]:
     """Every line of a newline-delimited event file: ``(line_number, row)`` or a Rejected."""
     for number, line in event_lines(data):
-        try:
-            yield number, parse_event(line, source, number, unknown)
-        except RecordError as exc:
-            yield Rejected(number, exc.reason, line)
+        yield _event_result(number, line, source, unknown)
+
+
+def event_line_results(
+    number: int, line: bytes, source: str, unknown: Counter[str] | None = None
+) -> Iterator[Parsed]:
+    """Line ``number`` of an event file, as :func:`event_results` reads it (nothing if blank)."""
+    if line.endswith(b"\r"):
+        line = line[:-1]
+    if line.strip():
+        yield _event_result(number, line, source, unknown)
+
+
+def _event_result(number: int, line: bytes, source: str, unknown: Counter[str] | None) -> Parsed:
+    try:
+        return number, parse_event(line, source, number, unknown)
+    except RecordError as exc:
+        return Rejected(number, exc.reason, line)
 
 
 def song_results(data: bytes, source: str, unknown: Counter[str] | None = None) -> Iterator[Parsed]:

@@ -1,8 +1,11 @@
 """Stage: every input record, typed, into ``staging_songs`` and ``staging_events``.
 
-Records stream from the sources through the parser (:mod:`sparkify.parse`) into the engine's
-bulk loader; nothing holds the whole dataset in memory. A record that cannot be loaded is not
-dropped: it becomes a :class:`Reject` (file, line, reason, raw text), kept in ``load_errors``.
+Records stream from the sources into the engine in batches; nothing holds the whole dataset in
+memory. An engine that types JSON itself (DuckDB) gets the raw records and types the plain ones
+(:mod:`sparkify.plain`) on every core while the next batch is read; every other record, and every
+record on other engines, goes through the careful parser (:mod:`sparkify.parse`). Either way a
+record means the same. A record that cannot be loaded is not dropped: it becomes a
+:class:`Reject` (file, line, reason, raw text), kept in ``load_errors``.
 
 Incremental: ``load_manifest`` remembers every file loaded (size, version, checksum). A run reads
 only new files and files whose size or version changed; a changed file's earlier rows and rejects
@@ -12,14 +15,17 @@ is not reloaded. Run :func:`stage` inside the run's transaction: a failure keeps
 
 from __future__ import annotations
 
+import contextvars
 import gc
 import hashlib
+import queue
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sparkify.errors import RecordError, SparkifyError
 from sparkify.model import (
@@ -30,7 +36,8 @@ from sparkify.model import (
     STAGING_SONGS,
     Table,
 )
-from sparkify.parse import Parsed, Rejected, event_results, song_results
+from sparkify.parse import Parsed, Rejected, event_line_results, event_results, song_results
+from sparkify.plain import SHAPES, RawRecords
 from sparkify.progress import Reporter, Silent
 from sparkify.sources import Source, SourceFile, decompress
 from sparkify.warehouses import Warehouse, quote
@@ -118,6 +125,7 @@ class _Known(NamedTuple):
 
 KINDS: tuple[tuple[str, Table], ...] = (("songs", STAGING_SONGS), ("events", STAGING_EVENTS))
 PARSERS = {"songs": song_results, "events": event_results}
+T = TypeVar("T")
 
 
 def checksum(data: bytes) -> str:
@@ -163,8 +171,13 @@ def stage(
                 warehouse.delete_sources(stale, replaced)
 
             reporter.start(f"staging {kind}", len(pending))
-            rows = _rows(kind, source, pending, report, rejects, manifest, reporter)
-            report.staged = warehouse.load_rows(table, rows)
+            if warehouse.types_json:
+                report.staged = _load_plain(
+                    warehouse, kind, source, pending, report, rejects, manifest, reporter
+                )
+            else:
+                rows = _rows(kind, source, pending, report, rejects, manifest, reporter)
+                report.staged = warehouse.load_rows(table, rows)
             report.files_loaded = len(pending)
             if report.records != report.staged + report.rejected:
                 raise ReconciliationError(
@@ -244,7 +257,7 @@ def _rows(
             records += 1
             if isinstance(result, Rejected):
                 rejected += 1
-                rejects.append(_reject(file, kind, result))
+                rejects.append(_reject(file.uri, kind, result))
             else:
                 line, row = result
                 yield (*row, file.uri, line)
@@ -256,9 +269,173 @@ def _rows(
         reporter.advance(files=1, records=records)
 
 
-def _reject(file: SourceFile, kind: str, rejected: Rejected) -> Reject:
+def _reject(uri: str, kind: str, rejected: Rejected) -> Reject:
     raw = rejected.raw.decode("utf-8", errors="replace")[:RAW_TEXT_LIMIT].replace("\x00", "\ufffd")
-    return Reject(file.uri, rejected.line, kind, rejected.reason, raw)
+    return Reject(uri, rejected.line, kind, rejected.reason, raw)
+
+
+@dataclass
+class _Batch:
+    """Files read ahead for :func:`_load_plain`, their candidates already in Arrow form."""
+
+    records: RawRecords = field(default_factory=RawRecords)
+    files: list[tuple[SourceFile, str]] = field(default_factory=list)  # with their checksums
+    failures: dict[int, str] = field(default_factory=dict)  # files that did not decompress
+    table: Any = None
+
+    @property
+    def full(self) -> bool:
+        return self.records.size >= BATCH_BYTES or len(self.files) >= BATCH_FILES
+
+
+BATCH_BYTES = 64 * 1024 * 1024  # text per batch; up to three are held (loading, ready, being read)
+BATCH_FILES = 20_000  # song files per batch
+
+
+def _load_plain(
+    warehouse: Warehouse,
+    kind: str,
+    source: Source,
+    files: list[SourceFile],
+    report: SourceReport,
+    rejects: list[Reject],
+    manifest: list[tuple[object, ...]],
+    reporter: Reporter,
+) -> int:
+    """Stage ``files`` through the engine's JSON reader, Python deciding what it leaves.
+
+    The engine types the plain records (:mod:`sparkify.plain`) on every core while the next
+    batch of files is read; the records it leaves, and whole files that are not UTF-8, go through
+    the careful parser exactly as on engines that parse everything in Python. Returns the number
+    of rows staged; counts, rejects and manifest entries go to the other arguments.
+    """
+    shape = SHAPES[kind]
+    table = STAGING_SONGS if kind == "songs" else STAGING_EVENTS
+    staged = 0
+    for batch in read_ahead(_batches(kind, source, files)):
+        inserted, left = warehouse.load_plain(table, shape, batch.table)
+        tally = _Tally(kind, batch, rejects, report.unknown_fields)
+        for position in left:
+            tally.settle(position)
+        for index, raw_file in enumerate(batch.records.files):
+            if index in batch.failures:
+                tally.decide(index, [Rejected(None, batch.failures[index], raw_file.data)])
+            elif raw_file.careful:
+                tally.decide(index, PARSERS[kind](raw_file.data, raw_file.uri, tally.unknown))
+        staged += inserted + warehouse.load_rows(table, tally.rows)
+
+        counts = zip(batch.files, tally.records, tally.rejected, strict=True)
+        for (file, digest), count, bad in counts:
+            manifest.append((file.uri, kind, file.size, file.version, digest, count, bad))
+        report.records += sum(tally.records)
+        report.rejected += sum(tally.rejected)
+        reporter.advance(files=len(batch.files), records=sum(tally.records))
+    return staged
+
+
+class _Tally:
+    """Per-file counts of one batch while Python decides the records the engine left."""
+
+    def __init__(
+        self, kind: str, batch: _Batch, rejects: list[Reject], unknown: Counter[str]
+    ) -> None:
+        self.kind = kind
+        self.batch = batch
+        self.rejects = rejects
+        self.unknown = unknown
+        self.records = [raw_file.candidates for raw_file in batch.records.files]
+        self.rejected = [0] * len(self.records)
+        self.rows: list[tuple[object, ...]] = []  # staged by Python, lineage appended
+
+    def settle(self, position: int) -> None:
+        """Parse the candidate the engine left at ``position`` (it may be 0, 1 or more)."""
+        index, line, text = self.batch.records.record(position)
+        self.records[index] -= 1
+        uri = self.batch.records.files[index].uri
+        if line is None:
+            self.decide(index, song_results(text, uri, self.unknown))
+        else:
+            self.decide(index, event_line_results(line, text, uri, self.unknown))
+
+    def decide(self, index: int, results: Iterable[Parsed]) -> None:
+        uri = self.batch.records.files[index].uri
+        for result in results:
+            self.records[index] += 1
+            if isinstance(result, Rejected):
+                self.rejected[index] += 1
+                self.rejects.append(_reject(uri, self.kind, result))
+            else:
+                line, row = result
+                self.rows.append((*row, uri, line))
+
+
+def _batches(kind: str, source: Source, files: list[SourceFile]) -> Iterator[_Batch]:
+    batch = _Batch()
+    for file, stored in source.contents(files):
+        try:
+            batch.records.add(kind, file.uri, decompress(file, stored))
+        except RecordError as exc:
+            batch.failures[len(batch.files)] = exc.reason
+            batch.records.add_careful(file.uri, stored)
+        batch.files.append((file, checksum(stored)))
+        if batch.full:
+            batch.table = batch.records.table()
+            yield batch
+            batch = _Batch()
+    if batch.files:
+        batch.table = batch.records.table()
+        yield batch
+
+
+_DONE = object()
+
+
+def read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """``items``, produced one step ahead in a thread, so that producing overlaps consuming.
+
+    The producer's exceptions are raised in the consumer; a consumer that stops early stops the
+    producer at its next item.
+    """
+    handoff: queue.Queue[object] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        handoff.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            handoff.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            handoff.put(_Failure(exc))
+
+    # The producer runs in this context (the active progress reporter is a context variable).
+    context = contextvars.copy_context()
+    worker = threading.Thread(
+        target=context.run, args=(produce,), name="sparkify-read-ahead", daemon=True
+    )
+    worker.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.exception
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
+
+
+@dataclass(frozen=True)
+class _Failure:
+    exception: BaseException
 
 
 def _differs(entry: _Known | None, file: SourceFile) -> bool:
@@ -272,10 +449,12 @@ def statements(warehouse: Warehouse) -> list[str]:
     """The statements a run sends to stage (``--dry-run`` shows them); which files they touch
     depends on the manifest, read first."""
     plan = [MANIFEST_SQL]
-    for _, table in KINDS:
+    for kind, table in KINDS:
         plan += [
             warehouse.delete_sources_sql(stale) for stale in (table, LOAD_ERRORS, LOAD_MANIFEST)
         ]
+        if warehouse.types_json:  # the plain records; the pattern is bound (sparkify.plain)
+            plan.append(warehouse.load_plain_sql(table, SHAPES[kind]))
         plan.append(warehouse.load_sql(table))
     return [*plan, warehouse.load_sql(LOAD_ERRORS), warehouse.load_sql(LOAD_MANIFEST)]
 

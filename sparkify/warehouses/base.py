@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import jinja2
 
 from sparkify.model import TABLES, Column, Table, Type
+
+if TYPE_CHECKING:
+    from sparkify.plain import Shape
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
@@ -35,6 +38,8 @@ class Warehouse:
     dialect: ClassVar[str]  # sqlglot's name for the engine's SQL dialect
     types: ClassVar[dict[Type, str]]
     placeholder: ClassVar[str] = "?"  # how a bound parameter is written in SQL
+    # Whether the engine types plain JSON records itself (load_plain); else Python parses all.
+    types_json: ClassVar[bool] = False
 
     # -- connection: each engine implements these ---------------------------------------------
 
@@ -55,6 +60,20 @@ class Warehouse:
         ``rows`` may be a long stream: engines consume it in batches, never all at once.
         Returns how many rows the engine inserted.
         """
+        raise NotImplementedError
+
+    def load_plain(self, table: Table, shape: Shape, records: Any) -> tuple[int, list[int]]:
+        """Type the plain records of ``records`` (an Arrow table of :data:`sparkify.plain.COLUMNS`)
+        with the engine's JSON reader and append them to ``table``.
+
+        Returns how many rows were inserted and the positions of the records left for Python:
+        those :attr:`Shape.pattern <sparkify.plain.Shape.pattern>` does not match.
+        Only engines with :attr:`types_json` implement it.
+        """
+        raise NotImplementedError
+
+    def load_plain_sql(self, table: Table, shape: Shape) -> str:
+        """The statement :meth:`load_plain` runs (its parameter: the shape's pattern)."""
         raise NotImplementedError
 
     def delete_sources_sql(self, table: Table) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ import duckdb
 
 from sparkify.errors import WarehouseError
 from sparkify.model import Table, Type
+from sparkify.plain import Shape
 from sparkify.warehouses.base import Warehouse, batched, quote
 
 BATCH_ROWS = 20_000  # rows per Arrow batch: 50,000 took more memory and no less time
@@ -26,6 +28,7 @@ LOCK_POLL_SECONDS = 0.1
 class DuckDBWarehouse(Warehouse):
     name: ClassVar[str] = "duckdb"
     dialect: ClassVar[str] = "duckdb"
+    types_json: ClassVar[bool] = True
     types: ClassVar[dict[Type, str]] = {
         Type.TEXT: "VARCHAR",
         Type.INT: "INTEGER",
@@ -48,12 +51,17 @@ class DuckDBWarehouse(Warehouse):
         self.path = str(path)
         if memory_limit is None and self.path != ":memory:":
             memory_limit = MEMORY_LIMIT
+        # Rows may be stored in any order (every query that needs an order says so): inserts
+        # then run on every core instead of one.
+        config: dict[str, Any] = {"preserve_insertion_order": False}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
         deadline = time.monotonic() + lock_timeout
         while True:
             try:
-                self.connection = duckdb.connect(
-                    self.path, config={"memory_limit": memory_limit} if memory_limit else {}
-                )
+                self.connection = duckdb.connect(self.path, config=config)
+                # No progress bars of DuckDB's own: sparkify reports progress, quietly if asked.
+                self.connection.execute("SET enable_progress_bar = false")
                 return
             except duckdb.IOException as exc:
                 if not _is_lock_error(exc):
@@ -124,6 +132,37 @@ class DuckDBWarehouse(Warehouse):
                 self.connection.unregister(BATCH_VIEW)
         return inserted
 
+    def load_plain(self, table: Table, shape: Shape, records: Any) -> tuple[int, list[int]]:
+        if records is None or not records.num_rows:
+            return 0, []
+        self.connection.register(BATCH_VIEW, records)
+        try:
+            ((inserted,),) = self.query(self.load_plain_sql(table, shape), [shape.pattern])
+            if inserted == records.num_rows:
+                return inserted, []
+            left = self.query(
+                f"SELECT position FROM {BATCH_VIEW} WHERE NOT ({_plain(shape)})", [shape.pattern]
+            )
+            return inserted, [position for (position,) in left]
+        finally:
+            self.connection.unregister(BATCH_VIEW)
+
+    def load_plain_sql(self, table: Table, shape: Shape) -> str:
+        # from_json types the fields in the order of the staging columns; lineage follows.
+        struct = json.dumps(
+            {
+                field.key: self.column_type(column)
+                for field, column in zip(shape.fields, table.columns, strict=False)
+            },
+            separators=(",", ":"),
+        )
+        names = ", ".join(map(quote, table.column_names))
+        return (
+            f"INSERT INTO {quote(table.name)} ({names})\n"
+            f"SELECT unnest(from_json(raw, '{struct}')), source_file, line\n"
+            f"FROM {BATCH_VIEW}\nWHERE {_plain(shape)}"
+        )
+
     def load_sql(self, table: Table) -> str:
         names = ", ".join(map(quote, table.column_names))
         return f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM {BATCH_VIEW}"
@@ -142,6 +181,12 @@ class DuckDBWarehouse(Warehouse):
 
     def close(self) -> None:
         self.connection.close()
+
+
+def _plain(shape: Shape) -> str:
+    """The condition of a plain record: the required keys present, and the pattern (bound)."""
+    present = [f"contains(raw, '\"{key}\":')" for key in shape.required_keys]
+    return " AND ".join([*present, "regexp_full_match(raw, ?)"])
 
 
 def _arrow_type(kind: Type) -> Any:
