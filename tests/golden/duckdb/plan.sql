@@ -110,6 +110,11 @@ DELETE FROM "load_errors" WHERE list_contains(?, source_file);
 
 DELETE FROM "load_manifest" WHERE list_contains(?, source_file);
 
+INSERT INTO "staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location", "artist_name", "song_id", "title", "duration", "year", "source_file", "source_line")
+SELECT unnest(from_json(raw, '{"num_songs":"INTEGER","artist_id":"VARCHAR","artist_latitude":"DOUBLE","artist_longitude":"DOUBLE","artist_location":"VARCHAR","artist_name":"VARCHAR","song_id":"VARCHAR","title":"VARCHAR","duration":"DOUBLE","year":"INTEGER"}')), source_file, line
+FROM sparkify_load_batch
+WHERE contains(raw, '"song_id":') AND regexp_full_match(raw, ?);
+
 INSERT INTO "staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location", "artist_name", "song_id", "title", "duration", "year", "source_file", "source_line") SELECT "num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location", "artist_name", "song_id", "title", "duration", "year", "source_file", "source_line" FROM sparkify_load_batch;
 
 DELETE FROM "staging_events" WHERE list_contains(?, source_file);
@@ -117,6 +122,11 @@ DELETE FROM "staging_events" WHERE list_contains(?, source_file);
 DELETE FROM "load_errors" WHERE list_contains(?, source_file);
 
 DELETE FROM "load_manifest" WHERE list_contains(?, source_file);
+
+INSERT INTO "staging_events" ("artist", "auth", "first_name", "gender", "item_in_session", "last_name", "length", "level", "location", "method", "page", "registration", "session_id", "song", "status", "ts", "user_agent", "user_id", "source_file", "source_line")
+SELECT unnest(from_json(raw, '{"artist":"VARCHAR","auth":"VARCHAR","firstName":"VARCHAR","gender":"VARCHAR","itemInSession":"INTEGER","lastName":"VARCHAR","length":"DOUBLE","level":"VARCHAR","location":"VARCHAR","method":"VARCHAR","page":"VARCHAR","registration":"BIGINT","sessionId":"BIGINT","song":"VARCHAR","status":"INTEGER","ts":"BIGINT","userAgent":"VARCHAR","userId":"BIGINT"}')), source_file, line
+FROM sparkify_load_batch
+WHERE contains(raw, '"ts":') AND regexp_full_match(raw, ?);
 
 INSERT INTO "staging_events" ("artist", "auth", "first_name", "gender", "item_in_session", "last_name", "length", "level", "location", "method", "page", "registration", "session_id", "song", "status", "ts", "user_agent", "user_id", "source_file", "source_line") SELECT "artist", "auth", "first_name", "gender", "item_in_session", "last_name", "length", "level", "location", "method", "page", "registration", "session_id", "song", "status", "ts", "user_agent", "user_id", "source_file", "source_line" FROM sparkify_load_batch;
 
