@@ -399,20 +399,28 @@ def read_ahead(items: Iterator[T]) -> Iterator[T]:
     handoff: queue.Queue[object] = queue.Queue(maxsize=1)
     stop = threading.Event()
 
+    def offer(item: object) -> bool:
+        """Hand ``item`` over unless the consumer has stopped; whether it was handed over."""
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for item in items:
-                while not stop.is_set():
-                    try:
-                        handoff.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not offer(item):
                     return
-            handoff.put(_DONE)
+            offer(_DONE)
         except BaseException as exc:  # handed to the consumer, raised there
-            handoff.put(_Failure(exc))
+            offer(_Failure(exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # a generator's own clean-up (an S3 source's fetch pool) runs now
 
     # The producer runs in this context (the active progress reporter is a context variable).
     context = contextvars.copy_context()

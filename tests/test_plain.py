@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -239,3 +240,18 @@ def test_read_ahead_stops_its_producer_when_the_consumer_stops() -> None:
             break
     assert len(produced) < 10
     assert not any(thread.name == "sparkify-read-ahead" for thread in threading.enumerate())
+
+
+def test_read_ahead_does_not_hang_when_the_consumer_stops_with_items_queued() -> None:
+    closed = []
+
+    def items() -> Iterator[int]:
+        try:
+            yield from range(2)
+        finally:
+            closed.append(True)
+
+    for _ in read_ahead(items()):
+        time.sleep(0.3)  # meanwhile the producer has queued item 1 and offers the end
+        break
+    assert closed == [True]
