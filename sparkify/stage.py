@@ -172,11 +172,10 @@ def stage(
 
             reporter.start(f"staging {kind}", len(pending))
             if warehouse.types_json:
-                report.staged = _load_plain(
-                    warehouse, kind, source, pending, report, rejects, manifest, reporter
-                )
+                out = _Out(report, rejects, manifest, reporter)
+                report.staged = _load_plain(warehouse, kind, source, pending, out)
             else:
-                rows = _rows(kind, source, pending, report, rejects, manifest, reporter)
+                rows = _rows(kind, source, pending, _Out(report, rejects, manifest, reporter))
                 report.staged = warehouse.load_rows(table, rows)
             report.files_loaded = len(pending)
             if report.records != report.staged + report.rejected:
@@ -235,17 +234,25 @@ def _changed(
     return [file for file in candidates if file.uri not in unchanged]
 
 
+@dataclass
+class _Out:
+    """Where staging one source reports: its counts, the run's rejects and manifest, progress."""
+
+    report: SourceReport
+    rejects: list[Reject]
+    manifest: list[tuple[object, ...]]
+    reporter: Reporter
+
+
 def _rows(
     kind: str,
     source: Source,
     files: list[SourceFile],
-    report: SourceReport,
-    rejects: list[Reject],
-    manifest: list[tuple[object, ...]],
-    reporter: Reporter,
+    out: _Out,
 ) -> Iterator[tuple[object, ...]]:
     """Staging rows of ``files`` (lineage appended); rejects, counts and manifest on the side."""
     parse = PARSERS[kind]
+    report = out.report
     for file, stored in source.contents(files):
         records = rejected = 0
         results: Iterable[Parsed]
@@ -257,16 +264,16 @@ def _rows(
             records += 1
             if isinstance(result, Rejected):
                 rejected += 1
-                rejects.append(_reject(file.uri, kind, result))
+                out.rejects.append(_reject(file.uri, kind, result))
             else:
                 line, row = result
                 yield (*row, file.uri, line)
         report.records += records
         report.rejected += rejected
-        manifest.append(
+        out.manifest.append(
             (file.uri, kind, file.size, file.version, checksum(stored), records, rejected)
         )
-        reporter.advance(files=1, records=records)
+        out.reporter.advance(files=1, records=records)
 
 
 def _reject(uri: str, kind: str, rejected: Rejected) -> Reject:
@@ -297,24 +304,21 @@ def _load_plain(
     kind: str,
     source: Source,
     files: list[SourceFile],
-    report: SourceReport,
-    rejects: list[Reject],
-    manifest: list[tuple[object, ...]],
-    reporter: Reporter,
+    out: _Out,
 ) -> int:
     """Stage ``files`` through the engine's JSON reader, Python deciding what it leaves.
 
     The engine types the plain records (:mod:`sparkify.plain`) on every core while the next
     batch of files is read; the records it leaves, and whole files that are not UTF-8, go through
     the careful parser exactly as on engines that parse everything in Python. Returns the number
-    of rows staged; counts, rejects and manifest entries go to the other arguments.
+    of rows staged; counts, rejects and manifest entries go to ``out``.
     """
     shape = SHAPES[kind]
     table = STAGING_SONGS if kind == "songs" else STAGING_EVENTS
     staged = 0
     for batch in read_ahead(_batches(kind, source, files)):
         inserted, left = warehouse.load_plain(table, shape, batch.table)
-        tally = _Tally(kind, batch, rejects, report.unknown_fields)
+        tally = _Tally(kind, batch, out.rejects, out.report.unknown_fields)
         for position in left:
             tally.settle(position)
         for index, raw_file in enumerate(batch.records.files):
@@ -326,10 +330,10 @@ def _load_plain(
 
         counts = zip(batch.files, tally.records, tally.rejected, strict=True)
         for (file, digest), count, bad in counts:
-            manifest.append((file.uri, kind, file.size, file.version, digest, count, bad))
-        report.records += sum(tally.records)
-        report.rejected += sum(tally.rejected)
-        reporter.advance(files=len(batch.files), records=sum(tally.records))
+            out.manifest.append((file.uri, kind, file.size, file.version, digest, count, bad))
+        out.report.records += sum(tally.records)
+        out.report.rejected += sum(tally.rejected)
+        out.reporter.advance(files=len(batch.files), records=sum(tally.records))
     return staged
 
 
