@@ -226,10 +226,15 @@ def event_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
     if data.startswith(BOM):
         data = data[len(BOM) :]
     for number, line in enumerate(data.split(b"\n"), start=1):
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        if line.strip():
-            yield number, line
+        text = _record_text(line)
+        if text is not None:
+            yield number, text
+
+
+def _record_text(line: bytes) -> bytes | None:
+    """One line's record, without its carriage return; None for a blank line (no record)."""
+    line = line.removesuffix(b"\r")
+    return line if line.strip() else None
 
 
 @dataclass(frozen=True)
@@ -256,10 +261,9 @@ def event_line_results(
     number: int, line: bytes, source: str, unknown: Counter[str] | None = None
 ) -> Iterator[Parsed]:
     """Line ``number`` of an event file, as :func:`event_results` reads it (nothing if blank)."""
-    if line.endswith(b"\r"):
-        line = line[:-1]
-    if line.strip():
-        yield _event_result(number, line, source, unknown)
+    text = _record_text(line)
+    if text is not None:
+        yield _event_result(number, text, source, unknown)
 
 
 def _event_result(number: int, line: bytes, source: str, unknown: Counter[str] | None) -> Parsed:

@@ -94,7 +94,6 @@ def record_pattern(fields: Sequence[Field]) -> str:
 class Shape:
     """What an engine needs to type the plain records of one kind of source file."""
 
-    kind: str  # "songs" or "events"
     fields: tuple[Field, ...]
 
     @property
@@ -111,7 +110,7 @@ def _pattern(fields: tuple[Field, ...]) -> str:
     return record_pattern(fields)
 
 
-SHAPES = {"songs": Shape("songs", SONG_FIELDS), "events": Shape("events", EVENT_FIELDS)}
+SHAPES = {"songs": Shape(SONG_FIELDS), "events": Shape(EVENT_FIELDS)}
 
 
 COLUMNS = ("position", "source_file", "line", "raw")

@@ -173,7 +173,7 @@ def stage(
             reporter.start(f"staging {kind}", len(pending))
             if warehouse.types_json:
                 out = _Out(report, rejects, manifest, reporter)
-                report.staged = _load_plain(warehouse, kind, source, pending, out)
+                report.staged = _load_plain(warehouse, kind, table, source, pending, out)
             else:
                 rows = _rows(kind, source, pending, _Out(report, rejects, manifest, reporter))
                 report.staged = warehouse.load_rows(table, rows)
@@ -254,26 +254,45 @@ def _rows(
     parse = PARSERS[kind]
     report = out.report
     for file, stored in source.contents(files):
-        records = rejected = 0
+        count = _Count()
         results: Iterable[Parsed]
         try:
             results = parse(decompress(file, stored), file.uri, report.unknown_fields)
         except RecordError as exc:
             results = [Rejected(None, exc.reason, stored)]
-        for result in results:
-            records += 1
-            if isinstance(result, Rejected):
-                rejected += 1
-                out.rejects.append(_reject(file.uri, kind, result))
-            else:
-                line, row = result
-                yield (*row, file.uri, line)
-        report.records += records
-        report.rejected += rejected
+        yield from _sort(kind, file.uri, results, count, out.rejects)
+        report.records += count.records
+        report.rejected += count.rejected
         out.manifest.append(
-            (file.uri, kind, file.size, file.version, checksum(stored), records, rejected)
+            (file.uri, kind, file.size, file.version, checksum(stored), *count.totals)
         )
-        out.reporter.advance(files=1, records=records)
+        out.reporter.advance(files=1, records=count.records)
+
+
+@dataclass
+class _Count:
+    """Records read from one file, and how many of them were rejected."""
+
+    records: int = 0
+    rejected: int = 0
+
+    @property
+    def totals(self) -> tuple[int, int]:
+        return self.records, self.rejected
+
+
+def _sort(
+    kind: str, uri: str, results: Iterable[Parsed], count: _Count, rejects: list[Reject]
+) -> Iterator[tuple[object, ...]]:
+    """The staging rows of ``results`` (lineage appended); its rejects go to ``rejects``."""
+    for result in results:
+        count.records += 1
+        if isinstance(result, Rejected):
+            count.rejected += 1
+            rejects.append(_reject(uri, kind, result))
+        else:
+            line, row = result
+            yield (*row, uri, line)
 
 
 def _reject(uri: str, kind: str, rejected: Rejected) -> Reject:
@@ -302,6 +321,7 @@ BATCH_FILES = 20_000  # song files per batch
 def _load_plain(
     warehouse: Warehouse,
     kind: str,
+    table: Table,
     source: Source,
     files: list[SourceFile],
     out: _Out,
@@ -314,7 +334,6 @@ def _load_plain(
     of rows staged; counts, rejects and manifest entries go to ``out``.
     """
     shape = SHAPES[kind]
-    table = STAGING_SONGS if kind == "songs" else STAGING_EVENTS
     staged = 0
     for batch in read_ahead(_batches(kind, source, files)):
         inserted, left = warehouse.load_plain(table, shape, batch.table)
@@ -328,12 +347,12 @@ def _load_plain(
                 tally.decide(index, PARSERS[kind](raw_file.data, raw_file.uri, tally.unknown))
         staged += inserted + warehouse.load_rows(table, tally.rows)
 
-        counts = zip(batch.files, tally.records, tally.rejected, strict=True)
-        for (file, digest), count, bad in counts:
-            out.manifest.append((file.uri, kind, file.size, file.version, digest, count, bad))
-        out.report.records += sum(tally.records)
-        out.report.rejected += sum(tally.rejected)
-        out.reporter.advance(files=len(batch.files), records=sum(tally.records))
+        for (file, digest), count in zip(batch.files, tally.counts, strict=True):
+            out.manifest.append((file.uri, kind, file.size, file.version, digest, *count.totals))
+        read = sum(count.records for count in tally.counts)
+        out.report.records += read
+        out.report.rejected += sum(count.rejected for count in tally.counts)
+        out.reporter.advance(files=len(batch.files), records=read)
     return staged
 
 
@@ -347,14 +366,13 @@ class _Tally:
         self.batch = batch
         self.rejects = rejects
         self.unknown = unknown
-        self.records = [raw_file.candidates for raw_file in batch.records.files]
-        self.rejected = [0] * len(self.records)
+        self.counts = [_Count(raw_file.candidates) for raw_file in batch.records.files]
         self.rows: list[tuple[object, ...]] = []  # staged by Python, lineage appended
 
     def settle(self, position: int) -> None:
         """Parse the candidate the engine left at ``position`` (it may be 0, 1 or more)."""
         index, line, text = self.batch.records.record(position)
-        self.records[index] -= 1
+        self.counts[index].records -= 1
         uri = self.batch.records.files[index].uri
         if line is None:
             self.decide(index, song_results(text, uri, self.unknown))
@@ -363,14 +381,7 @@ class _Tally:
 
     def decide(self, index: int, results: Iterable[Parsed]) -> None:
         uri = self.batch.records.files[index].uri
-        for result in results:
-            self.records[index] += 1
-            if isinstance(result, Rejected):
-                self.rejected[index] += 1
-                self.rejects.append(_reject(uri, self.kind, result))
-            else:
-                line, row = result
-                self.rows.append((*row, uri, line))
+        self.rows.extend(_sort(self.kind, uri, results, self.counts[index], self.rejects))
 
 
 def _batches(kind: str, source: Source, files: list[SourceFile]) -> Iterator[_Batch]:
