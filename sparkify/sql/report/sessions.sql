@@ -1,6 +1,5 @@
--- Listening sessions (one user's plays in one session_id) by length: minutes from the first play's
--- start to the last play's start. bucket: 1 = one play only, 2 = under 10 min, 3 = 10-30 min,
--- 4 = 30-60 min, 5 = 1-2 h, 6 = 2-4 h, 7 = 4 h or more.
+-- Listening sessions (see _per_session.sql) by length in minutes. bucket: 1 = one play only,
+-- 2 = under 10 min, 3 = 10-30 min, 4 = 30-60 min, 5 = 1-2 h, 6 = 2-4 h, 7 = 4 h or more.
 SELECT bucket, COUNT(*) AS sessions, SUM(plays) AS plays
 FROM (
     SELECT
@@ -15,11 +14,7 @@ FROM (
         END AS bucket,
         plays
     FROM (
-        SELECT
-            COUNT(*) AS plays,
-            EXTRACT(EPOCH FROM MAX(start_time) - MIN(start_time)) / 60 AS minutes
-        FROM "songplays"
-        GROUP BY user_id, session_id
+        {% filter trim|indent(8) %}{% include "report/_per_session.sql" %}{% endfilter %}
     ) AS per_session
 ) AS bucketed
 GROUP BY bucket
