@@ -17,6 +17,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from loopback import use_loopback_aws
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "dwh.cfg.example"
 
 
@@ -33,14 +35,7 @@ def main() -> None:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    os.environ.update(
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_CONFIG_FILE="/nonexistent",
-        AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
-        AWS_EC2_METADATA_DISABLED="true",
-    )
+    use_loopback_aws(endpoint)
     from sparkify.cluster import cluster_endpoint, cluster_status, create_cluster, delete_cluster
 
     steps = {

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import socket
 import statistics
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import boto3
 from botocore.config import Config
+from loopback import use_loopback_aws
 
 import sparkify
 
@@ -100,16 +100,7 @@ def main() -> None:
 
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    os.environ.update(
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-    )
+    use_loopback_aws(endpoint)
     server = start_moto(port)
     try:
         with tempfile.TemporaryDirectory(prefix="sparkify-bench-") as scratch:
