@@ -8,14 +8,16 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import duckdb
 
 from sparkify.errors import WarehouseError
 from sparkify.model import Table, Type
-from sparkify.plain import Shape
 from sparkify.warehouses.base import Warehouse, batched, quote
+
+if TYPE_CHECKING:
+    from sparkify.plain import Shape
 
 BATCH_ROWS = 20_000  # rows per Arrow batch: 50,000 took more memory and no less time
 # DuckDB's own memory for a warehouse file (it spills to disk beyond): the default, 80 % of RAM,
