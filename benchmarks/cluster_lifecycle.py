@@ -1,4 +1,4 @@
-"""How long each `sparkify cluster` step takes against a loopback moto server.
+"""How long each cluster lifecycle step takes against a loopback moto server.
 
 Measures sparkify's own overhead (boto3 sessions, describe/ensure calls, config write-back), not
 AWS: a real cluster takes minutes to create. Starts its own moto server on 127.0.0.1 and stops it.
@@ -36,7 +36,12 @@ def main() -> None:
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     use_loopback_aws(endpoint)
-    from sparkify.cluster import cluster_endpoint, cluster_status, create_cluster, delete_cluster
+    from sparkify_dagster.cluster.lifecycle import (
+        cluster_endpoint,
+        cluster_status,
+        create_cluster,
+        delete_cluster,
+    )
 
     steps = {
         "create (new)": lambda cfg: create_cluster(cfg, delay=0.01),

@@ -2,8 +2,8 @@
 
     .venv/bin/python -m benchmarks.compact [--songs 14896] [--events 8056] [--slices 4]
 
-Generates the dataset (``sparkify generate``), uploads it file by file to a moto S3 server that
-this script starts on loopback, compacts songs and events, and prints the figures that
+Generates the dataset (``sparkify_dagster.generate``), uploads it file by file to a moto S3 server
+that this script starts on loopback, compacts songs and events, and prints the figures that
 docs/redshift.md quotes. Nothing leaves this machine.
 """
 
@@ -17,8 +17,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import sparkify
-from sparkify.compact import compact
+import sparkify_dagster
+from sparkify_dagster.warehouse.engines.compact import compact
 
 
 def main() -> None:
@@ -48,7 +48,9 @@ def main() -> None:
         )
     try:
         with tempfile.TemporaryDirectory() as folder:
-            data = sparkify.generate(Path(folder), songs=args.songs, events=args.events, seed=2018)
+            data = sparkify_dagster.generate(
+                Path(folder), songs=args.songs, events=args.events, seed=2018
+            )
             paths = sorted(Path(folder).rglob("*.json"))
 
             def upload(path: Path) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psycopg
 
-import sparkify
+import sparkify_dagster
 
 
 @contextlib.contextmanager
@@ -45,7 +45,7 @@ def fresh_database(base: str, number: int) -> str:
 
 def timed(target: str) -> tuple[float, dict[str, int]]:
     started = time.perf_counter()
-    result = sparkify.etl(target=target)
+    result = sparkify_dagster.etl(target=target)
     return time.perf_counter() - started, result.counts
 
 

@@ -1,4 +1,4 @@
-"""The floors ``sparkify etl`` is measured against; each runs as its own process.
+"""The floors a whole load is measured against; each runs as its own process.
 
     python benchmarks/floors.py parse SONG_DATA LOG_DATA
         read every input file and decode every record with orjson, and nothing else
@@ -91,9 +91,9 @@ def _spec(columns: dict[str, str]) -> str:
 def reference(song_data: str, log_data: str, warehouse: str) -> None:
     import duckdb
 
-    from sparkify.model import STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
-    from sparkify.transform import statements
-    from sparkify.warehouses import DuckDBWarehouse
+    from sparkify_dagster.warehouse.engines import DuckDBWarehouse
+    from sparkify_dagster.warehouse.model import STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
+    from sparkify_dagster.warehouse.transform import statements
 
     with tempfile.TemporaryDirectory(prefix="sparkify-floor-") as scratch:
         batch = Path(scratch) / "songs.json"
@@ -133,9 +133,9 @@ def reference(song_data: str, log_data: str, warehouse: str) -> None:
 def postgres_reference(song_data: str, log_data: str, url: str) -> None:
     """Python parse (orjson) + one ``COPY … FROM STDIN`` per staging table + the star SQL, in a
     schema of its own; no type checks, no per-record errors, lineage by file only."""
-    from sparkify.model import STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
-    from sparkify.transform import statements
-    from sparkify.warehouses.postgres import PostgresWarehouse
+    from sparkify_dagster.warehouse.engines.postgres import PostgresWarehouse
+    from sparkify_dagster.warehouse.model import STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
+    from sparkify_dagster.warehouse.transform import statements
 
     engine = PostgresWarehouse(url)
     connection = engine.connection

@@ -1,18 +1,19 @@
-"""Time ``sparkify etl`` at growing sizes against the floors, as whole processes, in one run.
+"""Time a whole load (``sparkify_dagster.etl``) at growing sizes against the floors, in one run.
 
     python benchmarks/tiers.py                       # tiers S and M
     python benchmarks/tiers.py --tiers S,M,L --postgres-url postgresql://etl@localhost/dwh
 
-For each tier it generates the dataset once (``sparkify generate``, cached under ``--workdir``),
-then runs, each as its own process with its wall time, CPU time and peak memory (``wait4``):
+For each tier it generates the dataset once (``python -m sparkify_dagster.ingest.generate``, cached
+under ``--workdir``), then runs, each as its own process with its wall time, CPU time and peak
+memory (``wait4``):
 
-- ``etl``: ``sparkify etl`` into a new DuckDB file, end to end;
+- ``etl``: the library load into a new DuckDB file, end to end;
 - ``floor-parse``: read every file and decode every record with orjson, nothing else;
 - ``floor-duckdb``: the minimal DuckDB pipeline of ``benchmarks/floors.py`` (batched song files,
   one ``read_json`` per table, the star SQL, no safety work);
-- ``rerun``: ``sparkify etl`` again with nothing new;
-- ``incremental``: ``sparkify etl`` again after one more day of events arrived;
-- ``etl-postgres``: ``sparkify etl`` into PostgreSQL, with ``--postgres-url`` (skipped otherwise,
+- ``rerun``: the load again with nothing new;
+- ``incremental``: the load again after one more day of events arrived;
+- ``etl-postgres``: the load into PostgreSQL, with ``--postgres-url`` (skipped otherwise,
   or when this build has no PostgreSQL engine).
 
 It prints a table with the ratio of ``etl`` to each floor and writes
@@ -103,9 +104,16 @@ def run(name: str, command: list[str], *, env: dict[str, str] | None = None) -> 
     return step
 
 
-def sparkify_command() -> list[str]:
-    found = shutil.which("sparkify", path=str(Path(sys.executable).parent))
-    return [found] if found else [sys.executable, "-m", "sparkify.cli"]
+# One whole load through the library, in one transaction: what the assets do, without Dagster.
+ETL = (
+    "import sys, sparkify_dagster; "
+    "sparkify_dagster.etl(song_data=sys.argv[1], log_data=sys.argv[2], target=sys.argv[3], "
+    "checks=False)"
+)
+
+
+def etl_command(song_data: Path, log_data: Path, target: str) -> list[str]:
+    return [sys.executable, "-c", ETL, str(song_data), str(log_data), target]
 
 
 def generate(workdir: Path, tier: str) -> tuple[Path, Step]:
@@ -118,8 +126,9 @@ def generate(workdir: Path, tier: str) -> tuple[Path, Step]:
     step = run(
         "generate",
         [
-            *sparkify_command(),
-            "generate",
+            sys.executable,
+            "-m",
+            "sparkify_dagster.ingest.generate",
             str(folder),
             "--songs",
             str(size["songs"]),
@@ -158,8 +167,6 @@ def bench_tier(tier: str, workdir: Path, postgres_url: str | None, times: int) -
     warehouse = workdir / f"tier-{tier}.duckdb"
     for leftover in (warehouse, Path(f"{warehouse}.wal"), workdir / f"floor-{tier}.duckdb"):
         leftover.unlink(missing_ok=True)
-    etl = [*sparkify_command(), "etl", "--quiet", "--song-data", str(song_data)]
-    etl += ["--log-data", str(log_data)]
     steps = [generated]
     print(f"tier {tier}: {TIERS[tier]['songs']:,} songs, {TIERS[tier]['events']:,} events")
     steps.append(repeat(times, "floor-parse", [sys.executable, str(HERE / "floors.py"), "parse",
@@ -177,7 +184,7 @@ def bench_tier(tier: str, workdir: Path, postgres_url: str | None, times: int) -
         new_warehouse()
         shutil.copyfile(loaded, warehouse)
 
-    target = [*etl, "--target", f"duckdb:///{warehouse}"]
+    target = etl_command(song_data, log_data, f"duckdb:///{warehouse}")
     steps.append(repeat(times, "etl", target, before=new_warehouse))
     assert not Path(f"{warehouse}.wal").exists(), "DuckDB left a WAL: copy it too"
     shutil.copyfile(warehouse, loaded)
@@ -190,10 +197,7 @@ def bench_tier(tier: str, workdir: Path, postgres_url: str | None, times: int) -
     if postgres_url:
         floor = [sys.executable, str(HERE / "floors.py"), "postgres", str(song_data)]
         steps.append(run("floor-postgres", [*floor, str(log_data), postgres_url]))
-        step = run("etl-postgres", [*etl, "--target", postgres_url])
-        if step.exit_code != 0 and "unsupported target" in step.note:
-            step.note = "skipped: this build of sparkify has no PostgreSQL engine"
-        steps.append(step)
+        steps.append(run("etl-postgres", etl_command(song_data, log_data, postgres_url)))
     else:
         steps.append(Step("etl-postgres", note="skipped: no --postgres-url given"))
     for leftover in (warehouse, loaded, workdir / f"floor-{tier}.duckdb"):
@@ -306,7 +310,7 @@ def main() -> None:
         default=Path(os.environ.get("TMPDIR", "/tmp")) / "sparkify-tiers",
         help="where datasets are generated and kept between runs",
     )
-    parser.add_argument("--postgres-url", help="also time sparkify etl into this PostgreSQL")
+    parser.add_argument("--postgres-url", help="also time the load into this PostgreSQL")
     parser.add_argument(
         "--start-postgres",
         action="store_true",

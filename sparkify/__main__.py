@@ -1,5 +1,0 @@
-"""``python -m sparkify`` runs the ``sparkify`` command."""
-
-from sparkify.cli import main
-
-main()

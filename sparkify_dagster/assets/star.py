@@ -1,0 +1,40 @@
+"""The star schema: ``songplays`` and its dimensions ``users``, ``songs``, ``artists``, ``time``.
+
+Each table is rebuilt from staging by one statement (``warehouse/sql/<table>.sql``) in its own
+transaction, so it always equals the table one clean run over the staged records would give.
+"""
+
+from dagster import AssetsDefinition, AssetSpec, MaterializeResult, asset
+
+from sparkify_dagster.failures import reported
+from sparkify_dagster.metadata import GROUP, definition_metadata, materialized
+from sparkify_dagster.resources import ENGINE, WarehouseResource
+from sparkify_dagster.warehouse.model import ARTISTS, SONGPLAYS, SONGS, TIME, USERS, Table
+from sparkify_dagster.warehouse.transform import build_table
+
+
+def star_asset(table: Table, upstream: tuple[str, ...]) -> AssetsDefinition:
+    """The asset that rebuilds ``table`` from the ``upstream`` tables."""
+
+    @asset(
+        name=table.name,
+        group_name=GROUP,
+        description=table.doc,
+        deps=[AssetSpec(name).key for name in upstream],
+        metadata=definition_metadata(table),
+        kinds={ENGINE},
+    )
+    def _star(warehouse: WarehouseResource) -> MaterializeResult:
+        with reported(), warehouse.connect() as connection, connection.transaction():
+            connection.create_tables()
+            rows = build_table(connection, table)
+        return MaterializeResult(metadata=materialized(table, rows))
+
+    return _star
+
+
+songs = star_asset(SONGS, ("staging_songs",))
+artists = star_asset(ARTISTS, ("staging_songs",))
+users = star_asset(USERS, ("staging_events",))
+songplays = star_asset(SONGPLAYS, ("staging_events", "staging_songs"))
+time = star_asset(TIME, ("songplays",))

@@ -1,0 +1,101 @@
+"""Asset checks: the warehouse's data-quality checks, each on the asset it tests.
+
+They stand in for the classic ``analyze_tables.py``: every table has a ``row_count`` check that
+carries the count, plus the checks of :mod:`sparkify_dagster.warehouse.checks` (keys unique and
+not null, references, accepted values, reconciliation). One op per table runs its checks over one
+connection. Checks on the staging tables block: a bad load never reaches the star tables.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckKey,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    MetadataValue,
+    multi_asset_check,
+)
+
+from sparkify_dagster.failures import reported
+from sparkify_dagster.metadata import markdown_table
+from sparkify_dagster.resources import ENGINE_CLASS, WarehouseResource
+from sparkify_dagster.warehouse.checks import Check, CheckResult, checks_for, run_check
+from sparkify_dagster.warehouse.engines import Warehouse
+from sparkify_dagster.warehouse.model import STAGING_TABLES, STAR_TABLES, Table
+
+ASSET_TABLES = {table.name for table in (*STAGING_TABLES, *STAR_TABLES)}
+ROW_COUNT = "row_count"
+
+
+def evidence(result: CheckResult) -> dict[str, Any]:
+    """What a check found: how many rows break it, and the first of them."""
+    metadata: dict[str, Any] = {"offending_rows": result.failures}
+    if result.sample:
+        metadata["sample"] = markdown_table(
+            [f"column {i + 1}" for i in range(len(result.sample[0]))], result.sample
+        )
+    return metadata
+
+
+def spec(table: Table, check: Check, *, blocking: bool) -> AssetCheckSpec:
+    others = [name for name in check.depends_on if name in ASSET_TABLES and name != table.name]
+    return AssetCheckSpec(
+        check.name,
+        asset=table.name,
+        description=check.description,
+        blocking=blocking,
+        additional_deps=[AssetKey(name) for name in others],
+        metadata={"query": MetadataValue.md(f"```sql\n{check.sql}\n```")},
+    )
+
+
+def table_checks(table: Table, engine: type[Warehouse]) -> AssetChecksDefinition:
+    """One op with every check of ``table``: its row count and the warehouse's checks."""
+    found = [check for check in checks_for(engine) if check.table == table.name]
+    blocking = table.kind == "staging"
+    row_count = AssetCheckSpec(
+        ROW_COUNT,
+        asset=table.name,
+        description=f"{table.name} has rows (a warning when empty); the count is its metadata.",
+    )
+
+    @multi_asset_check(
+        name=f"{table.name}_checks",
+        specs=[row_count, *(spec(table, check, blocking=blocking) for check in found)],
+        can_subset=True,
+    )
+    def _checks(
+        context: AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> Iterator[AssetCheckResult]:
+        selected = context.selected_asset_check_keys
+        key = AssetKey(table.name)
+        with reported(), warehouse.connect() as connection:
+            if AssetCheckKey(key, ROW_COUNT) in selected:
+                rows = connection.count(table)
+                yield AssetCheckResult(
+                    asset_key=key,
+                    check_name=ROW_COUNT,
+                    passed=rows > 0,
+                    severity=AssetCheckSeverity.WARN,
+                    metadata={"rows": rows},
+                )
+            for check in found:
+                if AssetCheckKey(key, check.name) in selected:
+                    result = run_check(connection, check)
+                    yield AssetCheckResult(
+                        asset_key=key,
+                        check_name=check.name,
+                        passed=result.passed,
+                        severity=AssetCheckSeverity.ERROR,
+                        metadata=evidence(result),
+                    )
+
+    return _checks
+
+
+TABLE_CHECKS = [table_checks(table, ENGINE_CLASS) for table in (*STAGING_TABLES, *STAR_TABLES)]

@@ -1,0 +1,315 @@
+"""AWS calls for the cluster commands: made through botocore, or only recorded for ``--dry-run``.
+
+botocore (the core of boto3) finds credentials, region and endpoint through the standard AWS
+configuration chain (``AWS_PROFILE``, ``AWS_ACCESS_KEY_ID``, ``~/.aws``, instance roles,
+``AWS_ENDPOINT_URL``, …); nothing here names an endpoint. Every AWS failure becomes a
+:class:`SparkifyError` in one place, :func:`translate`, with the fix, naming the credentials
+*source* but never a key.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sparkify_dagster.errors import (
+    AwsAccessDeniedError,
+    AwsCredentialsError,
+    AwsError,
+    AwsParameterError,
+    ClusterNotFoundError,
+    ClusterStuckError,
+    ConfigError,
+    SparkifyError,
+)
+
+Progress = Callable[[str], None]
+
+_SECRET_PARAMS = frozenset({"MasterUserPassword"})
+
+_CREDENTIAL_CODES = frozenset(
+    {
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "AuthFailure",
+        "SignatureDoesNotMatch",
+        "InvalidAccessKeyId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "RequestExpired",
+        "InvalidToken",
+    }
+)
+_ACCESS_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AccessDeniedFault"}
+)
+_PARAMETER_CODES = frozenset(
+    {
+        "InvalidParameterValue",
+        "InvalidParameterCombination",
+        "InvalidParameter",
+        "ValidationError",
+        "MalformedPolicyDocument",
+        "UnsupportedOperation",
+        "InvalidClusterType",
+        "ClusterQuotaExceeded",
+        "NumberOfNodesQuotaExceeded",
+        "NumberOfNodesPerClusterLimitExceeded",
+        "InsufficientClusterCapacity",
+        "InvalidVPCNetworkStateFault",
+        "ClusterSnapshotAlreadyExists",
+        "InvalidClusterState",
+    }
+)
+_CREDENTIAL_SOURCES = {
+    "explicit": "[AWS] KEY and SECRET in dwh.cfg",
+    "env": "the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
+    "shared-credentials-file": "the shared credentials file (~/.aws/credentials)",
+    "config-file": "the AWS config file (~/.aws/config)",
+    "iam-role": "the instance's IAM role",
+    "container-role": "the container's IAM role",
+    "assume-role": "an assumed role from the AWS config",
+    "sso": "AWS SSO (IAM Identity Center)",
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One AWS API call: ``service.operation(params)``, with secrets shown as ``***``."""
+
+    service: str
+    operation: str
+    params: Mapping[str, Any]
+    note: str = ""
+
+    def __str__(self) -> str:
+        args = ", ".join(
+            f"{name}={'***' if name in _SECRET_PARAMS else value!r}"
+            for name, value in self.params.items()
+        )
+        text = f"{self.service}.{self.operation}({args})"
+        return f"{text}  # {self.note}" if self.note else text
+
+
+@functools.cache
+def _data_loader() -> Any:
+    """One loader of botocore's service models per process: they are large and never change."""
+    from botocore.loaders import create_loader
+
+    return create_loader()
+
+
+@dataclass
+class Aws:
+    """Makes AWS calls through one botocore session; with ``dry_run`` only records them.
+
+    In a dry run every read answers ``None`` ("not known"), so callers plan as if they had to
+    act; :attr:`calls` then lists what a real run would call.
+    """
+
+    region: str | None = None
+    access_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    dry_run: bool = False
+    calls: list[Call] = field(default_factory=list)
+    _session: Any = field(default=None, init=False, repr=False)
+    _clients: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def session(self) -> Any:
+        """A botocore session: the standard AWS chain finds credentials, region, endpoint."""
+        if self._session is None:
+            from botocore.session import get_session
+
+            session = get_session()
+            session.register_component("data_loader", _data_loader())
+            if self.region:
+                session.set_config_variable("region", self.region)
+            self._session = session
+        return self._session
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            try:
+                self._clients[service] = self.session.create_client(
+                    service,
+                    aws_access_key_id=self.access_key,
+                    aws_secret_access_key=self.secret_key,
+                )
+            except Exception as exc:
+                raise translate(exc, self, service) from None
+        return self._clients[service]
+
+    @property
+    def region_name(self) -> str:
+        """The region in use, from ``[AWS] REGION`` or the AWS configuration chain."""
+        return str(self.region or self.session.get_config_variable("region") or "")
+
+    def credentials_source(self) -> str:
+        """Where the credentials came from, in words (never the credentials themselves)."""
+        if self.access_key and self.secret_key:
+            return _CREDENTIAL_SOURCES["explicit"]
+        try:
+            credentials = self.session.get_credentials()
+        except Exception:
+            return "the AWS credential chain"
+        if credentials is None:
+            return "nowhere (no credentials found)"
+        return _CREDENTIAL_SOURCES.get(
+            credentials.method, f"the AWS credential chain ({credentials.method})"
+        )
+
+    def call(self, service: str, operation: str, note: str = "", **params: Any) -> Any:
+        """Call ``operation`` and return its response; ``None`` in a dry run."""
+        self.calls.append(Call(service, operation, params, note))
+        if self.dry_run:
+            return None
+        try:
+            return getattr(self.client(service), operation)(**params)
+        except SparkifyError:
+            raise
+        except Exception as exc:
+            raise translate(exc, self, service) from None
+
+    def read(self, service: str, operation: str, missing: str, **params: Any) -> Any:
+        """Like :meth:`call`, but ``None`` when AWS answers with the error code ``missing``."""
+        from botocore.exceptions import ClientError
+
+        self.calls.append(Call(service, operation, params))
+        if self.dry_run:
+            return None
+        try:
+            return getattr(self.client(service), operation)(**params)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == missing:
+                return None
+            raise translate(exc, self, service) from None
+        except SparkifyError:
+            raise
+        except Exception as exc:
+            raise translate(exc, self, service) from None
+
+    def wait(
+        self,
+        service: str,
+        waiter: str,
+        *,
+        what: str,
+        timeout: float,
+        delay: float,
+        progress: Progress | None = None,
+        state: Callable[[Any], str] = lambda response: "not ready",
+        **params: Any,
+    ) -> None:
+        """Wait with boto3's ``waiter`` until it succeeds, at most ``timeout`` seconds.
+
+        Polls every ``delay`` seconds and tells ``progress`` the state seen each time; when time
+        runs out raises :class:`ClusterStuckError`.
+        """
+        self.calls.append(
+            Call(service, f"get_waiter({waiter!r}).wait", params, f"every {delay:g} s")
+        )
+        if self.dry_run:
+            return
+        from botocore.exceptions import WaiterError
+
+        start = time.monotonic()
+        while True:
+            try:
+                self.client(service).get_waiter(waiter).wait(
+                    **params, WaiterConfig={"Delay": delay, "MaxAttempts": 1}
+                )
+                return
+            except WaiterError as exc:
+                response = exc.last_response or {}
+                if "Error" in response or exc.kwargs.get("reason") != "Max attempts exceeded":
+                    raise translate(exc, self, service) from None
+                seen = state(response)
+            except SparkifyError:
+                raise
+            except Exception as exc:
+                raise translate(exc, self, service) from None
+            elapsed = time.monotonic() - start
+            if elapsed + delay > timeout:
+                raise ClusterStuckError(
+                    f"{what} is still {seen} after {elapsed:.0f} s (timeout {timeout:g} s): "
+                    "look at its events in the Redshift console, then run the command again "
+                    "with a longer --timeout (creating or deleting a cluster often takes 5-15 "
+                    "minutes)",
+                    state=seen,
+                    seconds=elapsed,
+                )
+            if progress is not None:
+                progress(f"waiting for {what}: {seen} ({elapsed:.0f} s of at most {timeout:g} s)")
+            time.sleep(delay)
+
+
+def translate(exc: Exception, aws: Aws, service: str | None = None) -> SparkifyError:
+    """The one place where botocore and AWS errors become sparkify errors, each with its fix."""
+    from botocore import exceptions as boto
+
+    if isinstance(exc, SparkifyError):
+        return exc
+    if isinstance(exc, boto.NoRegionError):
+        return ConfigError(
+            "no AWS region is set: add REGION to the [AWS] section of dwh.cfg, or set AWS_REGION"
+        )
+    if isinstance(exc, boto.NoCredentialsError | boto.PartialCredentialsError):
+        return AwsCredentialsError(
+            "no AWS credentials found: run `aws configure`, set AWS_PROFILE, or set "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
+    if isinstance(exc, boto.EndpointConnectionError | boto.ConnectTimeoutError):
+        return AwsError(
+            f"cannot reach AWS ({exc}): check the network, the region and AWS_ENDPOINT_URL"
+        )
+    if isinstance(exc, boto.WaiterError):
+        response = exc.last_response or {}
+        if "Error" in response:
+            exc = boto.ClientError(response, exc.kwargs.get("name", "Waiter"))
+        else:
+            return AwsError(
+                f"waiting stopped: {exc.kwargs.get('reason')}: look at the cluster's events in "
+                "the Redshift console"
+            )
+    if isinstance(exc, boto.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "Unknown"))
+        message = str(error.get("Message", "")).strip() or code
+        action = f"{service}:{exc.operation_name}" if service else exc.operation_name
+        if code in _CREDENTIAL_CODES:
+            return AwsCredentialsError(
+                f"AWS does not accept the credentials from {aws.credentials_source()} ({code}): "
+                "renew or correct them, or remove them to use another source of the AWS "
+                "credential chain",
+                code=code,
+                action=action,
+            )
+        if code in _ACCESS_CODES:
+            return AwsAccessDeniedError(
+                f"the credentials from {aws.credentials_source()} may not call {action} "
+                f"({code}): grant that action to the IAM user or role, or use other credentials",
+                code=code,
+                action=action,
+            )
+        if code == "ClusterNotFound":
+            return ClusterNotFoundError(
+                f"{message} (region {aws.region_name}): check [DWH] DWH_CLUSTER_IDENTIFIER and "
+                "[AWS] REGION, or create it with `sparkify cluster create`",
+                code=code,
+                action=action,
+            )
+        if code in _PARAMETER_CODES:
+            return AwsParameterError(
+                f"AWS rejected {action}: {message} ({code}): correct the [DWH] values in "
+                "dwh.cfg and run the command again",
+                code=code,
+                action=action,
+            )
+        return AwsError(f"AWS refused {action}: {message} ({code})", code=code, action=action)
+    if isinstance(exc, boto.BotoCoreError):
+        return AwsError(f"AWS request failed: {exc}")
+    return AwsError(f"AWS request failed: {type(exc).__name__}: {exc}")

@@ -1,0 +1,19 @@
+"""The code location: every asset, check and resource of Sparkify's warehouse, in one place.
+
+``dagster dev -m sparkify_dagster`` (or ``-w workspace.yaml``) loads ``defs``. Each run executes
+in one process: the steps are small SQL statements, a process per step would cost more than the
+work, and an embedded DuckDB file has one writer at a time.
+"""
+
+from dagster import Definitions, in_process_executor
+
+from sparkify_dagster.assets import TABLE_ASSETS, listening_report
+from sparkify_dagster.checks import TABLE_CHECKS
+from sparkify_dagster.resources import sources_from_env, warehouse_from_env
+
+defs = Definitions(
+    assets=[*TABLE_ASSETS, listening_report],
+    asset_checks=TABLE_CHECKS,
+    resources={"warehouse": warehouse_from_env(), "sources": sources_from_env()},
+    executor=in_process_executor,
+)

@@ -1,0 +1,101 @@
+"""Warehouse engines, chosen by the target URL.
+
+Targets follow the SQLAlchemy URL convention:
+
+- ``duckdb:///relative/path.duckdb``, ``duckdb:////absolute/path.duckdb``, ``duckdb:///:memory:``,
+  or a plain path ending in ``.duckdb``.
+- ``postgresql://user@host:5432/db`` or ``postgres://…``: a libpq URI; what it leaves out comes
+  from the standard ``PG*`` variables (``PGPASSWORD`` …). ``postgresql://`` alone uses them all.
+- ``redshift://user@host:5439/db``: the cluster endpoint; the password comes from
+  ``$SPARKIFY_DB_PASSWORD`` or ``[CLUSTER] DB_PASSWORD`` (else ``$PGPASSWORD``, ``~/.pgpass``).
+  TLS is required.
+"""
+
+from __future__ import annotations
+
+from sparkify_dagster.errors import ConfigError
+from sparkify_dagster.settings import redact
+from sparkify_dagster.warehouse.engines.base import Warehouse, quote
+from sparkify_dagster.warehouse.engines.duckdb import DuckDBWarehouse
+from sparkify_dagster.warehouse.engines.postgres import PostgresWarehouse
+from sparkify_dagster.warehouse.engines.redshift import RedshiftWarehouse
+from sparkify_dagster.warehouse.engines.redshift_copy import RedshiftOptions
+
+__all__ = [
+    "DuckDBWarehouse",
+    "PostgresWarehouse",
+    "RedshiftOptions",
+    "RedshiftWarehouse",
+    "Warehouse",
+    "connect",
+    "engine_class",
+    "quote",
+]
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+REDSHIFT_SCHEME = "redshift://"
+
+
+def engine_class(target: str) -> type[Warehouse]:
+    """The engine a target names, without connecting (for plans and dry runs)."""
+    if duckdb_path(target) is not None:
+        return DuckDBWarehouse
+    if target.startswith(POSTGRES_SCHEMES):
+        return PostgresWarehouse
+    if target.startswith(REDSHIFT_SCHEME):
+        return RedshiftWarehouse
+    raise ConfigError(
+        f"unsupported target {redact(target)!r}: expected duckdb:///path.duckdb, a path ending "
+        "in .duckdb, postgresql://user@host:5432/db or redshift://user@host:5439/db"
+    )
+
+
+def redshift_conninfo(target: str) -> str:
+    """The libpq URI of a ``redshift://`` target: port 5439 by default, TLS required."""
+    rest = target[len(REDSHIFT_SCHEME) :]
+    authority, slash, path = rest.partition("/")
+    host = authority.rpartition("@")[2]
+    if not host or not path.strip("/"):
+        raise ConfigError(
+            f"target {redact(target)!r} needs a host and a database: "
+            "redshift://user@cluster.abc123.us-west-2.redshift.amazonaws.com:5439/dev"
+        )
+    if ":" not in host.rpartition("]")[2]:
+        authority += ":5439"
+    query = "" if "sslmode=" in path else ("&" if "?" in path else "?") + "sslmode=require"
+    return f"postgresql://{authority}{slash}{path}{query}"
+
+
+def duckdb_path(target: str) -> str | None:
+    """The DuckDB file a target names, or ``None`` when it names another engine."""
+    if target.startswith("duckdb://"):
+        rest = target[len("duckdb://") :]
+        if not rest.startswith("/") or rest == "/":
+            raise ConfigError(
+                f"target {target!r} has no file: use duckdb:///relative.duckdb "
+                "or duckdb:////absolute/path.duckdb"
+            )
+        return rest[1:]
+    if "://" not in target and target.endswith(".duckdb"):
+        return target
+    return None
+
+
+def connect(
+    target: str, *, lock_timeout: float = 0.0, redshift: RedshiftOptions | None = None
+) -> Warehouse:
+    """Open the warehouse ``target`` names; wait up to ``lock_timeout`` s if another run has it.
+
+    >>> with connect("duckdb:///:memory:") as warehouse:
+    ...     warehouse.name
+    'duckdb'
+    """
+    engine = engine_class(target)
+    if engine is PostgresWarehouse:
+        return PostgresWarehouse(target, lock_timeout=lock_timeout)
+    if engine is RedshiftWarehouse:
+        options = redshift or RedshiftOptions.resolve()
+        return RedshiftWarehouse(
+            redshift_conninfo(target), options=options, lock_timeout=lock_timeout
+        )
+    return DuckDBWarehouse(str(duckdb_path(target)), lock_timeout=lock_timeout)

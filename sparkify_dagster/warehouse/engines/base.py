@@ -1,0 +1,193 @@
+"""What every warehouse engine shares; each engine declares only what differs.
+
+An engine renders the model (:mod:`~sparkify_dagster.warehouse.model`) into DDL, renders the
+transforms in ``warehouse/sql`` with its own fragments, bulk-loads staged rows, and runs everything
+inside one transaction so that a run is all or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+
+import jinja2
+
+from sparkify_dagster.warehouse.model import TABLES, Column, Table, Type
+
+if TYPE_CHECKING:
+    from sparkify_dagster.ingest.plain import Shape
+
+# The transforms (warehouse/sql) first; report queries by their path in the package.
+PACKAGE = Path(__file__).resolve().parent.parent.parent
+SQL_DIRS = (PACKAGE / "warehouse" / "sql", PACKAGE)
+
+
+def quote(identifier: str) -> str:
+    """``identifier`` as a quoted SQL identifier (``time`` is a keyword in some engines)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class Warehouse:
+    """A connection to one warehouse plus the engine's SQL dialect.
+
+    Subclasses set :attr:`name`, :attr:`types`, and implement the connection methods and
+    :meth:`load_csv`. Everything else (DDL, transforms, counts) is shared.
+    """
+
+    name: ClassVar[str]
+    dialect: ClassVar[str]  # sqlglot's name for the engine's SQL dialect
+    types: ClassVar[dict[Type, str]]
+    placeholder: ClassVar[str] = "?"  # how a bound parameter is written in SQL
+    # Whether the engine types plain JSON records itself (load_plain); else Python parses all.
+    types_json: ClassVar[bool] = False
+    # Whether the engine reads the sources itself with COPY from S3 (stage_from_s3).
+    copies_from_s3: ClassVar[bool] = False
+
+    # -- connection: each engine implements these ---------------------------------------------
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def load_rows(self, table: Table, rows: Iterable[tuple[Any, ...]]) -> int:
+        """Append ``rows`` (tuples in the order of ``table.columns``) to ``table`` in bulk.
+
+        ``rows`` may be a long stream: engines consume it in batches, never all at once.
+        Returns how many rows the engine inserted.
+        """
+        raise NotImplementedError
+
+    def load_plain(self, table: Table, shape: Shape, records: Any) -> tuple[int, list[int]]:
+        """Type the plain records of ``records`` (an Arrow table of
+        :data:`sparkify_dagster.ingest.plain.COLUMNS`) with the engine's JSON reader and append
+        them to ``table``.
+
+        Returns how many rows were inserted and the positions of the records left for Python:
+        those :attr:`Shape.pattern <sparkify_dagster.ingest.plain.Shape.pattern>` does not match.
+        Only engines with :attr:`types_json` implement it.
+        """
+        raise NotImplementedError
+
+    def load_plain_sql(self, table: Table, shape: Shape) -> str:
+        """The statement :meth:`load_plain` runs (its parameter: the shape's pattern)."""
+        raise NotImplementedError
+
+    def stage_from_s3(self, kind: str, location: str | None, *, max_errors: int = 0) -> int:
+        """Replace the staging table of ``kind`` with the records at ``location``, read by the
+        engine itself; returns the rows staged. Only engines with :attr:`copies_from_s3`."""
+        raise NotImplementedError
+
+    def delete_sources_sql(self, table: Table) -> str:
+        """The statement that deletes the rows of ``table`` from a list of source files."""
+        return f"DELETE FROM {quote(table.name)} WHERE source_file = ANY({self.placeholder})"
+
+    def delete_sources(self, table: Table, source_files: Sequence[str]) -> None:
+        """Delete the rows of ``table`` that came from any of ``source_files``."""
+        if source_files:
+            self.execute(self.delete_sources_sql(table), [list(source_files)])
+
+    def table_names(self) -> set[str]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- rendering: shared, with hooks for what differs ---------------------------------------
+
+    @classmethod
+    def offline(cls) -> Self:
+        """An instance that only renders SQL, never connected (plans, dry runs, golden files)."""
+        return cls.__new__(cls)
+
+    def load_sql(self, table: Table) -> str:
+        """The statement :meth:`load_rows` runs to bulk-load ``table`` (shown by dry runs)."""
+        raise NotImplementedError
+
+    def column_type(self, column: Column) -> str:
+        return self.types[column.type]
+
+    def column_sql(self, column: Column) -> str:
+        null = "" if column.nullable else " NOT NULL"
+        return f"{quote(column.name)} {self.column_type(column)}{null}"
+
+    def constraints(self, table: Table) -> list[str]:
+        """Table constraints to declare; none by default: keys are checked, not enforced."""
+        return []
+
+    def table_options(self, table: Table) -> str:
+        """Text after the closing parenthesis of CREATE TABLE (distribution, sort keys)."""
+        return ""
+
+    def create_table_sql(self, table: Table) -> str:
+        lines = [self.column_sql(column) for column in table.columns]
+        lines += self.constraints(table)
+        body = ",\n    ".join(lines)
+        options = self.table_options(table)
+        return f"CREATE TABLE IF NOT EXISTS {quote(table.name)} (\n    {body}\n){options}"
+
+    def drop_table_sql(self, table: Table) -> str:
+        return f"DROP TABLE IF EXISTS {quote(table.name)}"
+
+    def timestamp_from_epoch_ms(self, expression: str) -> str:
+        """SQL turning an epoch-milliseconds BIGINT into a UTC TIMESTAMP, exactly."""
+        raise NotImplementedError
+
+    def render(self, template_name: str) -> str:
+        """The one statement of ``sparkify/sql/<template_name>``, rendered for this engine."""
+        text = _templates().get_template(template_name).render(engine=self, quote=quote)
+        return text.strip().removesuffix(";")
+
+    # -- shared operations --------------------------------------------------------------------
+
+    def create_tables(self, tables: Sequence[Table] = TABLES, *, drop: bool = False) -> None:
+        if drop:
+            for table in tables:
+                self.execute(self.drop_table_sql(table))
+        for table in tables:
+            self.execute(self.create_table_sql(table))
+
+    def count(self, table: Table) -> int:
+        ((count,),) = self.query(f"SELECT COUNT(*) FROM {quote(table.name)}")
+        return int(count)
+
+
+def batched(rows: Iterable[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
+    """``rows`` in lists of at most ``size``."""
+    batch: list[tuple[Any, ...]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _templates() -> jinja2.Environment:
+    global _ENVIRONMENT
+    if _ENVIRONMENT is None:
+        _ENVIRONMENT = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(SQL_DIRS),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+    return _ENVIRONMENT
+
+
+_ENVIRONMENT: jinja2.Environment | None = None

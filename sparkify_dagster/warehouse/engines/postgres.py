@@ -1,0 +1,175 @@
+"""PostgreSQL, through psycopg 3: staging by ``COPY … FROM STDIN``, transforms inside the server.
+
+The target is a libpq URI (``postgresql://user@host:5432/db``); whatever it leaves out comes from
+the standard ``PG*`` environment variables (``PGPASSWORD``, ``PGHOST`` …) or ``~/.pgpass``, so a
+password need never be written in a URL. Passwords never appear in errors: every driver error goes
+through :func:`translate`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar, NoReturn
+
+import psycopg
+import psycopg.conninfo
+import psycopg.errors
+
+from sparkify_dagster.errors import RecordError, SparkifyError, WarehouseError
+from sparkify_dagster.settings import redact
+from sparkify_dagster.warehouse.engines.base import Warehouse, quote
+from sparkify_dagster.warehouse.model import Table, Type
+
+RUN_LOCK_KEY = 0x5350_4B46  # "SPKF": the advisory lock every sparkify run takes
+CONNECT_TIMEOUT = 15  # seconds, unless the target or $PGCONNECT_TIMEOUT says otherwise
+
+_PASSWORD_KEYWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
+def hide_password(conninfo: str) -> str:
+    """``conninfo`` (a URI or ``key=value`` string) with any password replaced by ``***``.
+
+    >>> hide_password("host=db password=s3cret dbname=dwh")
+    'host=db password=*** dbname=dwh'
+    """
+    return _PASSWORD_KEYWORD.sub(r"\g<1>***", redact(conninfo))
+
+
+def translate(exc: psycopg.Error, doing: str) -> NoReturn:
+    """Raise ``exc`` as a :class:`WarehouseError` that says what was being done, minus secrets.
+
+    This is the only place PostgreSQL driver errors become sparkify errors.
+    """
+    message = hide_password(str(exc).strip()) or type(exc).__name__
+    if isinstance(exc, psycopg.OperationalError) and "password" in message.lower():
+        message += " (set the password in $PGPASSWORD or ~/.pgpass, not on the command line)"
+    raise WarehouseError(f"PostgreSQL {doing}: {message}") from None
+
+
+class PostgresWarehouse(Warehouse):
+    name: ClassVar[str] = "postgresql"
+    dialect: ClassVar[str] = "postgres"
+    placeholder: ClassVar[str] = "%s"  # how a bound parameter is written in SQL
+    types: ClassVar[dict[Type, str]] = {
+        Type.TEXT: "TEXT",
+        Type.INT: "INTEGER",
+        Type.SMALLINT: "SMALLINT",
+        Type.BIGINT: "BIGINT",
+        Type.DOUBLE: "DOUBLE PRECISION",
+        Type.TIMESTAMP: "TIMESTAMP",
+    }
+
+    def __init__(
+        self, conninfo: str = "", *, password: str | None = None, lock_timeout: float = 0.0
+    ) -> None:
+        self.conninfo = conninfo
+        self.lock_timeout = lock_timeout
+        extra: dict[str, Any] = {"password": password} if password else {}
+        try:
+            given = psycopg.conninfo.conninfo_to_dict(conninfo) if conninfo else {}
+            if "connect_timeout" not in given and not os.environ.get("PGCONNECT_TIMEOUT"):
+                extra["connect_timeout"] = CONNECT_TIMEOUT  # else TCP's own, minutes
+            if "application_name" not in given and not os.environ.get("PGAPPNAME"):
+                extra["application_name"] = "sparkify"  # how a DBA tells these sessions apart
+            # autocommit: sparkify opens its transactions explicitly with transaction().
+            self.connection = psycopg.connect(conninfo, autocommit=True, **extra)
+        except psycopg.Error as exc:
+            translate(exc, f"cannot connect to {hide_password(conninfo) or 'the PG* defaults'!r}")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({hide_password(getattr(self, 'conninfo', ''))!r})"
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        try:
+            self.connection.execute(sql, list(params) or None)
+        except psycopg.Error as exc:
+            translate(exc, f"refused {_first_line(sql)!r}")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self.connection.execute(sql, list(params) or None).fetchall()
+        except psycopg.Error as exc:
+            translate(exc, f"refused {_first_line(sql)!r}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        try:
+            with self.connection.transaction():
+                self.lock_run()
+                yield
+        except psycopg.Error as exc:
+            translate(exc, "could not commit")
+
+    def lock_run(self) -> None:
+        """Take the warehouse's run lock for this transaction, waiting up to ``lock_timeout``.
+
+        Two runs on one database take turns instead of interleaving their writes.
+        """
+        wait_ms = max(1, round(self.lock_timeout * 1000))
+        try:
+            self.connection.execute(f"SET LOCAL lock_timeout = {wait_ms}")
+            self.connection.execute("SELECT pg_advisory_xact_lock(%s)", [RUN_LOCK_KEY])
+        except psycopg.errors.LockNotAvailable:
+            raise WarehouseError(
+                f"PostgreSQL warehouse {hide_password(self.conninfo)!r} is in use by another "
+                f"sparkify run (waited {self.lock_timeout:g} s); wait for it to finish, or give "
+                "the warehouse resource's lock_timeout more seconds"
+            ) from None
+        self.connection.execute("SET LOCAL lock_timeout = 0")
+
+    def load_sql(self, table: Table) -> str:
+        columns = ", ".join(map(quote, table.column_names))
+        return f"COPY {quote(table.name)} ({columns}) FROM STDIN"
+
+    def load_rows(self, table: Table, rows: Iterable[tuple[Any, ...]]) -> int:
+        # One COPY streams every row; psycopg formats each row in C and buffers the writes.
+        try:
+            with self.connection.cursor() as cursor:
+                with cursor.copy(self.load_sql(table)) as copy:
+                    for row in rows:
+                        try:
+                            copy.write_row(row)
+                        except psycopg.DataError as exc:  # refused here, before it is sent
+                            raise _unstorable(table, row, exc) from None
+                return cursor.rowcount
+        except psycopg.Error as exc:
+            translate(exc, f"could not load {table.name}")
+
+    def table_names(self) -> set[str]:
+        rows = self.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        )
+        return {name for (name,) in rows}
+
+    def timestamp_from_epoch_ms(self, expression: str) -> str:
+        # Whole seconds and the milliseconds apart: interval arithmetic goes through float64,
+        # which holds seconds * 10**6 exactly to year 20000 (milliseconds alone only to 2255).
+        # Redshift runs the same fragment (its DATEADD takes an INTEGER and would overflow).
+        return (
+            f"(TIMESTAMP '1970-01-01 00:00:00' + ({expression} / 1000) * INTERVAL '1 second'"
+            f" + MOD({expression}, 1000) * INTERVAL '1 millisecond')"
+        )
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _unstorable(table: Table, row: tuple[Any, ...], exc: psycopg.DataError) -> SparkifyError:
+    """A row PostgreSQL cannot store (a NUL character in a string), named by its lineage."""
+    names = table.column_names
+    values = dict(zip(names, row, strict=False))
+    bad = [name for name, value in values.items() if isinstance(value, str) and "\x00" in value]
+    reason = f"{', '.join(bad) or 'a value'} contains a NUL character (\\u0000), which "
+    reason += f"PostgreSQL cannot store ({exc})"
+    source = values.get("source_file")
+    if isinstance(source, str):
+        line = values.get("source_line")
+        return RecordError(source, line if isinstance(line, int) else None, reason)
+    return WarehouseError(f"PostgreSQL could not load {table.name}: {reason}")
+
+
+def _first_line(sql: str) -> str:
+    return sql.strip().splitlines()[0][:80]

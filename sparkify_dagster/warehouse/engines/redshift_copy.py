@@ -1,0 +1,295 @@
+"""Redshift's staging: ``COPY … FROM 's3://…'`` into each staging table.
+
+Redshift reads the source files itself, in parallel on every slice; nothing passes through this
+machine except small control files (a JSONPaths file for the events, and with ``compact`` the
+merged objects and their manifest) written under a staging prefix the user owns.
+
+Every statement is produced here without connecting: the plan
+(:func:`sparkify_dagster.warehouse.plan.plan`) shows exactly what a run sends, and
+``sparkify_dagster_tests/golden/redshift`` pins it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from sparkify_dagster.errors import ConfigError, RecordError
+from sparkify_dagster.ingest.parse import EVENT_FIELDS
+from sparkify_dagster.settings import Settings, config_value, flag, read_config
+from sparkify_dagster.warehouse.engines import s3_staging
+from sparkify_dagster.warehouse.engines.base import quote
+from sparkify_dagster.warehouse.engines.compact import Compacted, compact, manifest_uri
+from sparkify_dagster.warehouse.model import (
+    LINEAGE_COLUMNS,
+    STAGING_EVENTS,
+    STAGING_SONGS,
+    Table,
+)
+
+# The rejected lines of this session's latest failed COPY, newest view first.
+LOAD_ERRORS_SQL = """\
+SELECT TRIM(file_name), line_number, TRIM(column_name), TRIM(error_message)
+FROM sys_load_error_detail
+WHERE query_id = (
+    SELECT MAX(query_id) FROM sys_load_error_detail WHERE session_id = PG_BACKEND_PID()
+)
+ORDER BY line_number
+LIMIT 10"""
+
+STL_LOAD_ERRORS_SQL = """\
+SELECT TRIM(filename), line_number, TRIM(colname), TRIM(err_reason)
+FROM stl_load_errors
+WHERE query = PG_LAST_COPY_ID()
+ORDER BY line_number
+LIMIT 10"""
+
+
+@dataclass(frozen=True)
+class RedshiftOptions:
+    """How to stage on Redshift. Filled by :meth:`resolve` from flags, ``SPARKIFY_*``, dwh.cfg.
+
+    ``staging`` is an ``s3://bucket/prefix`` this tool may write to (generated JSONPaths,
+    compacted objects, manifests); it is needed unless ``log_jsonpath`` is given and
+    ``compact`` is off.
+    """
+
+    iam_role: str | None = None
+    region: str | None = None
+    log_jsonpath: str | None = None
+    staging: str | None = None
+    max_errors: int = 0
+    compact: bool = False
+    slices: int = 4
+    gzip: bool = False
+    password: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        config: str | os.PathLike[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+        iam_role: str | None = None,
+        region: str | None = None,
+        log_jsonpath: str | None = None,
+        staging: str | None = None,
+        max_errors: int = 0,
+        compact: bool | None = None,
+        slices: int | None = None,
+        gzip: bool | None = None,
+    ) -> RedshiftOptions:
+        """Arguments first, then ``$SPARKIFY_IAM_ROLE``/``_REGION``/``_LOG_JSONPATH``/
+        ``_STAGING``/``_COMPACT``/``_SLICES``/``_GZIP``/``_DB_PASSWORD``, then dwh.cfg (``[IAM_ROLE]
+        ARN``, ``[S3] LOG_JSONPATH``/``STAGING``, ``[CLUSTER] DB_PASSWORD``/``REGION``), then the
+        AWS configuration's default region."""
+        environ = os.environ if environ is None else environ
+        cfg = read_config(config) if config else None
+
+        def pick(given: str | None, env: str, section: str, key: str) -> str | None:
+            value = given or environ.get(env) or None
+            if value is None and cfg is not None:
+                value = config_value(cfg, section, key)
+            return value
+
+        if max_errors < 0:
+            raise ConfigError(f"max_errors is {max_errors}: give 0 or more")
+        if slices is None:
+            text = environ.get("SPARKIFY_SLICES") or "4"
+            if not text.isdigit() or int(text) < 1:
+                raise ConfigError(f"SPARKIFY_SLICES is {text!r}: give a whole number from 1")
+            slices = int(text)
+        return cls(
+            iam_role=pick(iam_role, "SPARKIFY_IAM_ROLE", "IAM_ROLE", "ARN"),
+            region=pick(region, "SPARKIFY_REGION", "CLUSTER", "REGION") or _default_region(),
+            log_jsonpath=pick(log_jsonpath, "SPARKIFY_LOG_JSONPATH", "S3", "LOG_JSONPATH"),
+            staging=pick(staging, "SPARKIFY_STAGING", "S3", "STAGING"),
+            max_errors=max_errors,
+            compact=flag(environ.get("SPARKIFY_COMPACT"), "SPARKIFY_COMPACT")
+            if compact is None
+            else compact,
+            slices=slices,
+            gzip=flag(environ.get("SPARKIFY_GZIP"), "SPARKIFY_GZIP") if gzip is None else gzip,
+            password=pick(None, "SPARKIFY_DB_PASSWORD", "CLUSTER", "DB_PASSWORD"),
+        )
+
+
+def _default_region() -> str | None:
+    import boto3
+
+    return boto3.session.Session().region_name  # type: ignore[no-any-return]
+
+
+# -- what the run sends ---------------------------------------------------------------------
+
+
+def literal(text: str) -> str:
+    """``text`` as a SQL string literal (COPY takes no bind parameters)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def copy_columns(table: Table, *, lineage: bool = False) -> tuple[str, ...]:
+    """The columns COPY fills, in the model's order: the lineage columns only from compacted
+    objects (which carry them), never from the original files (which cannot)."""
+    return tuple(name for name in table.column_names if lineage or name not in LINEAGE_COLUMNS)
+
+
+def jsonpaths_document(*, lineage: bool = False) -> bytes:
+    """The JSONPaths file mapping eventsim's fields to ``staging_events``'s COPY columns."""
+    keys = [field.key for field in EVENT_FIELDS]
+    if lineage:
+        keys += ["source_file", "source_line"]
+    assert len(keys) == len(copy_columns(STAGING_EVENTS, lineage=lineage))
+    return orjson.dumps({"jsonpaths": [f"$['{key}']" for key in keys]}, option=orjson.OPT_INDENT_2)
+
+
+def jsonpaths_uri(staging: str, *, lineage: bool = False) -> str:
+    name = "staging_events_lineage.json" if lineage else "staging_events.json"
+    return s3_staging.join_uri(staging, "jsonpaths", name)
+
+
+@dataclass(frozen=True)
+class CopySource:
+    """Where one staging table's COPY reads from, and how."""
+
+    table: Table
+    uri: str  # a prefix, or a manifest with ``manifest``
+    json: str  # 'auto ignorecase' or the s3:// URI of a JSONPaths file
+    manifest: bool = False
+    gzip: bool = False
+    lineage: bool = False  # the objects carry source_file/source_line (compacted ones do)
+
+
+KIND_TABLES: dict[str, Table] = {"songs": STAGING_SONGS, "events": STAGING_EVENTS}
+
+
+def copy_source(kind: str, location: str | None, options: RedshiftOptions) -> CopySource:
+    """Where the COPY of one staging table (``songs`` or ``events``) reads from, and how."""
+    table = KIND_TABLES[kind]
+    if location is None:
+        raise ConfigError(
+            "Redshift loads from S3: set SPARKIFY_SONG_DATA and SPARKIFY_LOG_DATA (s3:// "
+            "prefixes, or local folders with compaction), or [S3] SONG_DATA and LOG_DATA in "
+            "dwh.cfg"
+        )
+    needs_staging = options.compact or (kind == "events" and not options.log_jsonpath)
+    if needs_staging and not options.staging:
+        why = "compaction writes merged objects" if options.compact else "no LOG_JSONPATH is set"
+        raise ConfigError(
+            f"{why}: give an S3 prefix this tool may write to in $SPARKIFY_STAGING or "
+            "[S3] STAGING in dwh.cfg"
+        )
+    if options.compact:
+        staging = str(options.staging)
+        json = "auto ignorecase"
+        if kind == "events":
+            json = jsonpaths_uri(staging, lineage=True)
+        return CopySource(
+            table, manifest_uri(staging, table.name), json, manifest=True, gzip=True, lineage=True
+        )
+    if not location.startswith("s3://"):
+        raise ConfigError(
+            f"{location} is not on S3: Redshift's COPY reads s3:// prefixes only; turn on "
+            "compaction ($SPARKIFY_COMPACT, with a staging prefix) to upload local files first"
+        )
+    json = "auto ignorecase"
+    if kind == "events":
+        json = options.log_jsonpath or jsonpaths_uri(str(options.staging))
+    return CopySource(table, location, json, gzip=_gzip(location, options))
+
+
+def copy_sources(settings: Settings, options: RedshiftOptions) -> list[CopySource]:
+    """The COPY source of each staging table, songs first, from the settings alone."""
+    return [
+        copy_source("songs", settings.song_data, options),
+        copy_source("events", settings.log_data, options),
+    ]
+
+
+def _gzip(location: str, options: RedshiftOptions) -> bool:
+    return options.gzip or location.endswith(".gz")
+
+
+def copy_sql(source: CopySource, options: RedshiftOptions) -> str:
+    """The ``COPY`` statement that stages ``source`` on Redshift."""
+    if not options.iam_role:
+        raise ConfigError(
+            "Redshift's COPY needs an IAM role that can read the sources: set "
+            "$SPARKIFY_IAM_ROLE or [IAM_ROLE] ARN in dwh.cfg"
+        )
+    columns = copy_columns(source.table, lineage=source.lineage)
+    lines = [
+        f"COPY {quote(source.table.name)} ({', '.join(map(quote, columns))})",
+        f"FROM {literal(source.uri)}",
+        f"IAM_ROLE {literal(options.iam_role)}",
+        f"FORMAT AS JSON {literal(source.json)}",
+    ]
+    if source.manifest:
+        lines.append("MANIFEST")
+    if source.gzip:
+        lines.append("GZIP")
+    if options.region:
+        lines.append(f"REGION {literal(options.region)}")
+    lines.append("COMPUPDATE OFF STATUPDATE OFF")
+    lines.append(f"MAXERROR {options.max_errors}")
+    return "\n".join(lines)
+
+
+def lineage_sql(source: CopySource) -> str:
+    """COPY cannot say which file a row came from: record the COPY's source instead."""
+    return (
+        f"UPDATE {quote(source.table.name)} SET {quote('source_file')} = {literal(source.uri)} "
+        f"WHERE {quote('source_file')} IS NULL"
+    )
+
+
+def staging_statements(
+    sources: list[CopySource], options: RedshiftOptions
+) -> list[tuple[CopySource | None, str]]:
+    """Per staging table: clear it, COPY (paired with its source), record the lineage."""
+    steps: list[tuple[CopySource | None, str]] = []
+    for source in sources:
+        steps.append((None, f"DELETE FROM {quote(source.table.name)}"))
+        steps.append((source, copy_sql(source, options)))
+        if not source.lineage:
+            steps.append((None, lineage_sql(source)))
+    return steps
+
+
+# -- the run --------------------------------------------------------------------------------
+
+
+def load_error(rows: list[tuple[Any, ...]], table: str) -> RecordError:
+    """The first rejected line as a :class:`RecordError` shaped like a local reject:
+    ``file line N: column C: reason`` (and how many more were listed)."""
+    if not rows:
+        return RecordError(
+            table, None, "Redshift's COPY failed and recorded no rejected line; see the message"
+        )
+    file, line, column, reason = rows[0]
+    more = f" (and {len(rows) - 1} more rejected lines)" if len(rows) > 1 else ""
+    return RecordError(
+        str(file).strip(), int(line), f"column {str(column).strip()}: {str(reason).strip()}{more}"
+    )
+
+
+def prepare(kind: str, location: str, options: RedshiftOptions, s3: Any = None) -> Compacted | None:
+    """Write the control files the COPY of ``kind`` reads: for events the JSONPaths file, and
+    with ``compact`` the merged objects and their manifest. Returns what compaction did."""
+    source = copy_source(kind, location, options)  # validates before anything is written
+    wants_jsonpaths = kind == "events" and (options.compact or not options.log_jsonpath)
+    if not options.compact and not wants_jsonpaths:
+        return None
+    s3 = s3 or s3_staging.client()
+    if wants_jsonpaths:
+        uri = jsonpaths_uri(str(options.staging), lineage=options.compact)
+        s3_staging.put(s3, uri, jsonpaths_document(lineage=options.compact))
+    if not options.compact:
+        return None
+    return compact(
+        location, str(options.staging), source.table.name, kind=kind, slices=options.slices, s3=s3
+    )

@@ -1,0 +1,535 @@
+"""Stage: every input record, typed, into ``staging_songs`` and ``staging_events``.
+
+Records stream from the sources into the engine in batches; nothing holds the whole dataset in
+memory. An engine that types JSON itself (DuckDB) gets the raw records and types the plain ones
+(:mod:`~sparkify_dagster.ingest.plain`) on every core while the next batch is read; every other
+record, and every record on other engines, goes through the careful parser
+(:mod:`~sparkify_dagster.ingest.parse`). Either way a record means the same. A record that cannot be
+loaded is not dropped: it becomes a :class:`Reject` (file, line, reason, raw text), kept in
+``load_errors``.
+
+Incremental: ``load_manifest`` remembers every file loaded (size, version, checksum). A run reads
+only new files and files whose size or version changed; a changed file's earlier rows and rejects
+are replaced, never duplicated. A file whose version changed but whose bytes did not (a ``touch``)
+is not reloaded. Run :func:`stage_sources` inside a transaction: a failure keeps nothing.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import gc
+import hashlib
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, NamedTuple, TypeVar
+
+from sparkify_dagster.errors import RecordError, SparkifyError
+from sparkify_dagster.ingest.parse import (
+    Parsed,
+    Rejected,
+    event_line_results,
+    event_results,
+    song_results,
+)
+from sparkify_dagster.ingest.plain import SHAPES, RawRecords
+from sparkify_dagster.ingest.sources import Source, SourceFile, decompress, open_source
+from sparkify_dagster.progress import Reporter, Silent
+from sparkify_dagster.warehouse.engines import Warehouse, quote
+from sparkify_dagster.warehouse.model import (
+    LOAD_ERRORS,
+    LOAD_MANIFEST,
+    RAW_TEXT_LIMIT,
+    STAGING_EVENTS,
+    STAGING_SONGS,
+    Table,
+)
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One record that could not be loaded."""
+
+    source_file: str
+    line: int | None
+    kind: str
+    reason: str
+    raw_text: str
+
+    def __str__(self) -> str:
+        where = self.source_file if self.line is None else f"{self.source_file}:{self.line}"
+        return f"{where}: {self.reason}"
+
+
+class TooManyRejects(SparkifyError):
+    """More records were rejected than ``max_errors`` allows; the run was rolled back."""
+
+    def __init__(self, rejects: list[Reject], max_errors: int) -> None:
+        self.rejects = rejects
+        self.max_errors = max_errors
+        self.rejects_file: str | None = None  # where all of them were written, once they are
+        super().__init__(rejects, max_errors)
+
+    SHOWN: ClassVar[int] = 5  # rejects named in the message
+
+    def __str__(self) -> str:
+        message = (
+            f"{len(self.rejects):,} records rejected, more than max_errors {self.max_errors} "
+            "allows; nothing was loaded"
+        )
+        if self.rejects_file:
+            message += f"; all of them are in {self.rejects_file}"
+        shown = "".join(f"\n  {reject}" for reject in self.rejects[: self.SHOWN])
+        more = len(self.rejects) - self.SHOWN
+        return message + shown + (f"\n  … and {more:,} more" if more > 0 else "")
+
+
+class ReconciliationError(SparkifyError):
+    """Records read did not equal records staged plus records rejected (a bug, never data)."""
+
+
+@dataclass
+class SourceReport:
+    """What one run did with one source: files seen and read, records read, staged, rejected."""
+
+    kind: str  # "songs" or "events"
+    location: str
+    files: int = 0
+    files_loaded: int = 0
+    records: int = 0
+    staged: int = 0
+    rejected: int = 0
+    unknown_fields: Counter[str] = field(default_factory=Counter)
+    bytes_loaded: int = 0  # stored bytes of the files read
+    copied: bool = False  # the engine copied the whole location itself (Redshift)
+    seconds: float = field(default=0.0, compare=False)
+
+    @property
+    def files_unchanged(self) -> int:
+        return self.files - self.files_loaded
+
+    def reconciliation(self) -> str:
+        return (
+            f"{self.kind}: {self.records:,} records read = {self.staged:,} staged + "
+            f"{self.rejected:,} rejected ({self.files_loaded:,} files read, "
+            f"{self.files_unchanged:,} unchanged)"
+        )
+
+
+@dataclass
+class StageReport:
+    sources: list[SourceReport]
+    rejects: list[Reject]
+
+    @property
+    def changed(self) -> bool:
+        """True when this run changed staging (so the star must be rebuilt)."""
+        return any(report.files_loaded or report.copied for report in self.sources)
+
+
+class _Known(NamedTuple):
+    size: int
+    version: str
+    checksum: str
+
+
+KINDS: tuple[tuple[str, Table], ...] = (("songs", STAGING_SONGS), ("events", STAGING_EVENTS))
+PARSERS = {"songs": song_results, "events": event_results}
+T = TypeVar("T")
+
+
+def checksum(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def stage_locations(
+    warehouse: Warehouse,
+    locations: dict[str, str],
+    reporter: Reporter | None = None,
+    *,
+    full_refresh: bool = False,
+    max_errors: int = 0,
+    no_sign_request: bool = False,
+) -> StageReport:
+    """Bring the staging table of each kind in ``locations`` up to date with the folder or
+    ``s3://`` prefix it names, the way the engine stages: read here and loaded in batches, or
+    (Redshift) copied from S3 by the engine itself, which always reloads in full.
+    """
+    if warehouse.copies_from_s3:
+        reports = []
+        for kind, location in locations.items():
+            staged = warehouse.stage_from_s3(kind, location, max_errors=max_errors)
+            reports.append(SourceReport(kind, location, records=staged, staged=staged, copied=True))
+        return StageReport(reports, [])
+    sources = {
+        kind: open_source(location, no_sign_request=no_sign_request)
+        for kind, location in locations.items()
+    }
+    return stage_sources(
+        warehouse, sources, reporter, full_refresh=full_refresh, max_errors=max_errors
+    )
+
+
+def stage_sources(
+    warehouse: Warehouse,
+    sources: dict[str, Source],
+    reporter: Reporter | None = None,
+    *,
+    full_refresh: bool = False,
+    max_errors: int = 0,
+) -> StageReport:
+    """Bring the staging table of each kind in ``sources`` (``songs``, ``events``) up to date.
+
+    Only those tables, and the ``load_errors`` and ``load_manifest`` rows of those kinds, are
+    touched. Run it inside a transaction: on :class:`TooManyRejects` (more than ``max_errors``
+    rejects in all) or any other error, the caller's rollback keeps nothing.
+    """
+    reporter = reporter or Silent()
+    now = datetime.now(UTC).replace(tzinfo=None)
+    kinds = [(kind, table) for kind, table in KINDS if kind in sources]
+    if full_refresh:
+        for kind, table in kinds:
+            warehouse.execute(f"DELETE FROM {quote(table.name)}")
+            for meta in (LOAD_ERRORS, LOAD_MANIFEST):
+                warehouse.execute(
+                    f"DELETE FROM {quote(meta.name)} WHERE kind = {warehouse.placeholder}", [kind]
+                )
+    known = _read_manifest(warehouse)
+    # List every source before loading anything: a missing folder fails the run up front.
+    listings = [(kind, table, sources[kind], sources[kind].files()) for kind, table in kinds]
+
+    rejects: list[Reject] = []
+    manifest: list[tuple[object, ...]] = []  # entries of the files read by this run
+    reports = []
+    with without_cycle_collector():
+        for kind, table, source, files in listings:
+            report = SourceReport(kind, source.location, files=len(files))
+            reports.append(report)
+            pending = _changed(warehouse, source, files, known)
+            replaced = [file.uri for file in pending if file.uri in known]
+            for stale in (table, LOAD_ERRORS, LOAD_MANIFEST):
+                warehouse.delete_sources(stale, replaced)
+
+            reporter.start(f"staging {kind}", len(pending))
+            started = time.perf_counter()
+            if warehouse.types_json:
+                out = _Out(report, rejects, manifest, reporter)
+                report.staged = _load_plain(warehouse, kind, table, source, pending, out)
+            else:
+                rows = _rows(kind, source, pending, _Out(report, rejects, manifest, reporter))
+                report.staged = warehouse.load_rows(table, rows)
+            report.files_loaded = len(pending)
+            report.bytes_loaded = sum(file.size for file in pending)
+            report.seconds = time.perf_counter() - started
+            if report.records != report.staged + report.rejected:
+                raise ReconciliationError(
+                    f"{kind}: read {report.records:,} records but staged {report.staged:,} and "
+                    f"rejected {report.rejected:,}; please report this as a bug"
+                )
+
+    if len(rejects) > max_errors:
+        raise TooManyRejects(rejects, max_errors)
+    warehouse.load_rows(
+        LOAD_ERRORS,
+        ((r.source_file, r.line, r.kind, r.reason, r.raw_text, now) for r in rejects),
+    )
+    warehouse.load_rows(LOAD_MANIFEST, ((*entry, now) for entry in manifest))
+    return StageReport(reports, rejects)
+
+
+@contextmanager
+def without_cycle_collector() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a block that makes millions of small objects.
+
+    Staging creates a tuple per value row and keeps batches of them alive; none is part of a
+    reference cycle (they are freed by reference counting), yet the collector would scan the
+    growing batches again and again: about 12 % of a large load's time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _changed(
+    warehouse: Warehouse, source: Source, files: list[SourceFile], known: dict[str, _Known]
+) -> list[SourceFile]:
+    """The files to (re)load: new ones, and known ones whose bytes changed.
+
+    A known file whose size or version changed but whose bytes did not (a ``touch``) only gets
+    its manifest entry refreshed.
+    """
+    candidates = [file for file in files if _differs(known.get(file.uri), file)]
+    touched = [file for file in candidates if file.uri in known]
+    p = warehouse.placeholder
+    unchanged = set()
+    for file, data in source.contents(touched):
+        if checksum(data) == known[file.uri].checksum:
+            unchanged.add(file.uri)
+            warehouse.execute(
+                f"UPDATE {quote(LOAD_MANIFEST.name)} SET size = {p}, version = {p} "
+                f"WHERE source_file = {p}",
+                [file.size, file.version, file.uri],
+            )
+    return [file for file in candidates if file.uri not in unchanged]
+
+
+@dataclass
+class _Out:
+    """Where staging one source reports: its counts, the run's rejects and manifest, progress."""
+
+    report: SourceReport
+    rejects: list[Reject]
+    manifest: list[tuple[object, ...]]
+    reporter: Reporter
+
+
+def _rows(
+    kind: str,
+    source: Source,
+    files: list[SourceFile],
+    out: _Out,
+) -> Iterator[tuple[object, ...]]:
+    """Staging rows of ``files`` (lineage appended); rejects, counts and manifest on the side."""
+    parse = PARSERS[kind]
+    report = out.report
+    for file, stored in source.contents(files):
+        count = _Count()
+        results: Iterable[Parsed]
+        try:
+            results = parse(decompress(file, stored), file.uri, report.unknown_fields)
+        except RecordError as exc:
+            results = [Rejected(None, exc.reason, stored)]
+        yield from _sort(kind, file.uri, results, count, out.rejects)
+        report.records += count.records
+        report.rejected += count.rejected
+        out.manifest.append(
+            (file.uri, kind, file.size, file.version, checksum(stored), *count.totals)
+        )
+        out.reporter.advance(files=1, records=count.records)
+
+
+@dataclass
+class _Count:
+    """Records read from one file, and how many of them were rejected."""
+
+    records: int = 0
+    rejected: int = 0
+
+    @property
+    def totals(self) -> tuple[int, int]:
+        return self.records, self.rejected
+
+
+def _sort(
+    kind: str, uri: str, results: Iterable[Parsed], count: _Count, rejects: list[Reject]
+) -> Iterator[tuple[object, ...]]:
+    """The staging rows of ``results`` (lineage appended); its rejects go to ``rejects``."""
+    for result in results:
+        count.records += 1
+        if isinstance(result, Rejected):
+            count.rejected += 1
+            rejects.append(_reject(uri, kind, result))
+        else:
+            line, row = result
+            yield (*row, uri, line)
+
+
+def _reject(uri: str, kind: str, rejected: Rejected) -> Reject:
+    raw = rejected.raw.decode("utf-8", errors="replace")[:RAW_TEXT_LIMIT].replace("\x00", "\ufffd")
+    return Reject(uri, rejected.line, kind, rejected.reason, raw)
+
+
+@dataclass
+class _Batch:
+    """Files read ahead for :func:`_load_plain`, their candidates already in Arrow form."""
+
+    records: RawRecords = field(default_factory=RawRecords)
+    files: list[tuple[SourceFile, str]] = field(default_factory=list)  # with their checksums
+    failures: dict[int, str] = field(default_factory=dict)  # files that did not decompress
+    table: Any = None
+
+    @property
+    def full(self) -> bool:
+        return self.records.size >= BATCH_BYTES or len(self.files) >= BATCH_FILES
+
+
+BATCH_BYTES = 64 * 1024 * 1024  # text per batch; up to three are held (loading, ready, being read)
+BATCH_FILES = 20_000  # song files per batch
+
+
+def _load_plain(
+    warehouse: Warehouse,
+    kind: str,
+    table: Table,
+    source: Source,
+    files: list[SourceFile],
+    out: _Out,
+) -> int:
+    """Stage ``files`` through the engine's JSON reader, Python deciding what it leaves.
+
+    The engine types the plain records (:mod:`~sparkify_dagster.ingest.plain`) on every core while
+    the next batch of files is read; the records it leaves, and whole files that are not UTF-8, go
+    through the careful parser exactly as on engines that parse everything in Python. Returns the
+    number of rows staged; counts, rejects and manifest entries go to ``out``.
+    """
+    shape = SHAPES[kind]
+    staged = 0
+    for batch in read_ahead(_batches(kind, source, files)):
+        inserted, left = warehouse.load_plain(table, shape, batch.table)
+        tally = _Tally(kind, batch, out.rejects, out.report.unknown_fields)
+        for position in left:
+            tally.settle(position)
+        for index, raw_file in enumerate(batch.records.files):
+            if index in batch.failures:
+                tally.decide(index, [Rejected(None, batch.failures[index], raw_file.data)])
+            elif raw_file.careful:
+                tally.decide(index, PARSERS[kind](raw_file.data, raw_file.uri, tally.unknown))
+        staged += inserted + warehouse.load_rows(table, tally.rows)
+
+        for (file, digest), count in zip(batch.files, tally.counts, strict=True):
+            out.manifest.append((file.uri, kind, file.size, file.version, digest, *count.totals))
+        read = sum(count.records for count in tally.counts)
+        out.report.records += read
+        out.report.rejected += sum(count.rejected for count in tally.counts)
+        out.reporter.advance(files=len(batch.files), records=read)
+    return staged
+
+
+class _Tally:
+    """Per-file counts of one batch while Python decides the records the engine left."""
+
+    def __init__(
+        self, kind: str, batch: _Batch, rejects: list[Reject], unknown: Counter[str]
+    ) -> None:
+        self.kind = kind
+        self.batch = batch
+        self.rejects = rejects
+        self.unknown = unknown
+        self.counts = [_Count(raw_file.candidates) for raw_file in batch.records.files]
+        self.rows: list[tuple[object, ...]] = []  # staged by Python, lineage appended
+
+    def settle(self, position: int) -> None:
+        """Parse the candidate the engine left at ``position`` (it may be 0, 1 or more)."""
+        index, line, text = self.batch.records.record(position)
+        self.counts[index].records -= 1
+        uri = self.batch.records.files[index].uri
+        if line is None:
+            self.decide(index, song_results(text, uri, self.unknown))
+        else:
+            self.decide(index, event_line_results(line, text, uri, self.unknown))
+
+    def decide(self, index: int, results: Iterable[Parsed]) -> None:
+        uri = self.batch.records.files[index].uri
+        self.rows.extend(_sort(self.kind, uri, results, self.counts[index], self.rejects))
+
+
+def _batches(kind: str, source: Source, files: list[SourceFile]) -> Iterator[_Batch]:
+    batch = _Batch()
+    for file, stored in source.contents(files):
+        try:
+            batch.records.add(kind, file.uri, decompress(file, stored))
+        except RecordError as exc:
+            batch.failures[len(batch.files)] = exc.reason
+            batch.records.add_careful(file.uri, stored)
+        batch.files.append((file, checksum(stored)))
+        if batch.full:
+            batch.table = batch.records.table()
+            yield batch
+            batch = _Batch()
+    if batch.files:
+        batch.table = batch.records.table()
+        yield batch
+
+
+_DONE = object()
+
+
+def read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """``items``, produced one step ahead in a thread, so that producing overlaps consuming.
+
+    The producer's exceptions are raised in the consumer; a consumer that stops early stops the
+    producer at its next item.
+    """
+    handoff: queue.Queue[object] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(item: object) -> bool:
+        """Hand ``item`` over unless the consumer has stopped; whether it was handed over."""
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer(item):
+                    return
+            offer(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            offer(_Failure(exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # a generator's own clean-up (an S3 source's fetch pool) runs now
+
+    # The producer runs in this context (the active progress reporter is a context variable).
+    context = contextvars.copy_context()
+    worker = threading.Thread(
+        target=context.run, args=(produce,), name="sparkify-read-ahead", daemon=True
+    )
+    worker.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.exception
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
+
+
+@dataclass(frozen=True)
+class _Failure:
+    exception: BaseException
+
+
+def _differs(entry: _Known | None, file: SourceFile) -> bool:
+    return entry is None or entry.size != file.size or entry.version != file.version
+
+
+MANIFEST_SQL = f"SELECT source_file, size, version, checksum FROM {quote(LOAD_MANIFEST.name)}"
+
+
+def statements(warehouse: Warehouse) -> list[str]:
+    """The statements a run sends to stage (:func:`~.plan.plan` shows them); which files they touch
+    depends on the manifest, read first."""
+    plan = [MANIFEST_SQL]
+    for kind, table in KINDS:
+        plan += [
+            warehouse.delete_sources_sql(stale) for stale in (table, LOAD_ERRORS, LOAD_MANIFEST)
+        ]
+        if warehouse.types_json:  # the plain records; the pattern is bound (ingest/plain.py)
+            plan.append(warehouse.load_plain_sql(table, SHAPES[kind]))
+        plan.append(warehouse.load_sql(table))
+    return [*plan, warehouse.load_sql(LOAD_ERRORS), warehouse.load_sql(LOAD_MANIFEST)]
+
+
+def _read_manifest(warehouse: Warehouse) -> dict[str, _Known]:
+    rows = warehouse.query(MANIFEST_SQL)
+    return {uri: _Known(int(size), version, digest) for uri, size, version, digest in rows}

@@ -1,0 +1,194 @@
+"""Shared fixtures: hand-written datasets and real warehouses (DuckDB files in temporary folders,
+a PostgreSQL server the suite starts itself)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sparkify_dagster.ingest.generate import EVENT_FIELDS
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_SAMPLE = REPO.parent / "shared" / "sparkify-sample"
+
+
+def song(
+    song_id: str, title: str, artist_id: str, artist_name: str, duration: float, **extra: Any
+) -> dict[str, Any]:
+    """A song record as the published files hold it."""
+    record = {
+        "num_songs": 1,
+        "artist_id": artist_id,
+        "artist_latitude": None,
+        "artist_longitude": None,
+        "artist_location": "",
+        "artist_name": artist_name,
+        "song_id": song_id,
+        "title": title,
+        "duration": duration,
+        "year": 0,
+    }
+    record.update(extra)
+    return record
+
+
+def event(ts: int, user_id: str = "7", page: str = "NextSong", **extra: Any) -> dict[str, Any]:
+    """An event as eventsim writes it; a logged-out visitor when ``user_id`` is ``""``."""
+    record: dict[str, Any] = dict.fromkeys(EVENT_FIELDS)
+    logged_in = user_id != ""
+    record.update(
+        auth="Logged In" if logged_in else "Logged Out",
+        firstName="Ada" if logged_in else None,
+        gender="F" if logged_in else None,
+        itemInSession=0,
+        lastName="Lovelace" if logged_in else None,
+        level="free",
+        location="Columbia, SC" if logged_in else None,
+        method="GET",
+        page=page,
+        registration=1540919166796.0 if logged_in else None,
+        sessionId=1,
+        status=200,
+        ts=ts,
+        userAgent="Mozilla\\/5.0" if logged_in else None,
+        userId=user_id,
+    )
+    if page == "NextSong":
+        record.update(method="PUT", artist="Nobody", song="Unknown Song", length=100.0)
+    record.update(extra)
+    return record
+
+
+def write_songs(folder: Path, songs: Iterable[Mapping[str, Any]]) -> None:
+    for record in songs:
+        track = f"TR{record['song_id'][2:]}"
+        path = folder / "A" / track[2] / track[3] / f"{track}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record))
+
+
+def write_events(path: Path, events: Iterable[Mapping[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(json.dumps(record, separators=(",", ":")) for record in events))
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    """An empty dataset folder with ``song_data`` and ``log_data`` ready to fill."""
+    (tmp_path / "data" / "song_data").mkdir(parents=True)
+    (tmp_path / "data" / "log_data").mkdir(parents=True)
+    return tmp_path / "data"
+
+
+ENGINES = ("duckdb", "postgresql")
+
+
+@pytest.fixture(params=ENGINES)
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty warehouse on each engine this machine can run: a DuckDB file in a temporary
+    folder, and a fresh database on the suite's PostgreSQL server."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_database"))
+    return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+
+
+@pytest.fixture
+def duckdb_target(tmp_path: Path) -> str:
+    """A DuckDB warehouse file in a temporary folder."""
+    return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterable[str]:
+    """A PostgreSQL server on a free loopback port for the whole session; yields its base URI.
+
+    Skipped (with the reason) when no PostgreSQL binaries are installed, unless
+    ``SPARKIFY_REQUIRE_POSTGRES=1``, which turns that into a failure (CI sets it).
+    """
+    from sparkify_dagster_tests.pgserver import PostgresServer, find_bin_dir
+
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        reason = (
+            "PostgreSQL binaries not found ($SPARKIFY_POSTGRES_BIN, initdb on PATH or "
+            "/usr/lib/postgresql/*/bin): "
+            "apt-get install postgresql"
+        )
+        if os.environ.get("SPARKIFY_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason + " (SPARKIFY_REQUIRE_POSTGRES=1)")
+        pytest.skip(reason)
+    with PostgresServer(bin_dir) as server:
+        yield server.uri()
+
+
+@pytest.fixture
+def postgres_database(postgres_server: str) -> str:
+    """A new, empty database on the session's PostgreSQL server; yields its URI."""
+    import psycopg
+
+    name = f"test_{next(_DATABASE_NUMBERS)}"
+    with psycopg.connect(postgres_server + "postgres", autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    return postgres_server + name
+
+
+_DATABASE_NUMBERS = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test shares one generated built-in sample, outside the user's own cache."""
+    monkeypatch.setenv("SPARKIFY_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    for name in ("SPARKIFY_SONG_DATA", "SPARKIFY_LOG_DATA", "SPARKIFY_TARGET"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterable[str]:
+    """A moto server on loopback (S3, IAM, EC2, Redshift), for the whole test session."""
+    import os
+
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_environment(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Real boto3 talks to the loopback moto server through the standard AWS settings only."""
+    for name in (
+        "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_MAX_ATTEMPTS",
+        "AWS_RETRY_MODE", "SPARKIFY_NO_SIGN_REQUEST",
+    ):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    monkeypatch.setenv("AWS_REGION", "us-west-2")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    return moto_endpoint
+
+
+@pytest.fixture
+def aws(aws_environment: str) -> str:
+    """``aws_environment`` on a freshly reset server: each test starts with an empty account."""
+    import urllib.request
+
+    request = urllib.request.Request(f"{aws_environment}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request, timeout=10).close()
+    return aws_environment

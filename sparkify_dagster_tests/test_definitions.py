@@ -1,0 +1,152 @@
+"""The code location as users load it: ``defs``, and the real ``dagster`` CLI in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dagster import Definitions
+
+import sparkify_dagster
+from sparkify_dagster_tests.conftest import REPO, event, song, write_events, write_songs
+from sparkify_dagster_tests.test_incremental import star
+
+DAGSTER = Path(sys.executable).parent / "dagster"
+
+# Loads the code location the way a code server does, with every socket refused and every warning
+# an error: loading must neither reach the network nor warn.
+LOAD_OFFLINE = """
+import socket, warnings
+def refuse(*args, **kwargs):
+    raise OSError("network access while loading the definitions")
+socket.socket.connect = refuse
+socket.socket.connect_ex = refuse
+socket.getaddrinfo = refuse
+warnings.simplefilter("error")
+from dagster import Definitions
+import sparkify_dagster
+Definitions.validate_loadable(sparkify_dagster.defs)
+repository = sparkify_dagster.defs.get_repository_def()
+print(len(repository.asset_graph.get_all_asset_keys()), "assets")
+"""
+
+
+def test_definitions_load_offline_and_without_warnings(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD_OFFLINE], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "8 assets"
+
+
+def test_the_package_exposes_defs_and_every_asset_has_a_description() -> None:
+    defs = sparkify_dagster.defs
+    assert isinstance(defs, Definitions)
+    assert defs is sparkify_dagster.definitions.defs  # type: ignore[attr-defined]
+    assert "defs" in dir(sparkify_dagster)
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.description, key
+        assert node.group_name == "sparkify"
+    assert defs.resolve_implicit_global_asset_job_def().executor_def.name == "in_process"
+
+
+def test_the_workspace_and_instance_files_are_the_ones_users_need() -> None:
+    workspace = (REPO / "workspace.yaml").read_text()
+    assert "module_name: sparkify_dagster" in workspace
+    instance = (REPO / "dagster.yaml").read_text()
+    for line in (
+        "telemetry:\n  enabled: false",
+        "nux:\n  enabled: false",
+        "max_concurrent_runs: 1",
+    ):
+        assert line in instance
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert "[tool.dagster]" not in pyproject and "[tool.dg]" not in pyproject
+
+
+def dagster_home(tmp_path: Path) -> dict[str, str]:
+    """A temporary DAGSTER_HOME holding the project's dagster.yaml; runs start from it."""
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    return {**os.environ, "DAGSTER_HOME": str(home)}
+
+
+def dagster(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(DAGSTER), *args], capture_output=True, text=True, env=env, cwd=env["DAGSTER_HOME"],
+        timeout=300,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def small(dataset: Path) -> Path:
+    write_songs(dataset / "song_data", [song("SOAAA", "A", "ARA", "Art", 1.5)])
+    write_events(
+        dataset / "log_data/2018/11/2018-11-01-events.json",
+        [event(1541105830796, song="A", artist="Art", length=1.5), event(1541105830797)],
+    )
+    return dataset
+
+
+def test_dagster_asset_materialize_builds_the_warehouse(small: Path, tmp_path: Path) -> None:
+    env = dagster_home(tmp_path)
+    target = f"duckdb:///{tmp_path / 'cli.duckdb'}"
+    env.update(
+        SPARKIFY_TARGET=target,
+        SPARKIFY_SONG_DATA=str(small / "song_data"),
+        SPARKIFY_LOG_DATA=str(small / "log_data"),
+    )
+    done = dagster(env, "asset", "materialize", "--select", "*", "-m", "sparkify_dagster")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "RUN_SUCCESS" in done.stderr
+    counts = sparkify_dagster.analyze(target)
+    assert counts["songplays"] == 2 and counts["songs"] == 1
+    reference = f"duckdb:///{tmp_path / 'library.duckdb'}"
+    sparkify_dagster.etl(
+        song_data=str(small / "song_data"), log_data=str(small / "log_data"), target=reference
+    )
+    assert star(target) == star(reference)
+    home = Path(env["DAGSTER_HOME"])
+    assert (
+        home / ".dagster" / "storage" / "history" / "runs.db"
+    ).exists()  # the run is on the instance
+    assert (home / "report" / "report.html").exists()
+
+    summary = subprocess.run(
+        [sys.executable, "-m", "sparkify_dagster.summary"],
+        capture_output=True, text=True, env=env, cwd=home,
+    )  # fmt: skip
+    assert summary.returncode == 0, summary.stderr
+    assert "SUCCESS" in summary.stdout
+    assert "songplays" in summary.stdout and "9 passed" in summary.stdout
+
+
+def test_dagster_reports_rejects_with_file_line_and_reason(small: Path, tmp_path: Path) -> None:
+    env = dagster_home(tmp_path)
+    env.update(
+        SPARKIFY_TARGET=f"duckdb:///{tmp_path / 'cli.duckdb'}",
+        SPARKIFY_SONG_DATA=str(small / "song_data"),
+        SPARKIFY_LOG_DATA=str(small / "log_data"),
+    )
+    path = small / "log_data/2018/11/2018-11-01-events.json"
+    path.write_text(path.read_text() + '\n{"ts": 1541105830798, "userId": "x"}')
+    done = dagster(env, "asset", "materialize", "--select", "*", "-m", "sparkify_dagster")
+    assert done.returncode != 0
+    assert f'{path}:3: userId is "x", expected a 64-bit integer' in done.stderr
+    assert "nothing was loaded" in done.stderr
+    env["SPARKIFY_MAX_ERRORS"] = "1"
+    again = dagster(env, "asset", "materialize", "--select", "*", "-m", "sparkify_dagster")
+    assert again.returncode == 0, again.stderr[-3000:]
+
+
+def test_dagster_definitions_validate(tmp_path: Path) -> None:
+    done = dagster(dagster_home(tmp_path), "definitions", "validate", "-m", "sparkify_dagster")
+    assert done.returncode == 0, done.stderr
+    assert "Validation successful" in done.stdout + done.stderr

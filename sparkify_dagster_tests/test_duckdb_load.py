@@ -1,0 +1,72 @@
+"""DuckDB's bulk load keeps every staged value exactly: NULL apart from "", doubles, extremes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sparkify_dagster.warehouse.engines import DuckDBWarehouse
+from sparkify_dagster.warehouse.engines import duckdb as duckdb_engine
+from sparkify_dagster.warehouse.model import STAGING_SONGS
+
+
+def test_load_rows_round_trips_values_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(duckdb_engine, "BATCH_ROWS", 2)  # several batches
+    rows = [
+        (
+            1,
+            "AR1",
+            0.1 + 0.2,
+            -90.04892,
+            "",
+            "Caf\u00e9 \U0001f3b5",
+            "SO1",
+            None,
+            5e-324,
+            0,
+            "a",
+            None,
+        ),
+        (None, None, None, None, None, "", "SO2", "", 1.7976931348623157e308, 2**31 - 1, "b", 7),
+        (
+            -(2**31),
+            "x" * 3000,
+            -0.0,
+            None,
+            "line\nbreak",
+            "'quoted\"",
+            "SO3",
+            "t",
+            None,
+            None,
+            "c",
+            1,
+        ),
+    ]
+    with DuckDBWarehouse(":memory:") as warehouse:
+        warehouse.create_tables([STAGING_SONGS])
+        warehouse.load_rows(STAGING_SONGS, iter(rows))
+        loaded = warehouse.query("SELECT * FROM staging_songs ORDER BY song_id")
+        assert loaded == rows
+        assert warehouse.query("SELECT count(*) FROM staging_songs WHERE title IS NULL") == [(1,)]
+
+
+def test_load_rows_of_nothing_adds_nothing() -> None:
+    with DuckDBWarehouse(":memory:") as warehouse:
+        warehouse.create_tables([STAGING_SONGS])
+        warehouse.load_rows(STAGING_SONGS, iter([]))
+        assert warehouse.count(STAGING_SONGS) == 0
+
+
+def test_a_warehouse_file_caps_duckdbs_memory(tmp_path: Path) -> None:
+    def limit(warehouse: DuckDBWarehouse) -> str:
+        ((value,),) = warehouse.query("SELECT current_setting('memory_limit')")
+        return str(value)
+
+    with DuckDBWarehouse(tmp_path / "capped.duckdb") as capped:
+        assert limit(capped) == "244.1 MiB"  # 256 MB
+    with DuckDBWarehouse(tmp_path / "roomy.duckdb", memory_limit="2GB") as roomy:
+        assert limit(roomy) == "1.8 GiB"
+    with DuckDBWarehouse(":memory:") as in_memory:  # its tables live in that memory: no cap
+        assert limit(in_memory) not in ("244.1 MiB", "1.8 GiB")

@@ -1,0 +1,256 @@
+"""Re-runs, increments, kills and concurrent runs: the star always equals one clean run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import sparkify_dagster
+from sparkify_dagster.errors import WarehouseError
+from sparkify_dagster.warehouse.model import STAR_TABLES
+from sparkify_dagster_tests.conftest import event, song, write_events, write_songs
+
+T0 = 1541105830796
+DAY_MS = 86_400_000
+
+
+def day_file(dataset: Path, day: int) -> Path:
+    return dataset / "log_data" / "2018" / "11" / f"2018-11-{day:02d}-events.json"
+
+
+def write_day(dataset: Path, day: int, count: int = 3, user: str = "7") -> None:
+    base = T0 + (day - 1) * DAY_MS
+    write_events(
+        day_file(dataset, day),
+        [event(base + i, user_id=user, sessionId=day, itemInSession=i) for i in range(count)],
+    )
+
+
+def star(target: str) -> dict[str, list[tuple[object, ...]]]:
+    with sparkify_dagster.connect(target) as warehouse:
+        return {t.name: sorted(warehouse.query(f'SELECT * FROM "{t.name}"'), key=repr)
+                for t in STAR_TABLES}  # fmt: skip
+
+
+def load(dataset: Path, target: str, **options: object) -> sparkify_dagster.RunResult:
+    return sparkify_dagster.etl(
+        song_data=str(dataset / "song_data"),
+        log_data=str(dataset / "log_data"),
+        target=target,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def clean_run(dataset: Path, tmp_path: Path) -> dict[str, list[tuple[object, ...]]]:
+    target = f"duckdb:///{tmp_path / 'clean.duckdb'}"
+    if (tmp_path / "clean.duckdb").exists():
+        (tmp_path / "clean.duckdb").unlink()
+    load(dataset, target)
+    return star(target)
+
+
+def test_growing_folder_loads_only_new_files(dataset: Path, target: str, tmp_path: Path) -> None:
+    write_songs(dataset / "song_data", [song("SOAAA", "A", "ARA", "Art", 1.5)])
+    write_day(dataset, 1)
+    first = load(dataset, target)
+    assert [r.files_loaded for r in first.stage.sources] == [1, 1]
+
+    write_day(dataset, 2, user="9")
+    write_songs(dataset / "song_data", [song("SOBBB", "B", "ARB", "Bee", 2.5)])
+    second = load(dataset, target)
+    assert [(r.files_loaded, r.files_unchanged) for r in second.stage.sources] == [(1, 1), (1, 1)]
+    assert second.counts["staging_events"] == 6
+    assert second.counts["load_manifest"] == 4
+    assert star(target) == clean_run(dataset, tmp_path)
+
+
+def test_nothing_new_changes_nothing(dataset: Path, target: str) -> None:
+    write_songs(dataset / "song_data", [song("SOAAA", "A", "ARA", "Art", 1.5)])
+    write_day(dataset, 1)
+    first = load(dataset, target)
+    again = load(dataset, target)
+    assert not again.stage.changed
+    assert again.counts == first.counts
+
+
+def test_changed_file_replaces_its_records(dataset: Path, target: str, tmp_path: Path) -> None:
+    write_songs(dataset / "song_data", [song("SOAAA", "A", "ARA", "Art", 1.5)])
+    write_day(dataset, 1, count=5)
+    write_day(dataset, 2)
+    load(dataset, target)
+    write_day(dataset, 1, count=2)  # rewritten with fewer events
+    result = load(dataset, target)
+    assert [r.files_loaded for r in result.stage.sources] == [0, 1]
+    assert result.counts["staging_events"] == 5
+    assert star(target) == clean_run(dataset, tmp_path)
+
+
+def test_touched_but_identical_file_is_not_reloaded(dataset: Path, target: str) -> None:
+    write_songs(dataset / "song_data", [song("SOAAA", "A", "ARA", "Art", 1.5)])
+    write_day(dataset, 1)
+    load(dataset, target)
+    path = day_file(dataset, 1)
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    result = load(dataset, target)
+    assert [r.files_loaded for r in result.stage.sources] == [0, 0]
+    with sparkify_dagster.connect(target) as warehouse:
+        versions = warehouse.query(
+            f"SELECT version FROM load_manifest WHERE source_file = {warehouse.placeholder}",
+            [str(path)],
+        )
+    assert versions == [(str(stat.st_mtime_ns + 5_000_000_000),)]
+
+
+def test_changed_file_replaces_its_rejects(dataset: Path, target: str) -> None:
+    write_songs(dataset / "song_data", [song("SOAAA", "A", "ARA", "Art", 1.5)])
+    write_day(dataset, 1)
+    path = day_file(dataset, 1)
+    path.write_text(path.read_text() + "\n{broken")
+    assert load(dataset, target, max_errors=1).counts["load_errors"] == 1
+    write_day(dataset, 1)
+    result = load(dataset, target)
+    assert result.counts["load_errors"] == 0
+    assert result.counts["staging_events"] == 3
+
+
+def test_full_refresh_rebuilds_from_the_sources(dataset: Path, target: str) -> None:
+    write_songs(dataset / "song_data", [song("SOAAA", "A", "ARA", "Art", 1.5)])
+    write_day(dataset, 1)
+    write_day(dataset, 2)
+    load(dataset, target)
+    day_file(dataset, 2).unlink()
+    assert load(dataset, target).counts["staging_events"] == 6  # kept: loads only add
+    result = load(dataset, target, full_refresh=True)
+    assert [r.files_loaded for r in result.stage.sources] == [1, 1]
+    assert result.counts["staging_events"] == 3
+    assert result.counts["load_manifest"] == 2
+
+
+# -- whole processes --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Big enough that a load takes a second or two, so a kill lands mid-run."""
+    folder = tmp_path_factory.mktemp("big")
+    sparkify_dagster.generate(folder, songs=3000, events=120_000, days=6, seed=5)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def big_reference(big_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Counts and star rows of one clean run (star rows name no source file, so they compare
+    across folders)."""
+    target = f"duckdb:///{tmp_path_factory.mktemp('reference') / 'clean.duckdb'}"
+    load(big_dataset, target, checks=False)
+    return {"counts": sparkify_dagster.analyze(target), "star": star(target)}
+
+
+ETL = (
+    "import sys, sparkify_dagster; "
+    "sparkify_dagster.etl(song_data=sys.argv[1], log_data=sys.argv[2], target=sys.argv[3], "
+    "checks=False, lock_timeout=120)"
+)
+
+
+def etl_args(dataset: Path, target: str) -> list[str]:
+    """A whole process that loads ``dataset`` into ``target`` through the library."""
+    songs, logs = str(dataset / "song_data"), str(dataset / "log_data")
+    return [sys.executable, "-c", ETL, songs, logs, target]
+
+
+def half_loaded(big_dataset: Path, folder: Path, target: str) -> Path:
+    """A copy of the big dataset whose first three days are loaded into ``target``: the next run
+    over it is an incremental one (three new days)."""
+    data = folder / "data"
+    shutil.copytree(big_dataset / "song_data", data / "song_data")
+    shutil.copytree(big_dataset / "log_data", data / "log_data")
+    later_days = sorted((data / "log_data").rglob("*.json"))[3:]
+    for path in later_days:
+        path.rename(path.with_suffix(".later"))
+    subprocess.run(etl_args(data, target), check=True, timeout=120)
+    for path in later_days:
+        path.with_suffix(".later").rename(path)
+    return data
+
+
+@pytest.fixture(scope="module")
+def incremental_seconds(big_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> float:
+    """How long the incremental run that the kill test interrupts takes here, start-up included."""
+    folder = tmp_path_factory.mktemp("timing")
+    target = f"duckdb:///{folder / 'timed.duckdb'}"
+    data = half_loaded(big_dataset, folder, target)
+    started = time.monotonic()
+    subprocess.run(etl_args(data, target), check=True, timeout=120)
+    return time.monotonic() - started
+
+
+@pytest.mark.parametrize("fraction", [0.2, 0.45, 0.7])
+def test_kill_9_mid_load_then_rerun_equals_a_clean_run(
+    big_dataset: Path,
+    big_reference: dict[str, object],
+    incremental_seconds: float,
+    tmp_path: Path,
+    fraction: float,
+) -> None:
+    target = f"duckdb:///{tmp_path / 'killed.duckdb'}"
+    data = half_loaded(big_dataset, tmp_path, target)
+
+    process = subprocess.Popen(etl_args(data, target))
+    time.sleep(fraction * incremental_seconds)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=30) == -signal.SIGKILL, "the run ended before the kill"
+
+    subprocess.run(etl_args(data, target), check=True, timeout=120)
+    assert sparkify_dagster.analyze(target) == big_reference["counts"]
+    assert star(target) == big_reference["star"]
+
+
+def test_concurrent_runs_take_turns(
+    big_dataset: Path, big_reference: dict[str, object], tmp_path: Path
+) -> None:
+    target = f"duckdb:///{tmp_path / 'shared.duckdb'}"
+    runs = [subprocess.Popen(etl_args(big_dataset, target)) for _ in range(2)]
+    assert [run.wait(timeout=180) for run in runs] == [0, 0]
+    assert sparkify_dagster.analyze(target) == big_reference["counts"]
+    assert star(target) == big_reference["star"]
+
+
+def test_a_held_warehouse_makes_a_run_wait_then_fail_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "held.duckdb"
+    hold = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+    hold += "time.sleep(60)"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        started = time.monotonic()
+        with pytest.raises(WarehouseError, match="in use by another process"):
+            sparkify_dagster.etl(target=f"duckdb:///{path}", lock_timeout=0.5)
+        assert time.monotonic() - started >= 0.5
+    finally:
+        holder.kill()
+        holder.wait()
+    assert sparkify_dagster.etl(target=f"duckdb:///{path}", lock_timeout=5).counts["songplays"] > 0
+
+
+def test_postgres_runs_take_turns_through_the_run_lock(postgres_database: str) -> None:
+    holder = sparkify_dagster.connect(postgres_database)
+    try:
+        with holder.transaction():  # holds the run lock until the block ends
+            started = time.monotonic()
+            with pytest.raises(WarehouseError, match="in use by another sparkify run"):
+                sparkify_dagster.etl(target=postgres_database, lock_timeout=0.5)
+            assert time.monotonic() - started >= 0.5
+    finally:
+        holder.close()
+    assert sparkify_dagster.etl(target=postgres_database, lock_timeout=5).counts["songplays"] > 0
