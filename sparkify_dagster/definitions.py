@@ -9,11 +9,17 @@ from dagster import Definitions, in_process_executor
 
 from sparkify_dagster.assets import TABLE_ASSETS, listening_report
 from sparkify_dagster.checks import TABLE_CHECKS
-from sparkify_dagster.resources import sources_from_env, warehouse_from_env
+from sparkify_dagster.jobs import CLUSTER_JOBS
+from sparkify_dagster.resources import cluster_from_env, sources_from_env, warehouse_from_env
 
 defs = Definitions(
     assets=[*TABLE_ASSETS, listening_report],
     asset_checks=TABLE_CHECKS,
-    resources={"warehouse": warehouse_from_env(), "sources": sources_from_env()},
+    jobs=CLUSTER_JOBS,
+    resources={
+        "warehouse": warehouse_from_env(),
+        "sources": sources_from_env(),
+        "redshift_cluster": cluster_from_env(),
+    },
     executor=in_process_executor,
 )

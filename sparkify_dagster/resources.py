@@ -1,9 +1,11 @@
-"""The resources under the assets: the warehouse they write, and the raw data they read.
+"""The resources: the warehouse the assets write, the raw data they read, and the AWS account
+the cluster jobs provision in.
 
-Both are :class:`dagster.ConfigurableResource`\\ s whose fields :mod:`sparkify_dagster.definitions`
+Each is a :class:`dagster.ConfigurableResource` whose fields :mod:`sparkify_dagster.definitions`
 fills from ``SPARKIFY_*`` environment variables with :class:`dagster.EnvVar`, so the UI shows the
 variable's name and never its value. Passwords are not fields at all: each engine reads its own
-from the environment (``PGPASSWORD``, ``SPARKIFY_DB_PASSWORD``) or from ``dwh.cfg``.
+from the environment (``PGPASSWORD``, ``SPARKIFY_DB_PASSWORD``) or from ``dwh.cfg``, and so does
+the cluster (``DWH_DB_PASSWORD``); AWS credentials come from the standard AWS chain.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import os
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
 
+from sparkify_dagster.cluster.aws import Aws
+from sparkify_dagster.cluster.lifecycle import ClusterConfig, ClusterResult, open_session
 from sparkify_dagster.settings import Settings, flag, redact
 from sparkify_dagster.warehouse.engines import (
     RedshiftOptions,
@@ -33,8 +37,9 @@ class WarehouseResource(ConfigurableResource):
         default=None,
         description=(
             "duckdb:///path.duckdb (the default: ./sparkify.duckdb), "
-            "postgresql://user@host:5432/db or redshift://user@host:5439/db. "
-            "From SPARKIFY_TARGET; with SPARKIFY_CONFIG, a dwh.cfg [CLUSTER] HOST names Redshift."
+            "postgresql://user@host:5432/db or redshift://user@host:5439/db (redshift-connector, "
+            "TLS; SPARKIFY_DB_PASSWORD or SPARKIFY_DB_IAM=true). From SPARKIFY_TARGET; with "
+            "SPARKIFY_CONFIG, a dwh.cfg [CLUSTER] HOST names Redshift."
         ),
     )
     config: str | None = Field(
@@ -85,6 +90,57 @@ class SourcesResource(ConfigurableResource):
         return songs if kind == "songs" else logs
 
 
+class RedshiftClusterResource(ConfigurableResource):
+    """The AWS account and the classic dwh.cfg the cluster jobs work on.
+
+    Credentials come from the standard AWS chain (``aws configure``, ``AWS_PROFILE``,
+    ``AWS_ACCESS_KEY_ID``, an instance role; ``AWS_ENDPOINT_URL`` too), never from run config;
+    ``[AWS] KEY``/``SECRET`` in dwh.cfg still work, with a warning. The cluster's settings are the
+    file's ``[DWH] DWH_*`` keys, each of which an environment variable of the same name replaces;
+    its password is ``DWH_DB_PASSWORD`` there, never a field here.
+    """
+
+    config: str = Field(
+        default="dwh.cfg",
+        description="The classic dwh.cfg ([AWS], [DWH], [CLUSTER], [IAM_ROLE]); SPARKIFY_CONFIG.",
+    )
+    region_name: str | None = Field(
+        default=None,
+        description="AWS region; unset: [AWS] REGION in dwh.cfg, else the AWS chain (AWS_REGION).",
+    )
+    profile_name: str | None = Field(
+        default=None, description="A profile of the AWS configuration; unset: the AWS chain."
+    )
+    max_attempts: int = Field(
+        default=5, description="Attempts per AWS request, the first included (standard retries)."
+    )
+    allow_anywhere: bool = Field(
+        default=False,
+        description=(
+            "Let a DWH_ALLOWED_CIDR of 0.0.0.0/0 (or none at all) open the cluster's port to the "
+            "whole internet. Off: provisioning refuses to."
+        ),
+    )
+    dry_run: bool = Field(
+        default=False,
+        description="Only log the AWS calls each step would make; create, change, delete nothing.",
+    )
+
+    def session(self) -> tuple[ClusterConfig, Aws, ClusterResult]:
+        """The checked settings (every problem listed at once, before any AWS call), an AWS
+        session and an empty result for one step."""
+        from dagster_aws.utils import construct_boto_client_retry_config  # only when a job runs
+
+        retries = construct_boto_client_retry_config(self.max_attempts)  # type: ignore[no-untyped-call]
+        return open_session(
+            self.config,
+            dry_run=self.dry_run,
+            region=self.region_name,
+            profile=self.profile_name,
+            client_config=retries,
+        )
+
+
 def _from_env(name: str) -> EnvVar | None:
     """``$name`` as an :class:`EnvVar` (read when a run starts, shown by name), if it is set."""
     return EnvVar(name) if os.environ.get(name) else None
@@ -105,6 +161,12 @@ def sources_from_env() -> SourcesResource:
         log_data=_from_env("SPARKIFY_LOG_DATA"),
         no_sign_request=flag(unsigned, "SPARKIFY_NO_SIGN_REQUEST"),
     )
+
+
+def cluster_from_env() -> RedshiftClusterResource:
+    """The cluster jobs' AWS account and the dwh.cfg ``SPARKIFY_CONFIG`` names (else ./dwh.cfg)."""
+    config = _from_env("SPARKIFY_CONFIG")
+    return RedshiftClusterResource(config=config) if config else RedshiftClusterResource()
 
 
 def engine_in_use() -> type[Warehouse]:

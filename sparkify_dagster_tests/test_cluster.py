@@ -160,7 +160,7 @@ def test_keys_in_file_stuck_cluster_snapshot_and_kept_role(dwh_cfg: Path) -> Non
     with pytest.raises(ClusterStuckError) as raised:
         cluster_endpoint(dwh_cfg, delay=0.01, timeout=0.3, progress=seen.append)
     assert "cluster dwhcluster to be available is still paused after" in str(raised.value)
-    assert "with a longer --timeout" in str(raised.value)
+    assert "with a longer timeout_seconds" in str(raised.value)
     assert raised.value.state == "paused" and raised.value.seconds < 1
     assert seen and seen[0].startswith("waiting for cluster dwhcluster to be available: paused")
     assert b"HOST=''" in dwh_cfg.read_bytes()
@@ -170,7 +170,7 @@ def test_keys_in_file_stuck_cluster_snapshot_and_kept_role(dwh_cfg: Path) -> Non
     with pytest.raises(AwsParameterError, match=r"AWS rejected redshift:DeleteCluster: .*taken"):
         delete_cluster(dwh_cfg, final_snapshot="taken", **FAST)
     assert the_cluster()["ClusterStatus"] == "available"
-    with pytest.raises(ConfigError, match="--final-snapshot 'no--good' is not a valid snapshot"):
+    with pytest.raises(ConfigError, match="final_snapshot 'no--good' is not a valid snapshot"):
         delete_cluster(dwh_cfg, final_snapshot="no--good", **FAST)
 
     delete_cluster(dwh_cfg, final_snapshot="dwhcluster-final", keep_role=True, **FAST)

@@ -1,4 +1,4 @@
-"""AWS calls for the cluster commands: made through botocore, or only recorded for ``--dry-run``.
+"""AWS calls for the cluster steps: made through botocore, or only recorded in a dry run.
 
 botocore (the core of boto3) finds credentials, region and endpoint through the standard AWS
 configuration chain (``AWS_PROFILE``, ``AWS_ACCESS_KEY_ID``, ``~/.aws``, instance roles,
@@ -107,12 +107,15 @@ class Aws:
     """Makes AWS calls through one botocore session; with ``dry_run`` only records them.
 
     In a dry run every read answers ``None`` ("not known"), so callers plan as if they had to
-    act; :attr:`calls` then lists what a real run would call.
+    act; :attr:`calls` then lists what a real run would call. ``profile`` names a profile of
+    the AWS configuration; ``client_config`` is a ``botocore.config.Config`` (retries …).
     """
 
     region: str | None = None
     access_key: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
+    profile: str | None = None
+    client_config: Any = field(default=None, repr=False)
     dry_run: bool = False
     calls: list[Call] = field(default_factory=list)
     _session: Any = field(default=None, init=False, repr=False)
@@ -126,6 +129,8 @@ class Aws:
 
             session = get_session()
             session.register_component("data_loader", _data_loader())
+            if self.profile:
+                session.set_config_variable("profile", self.profile)
             if self.region:
                 session.set_config_variable("region", self.region)
             self._session = session
@@ -138,6 +143,7 @@ class Aws:
                     service,
                     aws_access_key_id=self.access_key,
                     aws_secret_access_key=self.secret_key,
+                    config=self.client_config,
                 )
             except Exception as exc:
                 raise translate(exc, self, service) from None
@@ -236,9 +242,8 @@ class Aws:
             if elapsed + delay > timeout:
                 raise ClusterStuckError(
                     f"{what} is still {seen} after {elapsed:.0f} s (timeout {timeout:g} s): "
-                    "look at its events in the Redshift console, then run the command again "
-                    "with a longer --timeout (creating or deleting a cluster often takes 5-15 "
-                    "minutes)",
+                    "look at its events in the Redshift console, then run again with a longer "
+                    "timeout_seconds (creating or deleting a cluster often takes 5-15 minutes)",
                     state=seen,
                     seconds=elapsed,
                 )
@@ -253,6 +258,11 @@ def translate(exc: Exception, aws: Aws, service: str | None = None) -> SparkifyE
 
     if isinstance(exc, SparkifyError):
         return exc
+    if isinstance(exc, boto.ProfileNotFound):
+        return ConfigError(
+            f"AWS profile {exc.kwargs.get('profile')!r} is not in the AWS configuration: run "
+            "`aws configure --profile NAME`, or name another profile"
+        )
     if isinstance(exc, boto.NoRegionError):
         return ConfigError(
             "no AWS region is set: add REGION to the [AWS] section of dwh.cfg, or set AWS_REGION"
@@ -298,7 +308,7 @@ def translate(exc: Exception, aws: Aws, service: str | None = None) -> SparkifyE
         if code == "ClusterNotFound":
             return ClusterNotFoundError(
                 f"{message} (region {aws.region_name}): check [DWH] DWH_CLUSTER_IDENTIFIER and "
-                "[AWS] REGION, or create it with `sparkify cluster create`",
+                "[AWS] REGION, or create it with the provision_redshift job",
                 code=code,
                 action=action,
             )

@@ -1,9 +1,10 @@
 """The classic ``dwh.cfg`` of the Redshift cluster: validated up front, written back in place.
 
-Reading checks every value the cluster commands use and reports all problems at once, each naming
-the ``[SECTION] KEY`` and the fix. Writing back (``[CLUSTER] HOST``, ``[IAM_ROLE] ARN``) changes
-only those values: comments, order, spacing, quoting and line endings of everything else stay
-byte-for-byte as they were.
+Reading checks every value the cluster steps use and reports all problems at once, each naming
+the ``[SECTION] KEY`` (or ``$DWH_…``) and the fix. Each ``[DWH] DWH_*`` key may also come from an
+environment variable of the same name, which wins over the file. Writing back (``[CLUSTER]
+HOST``, ``[IAM_ROLE] ARN``) changes only those values: comments, order, spacing, quoting and line
+endings of everything else stay byte-for-byte as they were.
 
 >>> cfg = load_cluster_config("dwh.cfg")  # doctest: +SKIP
 >>> cfg.identifier, cfg.node_type, cfg.num_nodes  # doctest: +SKIP
@@ -47,7 +48,7 @@ _PASSWORD_FORBIDDEN = set("'\"\\/@ ")
 
 @dataclass(frozen=True)
 class ClusterConfig:
-    """Everything the cluster commands need, checked. Secrets never appear in ``repr``."""
+    """Everything the cluster steps need, checked. Secrets never appear in ``repr``."""
 
     path: Path
     identifier: str
@@ -70,89 +71,114 @@ class ClusterConfig:
         return bool(self.access_key and self.secret_key)
 
 
-def load_cluster_config(path: str | os.PathLike[str]) -> ClusterConfig:
-    """Read and check the cluster settings of a classic ``dwh.cfg``.
+def load_cluster_config(
+    path: str | os.PathLike[str], environ: Mapping[str, str] | None = None
+) -> ClusterConfig:
+    """Read and check the cluster settings of a classic ``dwh.cfg``; a non-empty ``$DWH_*``
+    variable in ``environ`` (default: the process environment) replaces the file's value.
 
     Raises :class:`ConfigError` listing every bad or missing value, each with its fix.
     """
-    if not Path(path).is_file():
+    environ = os.environ if environ is None else environ
+    overrides = {k: v.strip() for k, v in environ.items() if k.startswith("DWH_") and v.strip()}
+    if Path(path).is_file():
+        cfg = read_config(path)
+    elif overrides:  # everything may come from the environment
+        cfg = configparser.ConfigParser(interpolation=None)
+    else:
         raise ConfigError(
-            f"config file {path} does not exist: pass --config PATH, or copy dwh.cfg.example "
-            "to dwh.cfg and fill it in"
+            f"config file {path} does not exist: set SPARKIFY_CONFIG to its path, or copy "
+            "dwh.cfg.example to dwh.cfg and fill it in (each DWH_* key may also be set in the "
+            "environment)"
         )
-    cfg = read_config(path)
     problems: list[str] = []
 
+    def name(key: str) -> str:
+        """Where a ``[DWH]`` value came from, as a message names it."""
+        return f"${key}" if key in overrides else f"[DWH] {key}"
+
+    def value(section: str, key: str) -> str | None:
+        if section == "DWH" and key in overrides:
+            return _unquoted(overrides[key])
+        return config_value(cfg, section, key)
+
     def get(section: str, key: str, default: str | None = None) -> str:
-        value = config_value(cfg, section, key)
-        if value is None:
+        found = value(section, key)
+        if found is None:
             if default is not None:
                 return default
-            problems.append(f"[{section}] {key} is missing or empty: set it")
+            also = f" or ${key}" if section == "DWH" else ""
+            problems.append(f"[{section}] {key} is missing or empty: set it (in {path}{also})")
             return ""
-        return value
+        return found
 
     raw_identifier = get("DWH", "DWH_CLUSTER_IDENTIFIER")
     identifier = raw_identifier.lower()  # Redshift stores identifiers in lower case
     if raw_identifier and not valid_identifier(identifier):
         problems.append(
-            f"[DWH] DWH_CLUSTER_IDENTIFIER is {raw_identifier!r}: use 1-63 letters, digits or "
+            f"{name('DWH_CLUSTER_IDENTIFIER')} is {raw_identifier!r}: use 1-63 letters, digits or "
             "hyphens, starting with a letter, without a trailing or double hyphen"
         )
     cluster_type = get("DWH", "DWH_CLUSTER_TYPE").lower()
     if cluster_type and cluster_type not in CLUSTER_TYPES:
         problems.append(
-            f"[DWH] DWH_CLUSTER_TYPE is {cluster_type!r}: use single-node or multi-node"
+            f"{name('DWH_CLUSTER_TYPE')} is {cluster_type!r}: use single-node or multi-node"
         )
-    num_nodes = _int(get("DWH", "DWH_NUM_NODES", "1"), "[DWH] DWH_NUM_NODES", problems)
+    num_nodes = _int(get("DWH", "DWH_NUM_NODES", "1"), name("DWH_NUM_NODES"), problems)
     if cluster_type == "multi-node" and num_nodes is not None and not 2 <= num_nodes <= MAX_NODES:
         problems.append(
-            f"[DWH] DWH_NUM_NODES is {num_nodes}: a multi-node cluster needs 2 to {MAX_NODES} "
+            f"{name('DWH_NUM_NODES')} is {num_nodes}: a multi-node cluster needs 2 to {MAX_NODES} "
             "nodes (or set DWH_CLUSTER_TYPE=single-node)"
         )
     if cluster_type == "single-node" and num_nodes is not None and num_nodes != 1:
         problems.append(
-            f"[DWH] DWH_NUM_NODES is {num_nodes}: a single-node cluster has 1 node "
+            f"{name('DWH_NUM_NODES')} is {num_nodes}: a single-node cluster has 1 node "
             "(set DWH_NUM_NODES=1, or DWH_CLUSTER_TYPE=multi-node)"
         )
     node_type = get("DWH", "DWH_NODE_TYPE").lower()
     if node_type in _RETIRED_NODE_TYPES:
         problems.append(
-            f"[DWH] DWH_NODE_TYPE is {node_type!r}, which Redshift has retired: use dc2.large "
+            f"{name('DWH_NODE_TYPE')} is {node_type!r}, which Redshift has retired: use dc2.large "
             "or ra3.xlplus"
         )
     elif node_type and node_type not in NODE_TYPES:
-        problems.append(f"[DWH] DWH_NODE_TYPE is {node_type!r}: use one of {', '.join(NODE_TYPES)}")
+        problems.append(
+            f"{name('DWH_NODE_TYPE')} is {node_type!r}: use one of {', '.join(NODE_TYPES)}"
+        )
     db_name = get("DWH", "DWH_DB")
     if db_name and not _DB_NAME.fullmatch(db_name):
         problems.append(
-            f"[DWH] DWH_DB is {db_name!r}: use 1-64 lower-case letters, digits, _ or $, "
+            f"{name('DWH_DB')} is {db_name!r}: use 1-64 lower-case letters, digits, _ or $, "
             "starting with a letter or _"
         )
     db_user = get("DWH", "DWH_DB_USER")
     if db_user and (not _DB_USER.fullmatch(db_user) or db_user.lower() == "public"):
         problems.append(
-            f"[DWH] DWH_DB_USER is {db_user!r}: use 1-128 letters, digits, _ or $, starting "
+            f"{name('DWH_DB_USER')} is {db_user!r}: use 1-128 letters, digits, _ or $, starting "
             "with a letter or _ (not PUBLIC)"
         )
     db_password = get("DWH", "DWH_DB_PASSWORD")
     if db_password:
-        problems.extend(f"[DWH] DWH_DB_PASSWORD {rule}" for rule in password_problems(db_password))
-    port = _int(get("DWH", "DWH_PORT", str(DEFAULT_PORT)), "[DWH] DWH_PORT", problems)
+        problems.extend(
+            f"{name('DWH_DB_PASSWORD')} {rule}" for rule in password_problems(db_password)
+        )
+    port = _int(get("DWH", "DWH_PORT", str(DEFAULT_PORT)), name("DWH_PORT"), problems)
     if port is not None and not 1150 <= port <= 65535:
-        problems.append(f"[DWH] DWH_PORT is {port}: Redshift listens on a port from 1150 to 65535")
+        problems.append(
+            f"{name('DWH_PORT')} is {port}: Redshift listens on a port from 1150 to 65535"
+        )
     role_name = get("DWH", "DWH_IAM_ROLE_NAME")
     if role_name and not _ROLE_NAME.fullmatch(role_name):
         problems.append(
-            f"[DWH] DWH_IAM_ROLE_NAME is {role_name!r}: use 1-64 letters, digits or +=,.@_-"
+            f"{name('DWH_IAM_ROLE_NAME')} is {role_name!r}: use 1-64 letters, digits or +=,.@_-"
         )
-    allowed_cidr = config_value(cfg, "DWH", "DWH_ALLOWED_CIDR")
+    allowed_cidr = value("DWH", "DWH_ALLOWED_CIDR")
     if allowed_cidr is not None:
         try:
             allowed_cidr = str(ipaddress.ip_network(allowed_cidr, strict=True))
         except ValueError as exc:
             problems.append(
-                f"[DWH] DWH_ALLOWED_CIDR is {allowed_cidr!r} ({exc}): give a network such as "
+                f"{name('DWH_ALLOWED_CIDR')} is {allowed_cidr!r} ({exc}): give a network such as "
                 "203.0.113.7/32 (one address) or 203.0.113.0/24"
             )
     access_key = config_value(cfg, "AWS", "KEY")
@@ -184,6 +210,12 @@ def load_cluster_config(path: str | os.PathLike[str]) -> ClusterConfig:
         access_key=access_key,
         secret_key=secret_key,
     )
+
+
+def _unquoted(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
 
 
 def valid_identifier(value: str, max_length: int = 63) -> bool:
@@ -243,10 +275,10 @@ def update_config(path: str | os.PathLike[str], values: Mapping[tuple[str, str],
     Only the value of each given key changes; its key, delimiter, spacing and quoting style
     (``HOST=''`` stays single-quoted) are kept, as is every other byte of the file. A missing key
     is added after the last entry of its section, a missing section at the end. Returns whether
-    the file changed.
+    the file changed. A missing file is created with just those values.
     """
     path = Path(path)
-    original = path.read_bytes().decode("utf-8")
+    original = path.read_bytes().decode("utf-8") if path.exists() else ""
     text = original
     for (section, key), value in values.items():
         text = _set_value(text, section, key, value)

@@ -1,9 +1,16 @@
 """The Redshift cluster's lifecycle: create, status, endpoint, delete — safe to run again.
 
-``create`` makes three things, each tagged ``managed-by=sparkify`` so that ``delete`` removes only
-what sparkify made: an IAM role that Redshift may assume to read S3, a security group that lets
-``DWH_PORT`` in from ``DWH_ALLOWED_CIDR`` only, and the cluster. Each step first looks for what
-exists, so a second run reports and changes nothing.
+Provisioning makes three things, each tagged ``managed-by=sparkify`` so that deleting removes
+only what sparkify made: an IAM role that Redshift may assume to read S3, a security group that
+lets ``DWH_PORT`` in from ``DWH_ALLOWED_CIDR`` only, and the cluster. Each step first looks for
+what exists, so a second run reports and changes nothing.
+
+The steps (:func:`ensure_role`, :func:`ensure_security_group`, :func:`ensure_cluster`,
+:func:`wait_until_available`, :func:`write_endpoint`; :func:`remove_cluster`,
+:func:`remove_security_group`, :func:`remove_role`) take a session from :func:`open_session`;
+the Dagster jobs (:mod:`sparkify_dagster.jobs`) run one op per step. :func:`create_cluster`,
+:func:`cluster_status`, :func:`cluster_endpoint` and :func:`delete_cluster` chain them for
+Python callers.
 
 >>> from sparkify_dagster.cluster.lifecycle import create_cluster, cluster_endpoint
 >>> create_cluster("dwh.cfg").cluster.status  # doctest: +SKIP
@@ -39,13 +46,24 @@ __all__ = [
     "ClusterConfig",
     "ClusterInfo",
     "ClusterResult",
+    "check_snapshot_name",
     "cluster_endpoint",
     "cluster_status",
     "create_cluster",
     "delete_cluster",
+    "describe_cluster",
+    "ensure_cluster",
+    "ensure_role",
+    "ensure_security_group",
     "group_name",
     "ingress_cidr",
     "load_cluster_config",
+    "open_session",
+    "remove_cluster",
+    "remove_role",
+    "remove_security_group",
+    "wait_until_available",
+    "write_endpoint",
 ]
 
 TAG_KEY = "managed-by"
@@ -70,7 +88,7 @@ _RULE_KEYS = ("IpProtocol", "FromPort", "ToPort")
 
 @dataclass(frozen=True)
 class ClusterInfo:
-    """What ``sparkify cluster status`` shows about a cluster."""
+    """What the ``redshift_status`` job shows about a cluster."""
 
     identifier: str
     status: str
@@ -101,12 +119,27 @@ class ClusterResult:
     dry_run: bool = False
 
 
-def _session(
-    config: ClusterConfig | str | os.PathLike[str], dry_run: bool
+def open_session(
+    config: ClusterConfig | str | os.PathLike[str],
+    *,
+    dry_run: bool = False,
+    region: str | None = None,
+    profile: str | None = None,
+    client_config: Any = None,
 ) -> tuple[ClusterConfig, Aws, ClusterResult]:
+    """The checked settings, an AWS session and an empty result: what every step takes.
+
+    ``region`` (else ``[AWS] REGION``, else the AWS chain) and ``profile`` (else the AWS chain)
+    choose the account; ``client_config`` is botocore's (retries, timeouts).
+    """
     cfg = config if isinstance(config, ClusterConfig) else load_cluster_config(config)
     aws = Aws(
-        region=cfg.region, access_key=cfg.access_key, secret_key=cfg.secret_key, dry_run=dry_run
+        region=region or cfg.region,
+        access_key=cfg.access_key,
+        secret_key=cfg.secret_key,
+        profile=profile,
+        client_config=client_config,
+        dry_run=dry_run,
     )
     result = ClusterResult(calls=aws.calls, dry_run=dry_run)
     if cfg.keys_in_file:
@@ -128,10 +161,81 @@ def create_cluster(
     progress: Progress | None = None,
 ) -> ClusterResult:
     """Make the IAM role, the security group and the cluster that are missing, then wait for it."""
-    cfg, aws, result = _session(config, dry_run)
+    cfg, aws, result = open_session(config, dry_run=dry_run)
     cidr = ingress_cidr(cfg, allow_anywhere, result)
-    role_arn = _ensure_role(aws, cfg, result)
-    group_id = _ensure_security_group(aws, cfg, cidr, result)
+    role_arn = ensure_role(aws, cfg, result)
+    group_id = ensure_security_group(aws, cfg, cidr, result)
+    ensure_cluster(aws, cfg, result, role_arn=role_arn, group_id=group_id)
+    result.cluster = wait_until_available(aws, cfg, timeout=timeout, delay=delay, progress=progress)
+    return result
+
+
+def cluster_status(
+    config: ClusterConfig | str | os.PathLike[str], *, dry_run: bool = False
+) -> ClusterResult:
+    """Describe the cluster; :class:`ClusterNotFoundError` when it does not exist."""
+    cfg, aws, result = open_session(config, dry_run=dry_run)
+    result.cluster = describe_cluster(aws, cfg)
+    return result
+
+
+def cluster_endpoint(
+    config: ClusterConfig | str | os.PathLike[str],
+    *,
+    allow_anywhere: bool = False,
+    dry_run: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    delay: float = DEFAULT_DELAY,
+    progress: Progress | None = None,
+) -> ClusterResult:
+    """Wait until the cluster is available, make sure the ingress rule is in place, and write
+    ``[CLUSTER] HOST`` and ``[IAM_ROLE] ARN`` into the config file (nothing else in it changes).
+    """
+    cfg, aws, result = open_session(config, dry_run=dry_run)
+    cidr = ingress_cidr(cfg, allow_anywhere, result)
+    if _describe(aws, cfg) is None and not dry_run:
+        raise _not_found(cfg, aws)
+    wait_until_available(aws, cfg, timeout=timeout, delay=delay, progress=progress)
+    group_id = ensure_security_group(aws, cfg, cidr, result)
+    write_endpoint(aws, cfg, result, group_id=group_id)
+    return result
+
+
+def delete_cluster(
+    config: ClusterConfig | str | os.PathLike[str],
+    *,
+    final_snapshot: str | None = None,
+    keep_role: bool = False,
+    dry_run: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    delay: float = DEFAULT_DELAY,
+    progress: Progress | None = None,
+) -> ClusterResult:
+    """Delete the cluster (optionally after a final snapshot), then the security group and the
+    role — each only if sparkify created it. What is already gone is reported, not an error.
+    """
+    check_snapshot_name(final_snapshot)
+    cfg, aws, result = open_session(config, dry_run=dry_run)
+    remove_cluster(
+        aws, cfg, result, final_snapshot=final_snapshot, timeout=timeout, delay=delay,
+        progress=progress,
+    )  # fmt: skip
+    remove_security_group(aws, cfg, result, timeout=timeout, delay=delay, progress=progress)
+    if keep_role:
+        result.steps.append(f"kept IAM role {cfg.role_name} (keep_role)")
+    else:
+        remove_role(aws, cfg, result)
+    return result
+
+
+# -- the steps, each safe to run again ------------------------------------------------------
+
+
+def ensure_cluster(
+    aws: Aws, cfg: ClusterConfig, result: ClusterResult, *, role_arn: str, group_id: str
+) -> None:
+    """Create the cluster with ``role_arn`` and ``group_id`` unless it exists; an existing one
+    that lacks either is reported as a warning."""
     cluster = _describe(aws, cfg)
     if cluster is None:
         params: dict[str, Any] = {
@@ -153,61 +257,67 @@ def create_cluster(
         )
         aws.call("redshift", "create_cluster", note="if the cluster is missing", **params)
         _did(result, f"created cluster {cfg.identifier} ({_size(cfg)})")
-    else:
-        if cluster["ClusterStatus"] == "deleting":
-            raise AwsError(
-                f"cluster {cfg.identifier} is being deleted: wait until `sparkify cluster "
-                "status` says it does not exist, then create it again"
-            )
-        result.steps.append(f"cluster {cfg.identifier} exists ({cluster['ClusterStatus']})")
-        roles = [role["IamRoleArn"] for role in cluster.get("IamRoles", [])]
-        groups = [g["VpcSecurityGroupId"] for g in cluster.get("VpcSecurityGroups", [])]
-        if group_id not in groups:
-            result.warnings.append(
-                f"cluster {cfg.identifier} does not use security group {group_name(cfg)}: "
-                "`sparkify cluster endpoint` adds it"
-            )
-        if role_arn not in roles:
-            result.warnings.append(
-                f"cluster {cfg.identifier} does not use IAM role {cfg.role_name}: attach it in "
-                "the Redshift console (Manage IAM roles) so COPY can read S3"
-            )
-    _wait_available(aws, cfg, timeout, delay, progress)
-    result.cluster = _info(_describe(aws, cfg))
-    return result
+        return
+    if cluster["ClusterStatus"] == "deleting":
+        raise AwsError(
+            f"cluster {cfg.identifier} is being deleted: wait until the redshift_status job "
+            "says it does not exist, then create it again"
+        )
+    result.steps.append(f"cluster {cfg.identifier} exists ({cluster['ClusterStatus']})")
+    roles = [role["IamRoleArn"] for role in cluster.get("IamRoles", [])]
+    groups = [g["VpcSecurityGroupId"] for g in cluster.get("VpcSecurityGroups", [])]
+    if group_id not in groups:
+        result.warnings.append(
+            f"cluster {cfg.identifier} does not use security group {group_name(cfg)}: "
+            "the cluster_endpoint step adds it"
+        )
+    if role_arn not in roles:
+        result.warnings.append(
+            f"cluster {cfg.identifier} does not use IAM role {cfg.role_name}: attach it in "
+            "the Redshift console (Manage IAM roles) so COPY can read S3"
+        )
 
 
-def cluster_status(
-    config: ClusterConfig | str | os.PathLike[str], *, dry_run: bool = False
-) -> ClusterResult:
-    """Describe the cluster; :class:`ClusterNotFoundError` when it does not exist."""
-    cfg, aws, result = _session(config, dry_run)
-    cluster = _describe(aws, cfg)
-    if cluster is None and not dry_run:
-        raise _not_found(cfg, aws)
-    result.cluster = _info(cluster)
-    return result
-
-
-def cluster_endpoint(
-    config: ClusterConfig | str | os.PathLike[str],
+def wait_until_available(
+    aws: Aws,
+    cfg: ClusterConfig,
     *,
-    allow_anywhere: bool = False,
-    dry_run: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     delay: float = DEFAULT_DELAY,
     progress: Progress | None = None,
-) -> ClusterResult:
-    """Wait until the cluster is available, make sure the ingress rule is in place, and write
-    ``[CLUSTER] HOST`` and ``[IAM_ROLE] ARN`` into the config file (nothing else in it changes).
-    """
-    cfg, aws, result = _session(config, dry_run)
-    cidr = ingress_cidr(cfg, allow_anywhere, result)
-    if _describe(aws, cfg) is None and not dry_run:
-        raise _not_found(cfg, aws)
-    _wait_available(aws, cfg, timeout, delay, progress)
+) -> ClusterInfo | None:
+    """Poll every ``delay`` s until the cluster is available (telling ``progress`` the status
+    each time); :class:`ClusterStuckError` after ``timeout`` s. ``None`` in a dry run."""
+    aws.wait(
+        "redshift",
+        "cluster_available",
+        what=f"cluster {cfg.identifier} to be available",
+        timeout=timeout,
+        delay=delay,
+        progress=progress,
+        state=_cluster_state,
+        ClusterIdentifier=cfg.identifier,
+    )
+    return _info(_describe(aws, cfg))
+
+
+def describe_cluster(aws: Aws, cfg: ClusterConfig) -> ClusterInfo | None:
+    """The cluster's details; :class:`ClusterNotFoundError` when it does not exist (``None`` in
+    a dry run)."""
     cluster = _describe(aws, cfg)
-    group_id = _ensure_security_group(aws, cfg, cidr, result)
+    if cluster is None and not aws.dry_run:
+        raise _not_found(cfg, aws)
+    return _info(cluster)
+
+
+def write_endpoint(
+    aws: Aws, cfg: ClusterConfig, result: ClusterResult, *, group_id: str
+) -> ClusterInfo | None:
+    """Make sure the cluster uses ``group_id``, then write ``[CLUSTER] HOST`` and ``[IAM_ROLE]
+    ARN`` into the config file, changing nothing else in it. Returns the cluster's details."""
+    cluster = _describe(aws, cfg)
+    if cluster is None and not aws.dry_run:
+        raise _not_found(cfg, aws)
     groups = [g["VpcSecurityGroupId"] for g in (cluster or {}).get("VpcSecurityGroups", [])]
     if group_id not in groups:
         aws.call(
@@ -221,9 +331,9 @@ def cluster_endpoint(
     role = aws.read("iam", "get_role", missing="NoSuchEntity", RoleName=cfg.role_name)
     cluster_roles = [r["IamRoleArn"] for r in (cluster or {}).get("IamRoles", [])]
     role_arn = role["Role"]["Arn"] if role else next(iter(cluster_roles), None)
-    if dry_run or cluster is None:
+    if cluster is None:
         result.steps.append(f"would write [CLUSTER] HOST and [IAM_ROLE] ARN into {cfg.path}")
-        return result
+        return None
     info = _cluster_info(cluster)
     result.cluster = info
     values = {("CLUSTER", "HOST"): info.endpoint or ""}
@@ -231,69 +341,85 @@ def cluster_endpoint(
         values[("IAM_ROLE", "ARN")] = role_arn
     else:
         result.warnings.append(
-            f"no IAM role {cfg.role_name} found: [IAM_ROLE] ARN left as it was; run "
-            "`sparkify cluster create` to make it"
+            f"no IAM role {cfg.role_name} found: [IAM_ROLE] ARN left as it was; run the "
+            "provision_redshift job to make it"
         )
     if update_config(cfg.path, values):
         _did(result, f"wrote HOST={info.endpoint} and ARN={role_arn} into {cfg.path}")
     else:
         result.steps.append(f"{cfg.path} already has HOST={info.endpoint} and ARN={role_arn}")
-    return result
+    return info
 
 
-def delete_cluster(
-    config: ClusterConfig | str | os.PathLike[str],
-    *,
-    final_snapshot: str | None = None,
-    keep_role: bool = False,
-    dry_run: bool = False,
-    timeout: float = DEFAULT_TIMEOUT,
-    delay: float = DEFAULT_DELAY,
-    progress: Progress | None = None,
-) -> ClusterResult:
-    """Delete the cluster (optionally after a final snapshot), then the security group and the
-    role — each only if sparkify created it. What is already gone is reported, not an error.
-    """
+def check_snapshot_name(final_snapshot: str | None) -> None:
+    """A :class:`ConfigError` unless ``final_snapshot`` is ``None`` or a valid identifier."""
     if final_snapshot is not None and not valid_identifier(final_snapshot, 255):
         raise ConfigError(
-            f"--final-snapshot {final_snapshot!r} is not a valid snapshot identifier: use "
+            f"final_snapshot {final_snapshot!r} is not a valid snapshot identifier: use "
             "letters, digits or hyphens, starting with a letter, without a trailing or double "
             "hyphen (e.g. dwhcluster-final)"
         )
-    cfg, aws, result = _session(config, dry_run)
+
+
+def remove_cluster(
+    aws: Aws,
+    cfg: ClusterConfig,
+    result: ClusterResult,
+    *,
+    final_snapshot: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    delay: float = DEFAULT_DELAY,
+    progress: Progress | None = None,
+) -> None:
+    """Delete the cluster (after a final snapshot if one is named) and wait until it is gone;
+    refuses a cluster sparkify did not create."""
+    check_snapshot_name(final_snapshot)
     cluster = _describe(aws, cfg)
-    if cluster is None and not dry_run:
+    if cluster is None and not aws.dry_run:
         result.steps.append(f"cluster {cfg.identifier} is already gone")
+        return
+    if cluster is not None and not _tagged(cluster.get("Tags", [])):
+        raise ResourceConflictError(
+            f"cluster {cfg.identifier} was not created by sparkify (no tag "
+            f"{TAG_KEY}={TAG_VALUE}), so sparkify will not delete it: delete it in the "
+            "Redshift console, or add that tag to it to let sparkify delete it"
+        )
+    snapshot: dict[str, Any] = (
+        {"SkipFinalClusterSnapshot": False, "FinalClusterSnapshotIdentifier": final_snapshot}
+        if final_snapshot
+        else {"SkipFinalClusterSnapshot": True}
+    )
+    if cluster is not None and cluster.get("ClusterStatus") == "deleting":
+        result.steps.append(f"cluster {cfg.identifier} is already being deleted")
     else:
-        if cluster is not None and not _tagged(cluster.get("Tags", [])):
-            raise ResourceConflictError(
-                f"cluster {cfg.identifier} was not created by sparkify (no tag "
-                f"{TAG_KEY}={TAG_VALUE}), so sparkify will not delete it: delete it in the "
-                "Redshift console, or add that tag to it to let sparkify delete it"
-            )
-        snapshot: dict[str, Any] = (
-            {"SkipFinalClusterSnapshot": False, "FinalClusterSnapshotIdentifier": final_snapshot}
-            if final_snapshot
-            else {"SkipFinalClusterSnapshot": True}
-        )
-        if cluster is not None and cluster.get("ClusterStatus") == "deleting":
-            result.steps.append(f"cluster {cfg.identifier} is already being deleted")
-        else:
-            aws.call("redshift", "delete_cluster", ClusterIdentifier=cfg.identifier, **snapshot)
-        aws.wait(
-            "redshift",
-            "cluster_deleted",
-            what=f"cluster {cfg.identifier} to be deleted",
-            timeout=timeout,
-            delay=delay,
-            progress=progress,
-            state=_cluster_state,
-            ClusterIdentifier=cfg.identifier,
-        )
-        kept = f", final snapshot {final_snapshot}" if final_snapshot else ""
-        _did(result, f"deleted cluster {cfg.identifier}{kept}")
+        aws.call("redshift", "delete_cluster", ClusterIdentifier=cfg.identifier, **snapshot)
+    aws.wait(
+        "redshift",
+        "cluster_deleted",
+        what=f"cluster {cfg.identifier} to be deleted",
+        timeout=timeout,
+        delay=delay,
+        progress=progress,
+        state=_cluster_state,
+        ClusterIdentifier=cfg.identifier,
+    )
+    kept = f", final snapshot {final_snapshot}" if final_snapshot else ""
+    _did(result, f"deleted cluster {cfg.identifier}{kept}")
+
+
+def remove_security_group(
+    aws: Aws,
+    cfg: ClusterConfig,
+    result: ClusterResult,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    delay: float = DEFAULT_DELAY,
+    progress: Progress | None = None,
+) -> None:
+    """Delete the cluster's security group if sparkify created it, waiting while AWS still
+    holds it for a just-deleted cluster."""
     group = _find_security_group(aws, cfg)
-    if group is None and not dry_run:
+    if group is None and not aws.dry_run:
         result.steps.append(f"security group {group_name(cfg)} is already gone")
     elif group is not None and not _tagged(group.get("Tags", [])):
         result.steps.append(f"kept security group {group_name(cfg)}: not created by sparkify")
@@ -301,11 +427,6 @@ def delete_cluster(
         group_id = group["GroupId"] if group else f"<id of {group_name(cfg)}>"
         _delete_security_group(aws, cfg, group_id, timeout, delay, progress)
         _did(result, f"deleted security group {group_name(cfg)} ({group_id})")
-    if keep_role:
-        result.steps.append(f"kept IAM role {cfg.role_name} (--keep-role)")
-    else:
-        _delete_role(aws, cfg, result)
-    return result
 
 
 def ingress_cidr(cfg: ClusterConfig, allow_anywhere: bool, result: ClusterResult) -> str:
@@ -314,17 +435,18 @@ def ingress_cidr(cfg: ClusterConfig, allow_anywhere: bool, result: ClusterResult
     if cidr is None:
         if not allow_anywhere:
             raise ConfigError(
-                f"[DWH] DWH_ALLOWED_CIDR is not set in {cfg.path}: set it to the network that "
-                "may connect to the cluster, e.g. DWH_ALLOWED_CIDR=203.0.113.7/32 for one "
-                "address, or pass --allow-anywhere to open the port to the whole internet"
+                f"[DWH] DWH_ALLOWED_CIDR is not set in {cfg.path} or $DWH_ALLOWED_CIDR: set it to "
+                "the network that may connect to the cluster, e.g. DWH_ALLOWED_CIDR="
+                "203.0.113.7/32 for one address, or set allow_anywhere (the security_group "
+                "step's run config) to open the port to the whole internet"
             )
         cidr = ANYWHERE
     if ipaddress.ip_network(cidr).prefixlen == 0:
         if not allow_anywhere:
             raise ConfigError(
                 f"[DWH] DWH_ALLOWED_CIDR is {cidr}, which opens port {cfg.port} to the whole "
-                "internet: narrow it (e.g. your address/32), or pass --allow-anywhere if you "
-                "mean it"
+                "internet: narrow it (e.g. your address/32), or set allow_anywhere (the "
+                "security_group step's run config) if you mean it"
             )
         result.warnings.append(
             f"port {cfg.port} of the cluster is open to the whole internet ({cidr}): only the "
@@ -338,7 +460,8 @@ def group_name(cfg: ClusterConfig) -> str:
     return f"sparkify-{cfg.identifier}"
 
 
-def _ensure_role(aws: Aws, cfg: ClusterConfig, result: ClusterResult) -> str:
+def ensure_role(aws: Aws, cfg: ClusterConfig, result: ClusterResult) -> str:
+    """The IAM role Redshift assumes to read S3, made if missing; returns its ARN."""
     name = cfg.role_name
     role = aws.read("iam", "get_role", missing="NoSuchEntity", RoleName=name)
     if role is None:
@@ -419,7 +542,9 @@ def _find_security_group(aws: Aws, cfg: ClusterConfig) -> dict[str, Any] | None:
     return groups[0] if groups else None
 
 
-def _ensure_security_group(aws: Aws, cfg: ClusterConfig, cidr: str, result: ClusterResult) -> str:
+def ensure_security_group(aws: Aws, cfg: ClusterConfig, cidr: str, result: ClusterResult) -> str:
+    """The cluster's security group, made if missing, letting ``DWH_PORT`` in from ``cidr``
+    only; returns its id."""
     name = group_name(cfg)
     group = _find_security_group(aws, cfg)
     if group is None:
@@ -522,7 +647,8 @@ def _delete_security_group(
         time.sleep(delay)
 
 
-def _delete_role(aws: Aws, cfg: ClusterConfig, result: ClusterResult) -> None:
+def remove_role(aws: Aws, cfg: ClusterConfig, result: ClusterResult) -> None:
+    """Delete the IAM role (and detach its policies) if sparkify created it."""
     name = cfg.role_name
     role = aws.read("iam", "get_role", missing="NoSuchEntity", RoleName=name)
     if role is None and not aws.dry_run:
@@ -548,21 +674,6 @@ def _describe(aws: Aws, cfg: ClusterConfig) -> dict[str, Any] | None:
     )
     clusters: list[dict[str, Any]] = (found or {}).get("Clusters", [])
     return clusters[0] if clusters else None
-
-
-def _wait_available(
-    aws: Aws, cfg: ClusterConfig, timeout: float, delay: float, progress: Progress | None
-) -> None:
-    aws.wait(
-        "redshift",
-        "cluster_available",
-        what=f"cluster {cfg.identifier} to be available",
-        timeout=timeout,
-        delay=delay,
-        progress=progress,
-        state=_cluster_state,
-        ClusterIdentifier=cfg.identifier,
-    )
 
 
 def _cluster_state(response: Any) -> str:
@@ -596,8 +707,8 @@ def _cluster_info(cluster: dict[str, Any]) -> ClusterInfo:
 def _not_found(cfg: ClusterConfig, aws: Aws) -> ClusterNotFoundError:
     return ClusterNotFoundError(
         f"cluster {cfg.identifier} does not exist in region {aws.region_name}: create it with "
-        f"`sparkify cluster create --config {cfg.path}`, or check [DWH] DWH_CLUSTER_IDENTIFIER "
-        "and [AWS] REGION"
+        f"the provision_redshift job, or check [DWH] DWH_CLUSTER_IDENTIFIER and [AWS] REGION "
+        f"in {cfg.path}"
     )
 
 

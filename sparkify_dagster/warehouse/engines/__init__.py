@@ -6,9 +6,10 @@ Targets follow the SQLAlchemy URL convention:
   or a plain path ending in ``.duckdb``.
 - ``postgresql://user@host:5432/db`` or ``postgres://…``: a libpq URI; what it leaves out comes
   from the standard ``PG*`` variables (``PGPASSWORD`` …). ``postgresql://`` alone uses them all.
-- ``redshift://user@host:5439/db``: the cluster endpoint; the password comes from
-  ``$SPARKIFY_DB_PASSWORD`` or ``[CLUSTER] DB_PASSWORD`` (else ``$PGPASSWORD``, ``~/.pgpass``).
-  TLS is required.
+- ``redshift://user@host:5439/db``: the cluster endpoint, reached with Amazon's driver
+  (redshift-connector) over TLS; the password comes from ``$SPARKIFY_DB_PASSWORD`` or
+  ``[CLUSTER] DB_PASSWORD``, or IAM authentication needs none (see
+  :mod:`~sparkify_dagster.warehouse.engines.redshift_driver`).
 """
 
 from __future__ import annotations
@@ -50,22 +51,6 @@ def engine_class(target: str) -> type[Warehouse]:
     )
 
 
-def redshift_conninfo(target: str) -> str:
-    """The libpq URI of a ``redshift://`` target: port 5439 by default, TLS required."""
-    rest = target[len(REDSHIFT_SCHEME) :]
-    authority, slash, path = rest.partition("/")
-    host = authority.rpartition("@")[2]
-    if not host or not path.strip("/"):
-        raise ConfigError(
-            f"target {redact(target)!r} needs a host and a database: "
-            "redshift://user@cluster.abc123.us-west-2.redshift.amazonaws.com:5439/dev"
-        )
-    if ":" not in host.rpartition("]")[2]:
-        authority += ":5439"
-    query = "" if "sslmode=" in path else ("&" if "?" in path else "?") + "sslmode=require"
-    return f"postgresql://{authority}{slash}{path}{query}"
-
-
 def duckdb_path(target: str) -> str | None:
     """The DuckDB file a target names, or ``None`` when it names another engine."""
     if target.startswith("duckdb://"):
@@ -95,7 +80,5 @@ def connect(
         return PostgresWarehouse(target, lock_timeout=lock_timeout)
     if engine is RedshiftWarehouse:
         options = redshift or RedshiftOptions.resolve()
-        return RedshiftWarehouse(
-            redshift_conninfo(target), options=options, lock_timeout=lock_timeout
-        )
+        return RedshiftWarehouse(target, options=options, lock_timeout=lock_timeout)
     return DuckDBWarehouse(str(duckdb_path(target)), lock_timeout=lock_timeout)

@@ -1,7 +1,10 @@
-"""Amazon Redshift: PostgreSQL's wire protocol, with its own table design and bulk load.
+"""Amazon Redshift: PostgreSQL's SQL, with its own table design, bulk load and driver.
 
 Declares only what differs from :class:`PostgresWarehouse` (see ``docs/redshift.md``):
 
+- the connection: Amazon's driver, redshift-connector, with TLS and optional IAM
+  authentication (:mod:`~sparkify_dagster.warehouse.engines.redshift_driver`); statements, ``%s``
+  parameters and transactions behave as on PostgreSQL;
 - types: ``VARCHAR(n)`` sized from the model (``Column.size``, in bytes), ``DOUBLE PRECISION``
   for durations and coordinates (a bare ``DECIMAL`` has scale 0 on Redshift and would round);
 - ``DISTSTYLE``/``DISTKEY``/``SORTKEY`` from the model's hints;
@@ -13,14 +16,14 @@ Declares only what differs from :class:`PostgresWarehouse` (see ``docs/redshift.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sparkify_dagster.errors import WarehouseError
-from sparkify_dagster.warehouse.engines.base import quote
-from sparkify_dagster.warehouse.engines.postgres import PostgresWarehouse
+from sparkify_dagster.warehouse.engines.base import batched, quote
+from sparkify_dagster.warehouse.engines.postgres import PostgresWarehouse, _first_line
 from sparkify_dagster.warehouse.engines.redshift_copy import (
     LOAD_ERRORS_SQL,
     STL_LOAD_ERRORS_SQL,
@@ -31,9 +34,15 @@ from sparkify_dagster.warehouse.engines.redshift_copy import (
     prepare,
     staging_statements,
 )
+from sparkify_dagster.warehouse.engines.redshift_driver import (
+    Endpoint,
+    connect_arguments,
+    translate,
+)
 from sparkify_dagster.warehouse.model import LINEAGE_COLUMNS, Column, Table, Type
 
-DEFAULT_PORT = 5439
+if TYPE_CHECKING:
+    from redshift_connector.core import Connection
 
 # Staging columns whose source values COPY cannot read as the model's type. eventsim writes
 # ``registration`` as a JSON float (1.540919166796e+12): COPY refuses it for a BIGINT, while a
@@ -54,14 +63,55 @@ class RedshiftWarehouse(PostgresWarehouse):
 
     def __init__(
         self,
-        conninfo: str = "",
+        target: str,
         *,
         options: RedshiftOptions | None = None,
         lock_timeout: float = 0.0,
     ) -> None:
         self.options = options or RedshiftOptions()
+        self.endpoint = Endpoint.from_target(target)
+        self.lock_timeout = lock_timeout  # Redshift's own table locks serialise runs
         self._failed_copy: CopySource | None = None
-        super().__init__(conninfo, password=self.options.password, lock_timeout=lock_timeout)
+        self._depth = 0
+        arguments = connect_arguments(self.endpoint, self.options)
+        self._secret: str | None = arguments.get("password")
+        import redshift_connector  # with boto3 under it: loaded only when Redshift is used
+
+        try:
+            self.db: Connection = redshift_connector.connect(**arguments)
+        except Exception as exc:
+            user = f"IAM user {self.endpoint.user}" if self.options.iam else self.endpoint.user
+            raise self._error(exc, f"cannot connect as {user}") from None
+        self.db.autocommit = True  # transactions are opened explicitly by transaction()
+        # The driver keeps its connect timeout on the socket; a long COPY must not hit it.
+        sock = getattr(self.db, "_usock", None)
+        if sock is not None:
+            sock.settimeout(None)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({getattr(self, 'endpoint', None)!r})"
+
+    def _error(self, exc: BaseException, doing: str) -> WarehouseError:
+        return translate(exc, doing, self.endpoint, self._secret)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        cursor = self.db.cursor()
+        try:
+            cursor.execute(sql, list(params) or None)
+        except Exception as exc:
+            raise self._error(exc, f"refused {_first_line(sql)!r}") from None
+        finally:
+            cursor.close()
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cursor = self.db.cursor()
+        try:
+            cursor.execute(sql, list(params) or None)
+            return [tuple(row) for row in cursor.fetchall()]
+        except Exception as exc:
+            raise self._error(exc, f"refused {_first_line(sql)!r}") from None
+        finally:
+            cursor.close()
 
     def stage_from_s3(self, kind: str, location: str | None, *, max_errors: int = 0) -> int:
         """Replace the staging table of ``kind`` by a ``COPY`` of ``location``; rows staged.
@@ -80,18 +130,60 @@ class RedshiftWarehouse(PostgresWarehouse):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        try:
-            with super().transaction():
+        """All or nothing: committed when the block ends, rolled back when it raises. A
+        transaction opened inside another joins it."""
+        if self._depth:
+            self._depth += 1
+            try:
                 yield
-        except WarehouseError:
+            finally:
+                self._depth -= 1
+            return
+        self.execute("BEGIN")
+        self._depth = 1
+        try:
+            yield
+        except BaseException as exc:
+            self._depth = 0
+            self._rollback()
             failed, self._failed_copy = self._failed_copy, None
-            if failed is None:
-                raise
-            try:  # the rejected lines are readable once the transaction has rolled back
-                rows = self.query(LOAD_ERRORS_SQL)
-            except WarehouseError:  # clusters without the SYS views
-                rows = self.query(STL_LOAD_ERRORS_SQL)
-            raise load_error(rows, failed.table.name) from None
+            if isinstance(exc, WarehouseError) and failed is not None:
+                raise self._rejected_lines(failed, exc) from None
+            raise
+        self._depth = 0
+        try:
+            self.db.commit()
+        except Exception as exc:
+            self._rollback()
+            raise self._error(exc, "could not commit") from None
+
+    def _rollback(self) -> None:
+        with suppress(Exception):  # the connection is gone: the server rolls back by itself
+            self.db.rollback()
+
+    def _rejected_lines(self, failed: CopySource, error: WarehouseError) -> Exception:
+        """The failed COPY's first rejected line, readable once the transaction rolled back;
+        ``error`` itself when the cluster recorded none it can show."""
+        for sql in (LOAD_ERRORS_SQL, STL_LOAD_ERRORS_SQL):  # clusters without the SYS views
+            try:
+                rows = self.query(sql)
+            except WarehouseError:
+                continue
+            return load_error(rows, failed.table.name) if rows else error
+        return error
+
+    def delete_sources(self, table: Table, source_files: Sequence[str]) -> None:
+        """As on PostgreSQL, with an ``IN`` list: Redshift has no array parameters."""
+        for batch in batched(((file,) for file in source_files), 500):
+            marks = ", ".join([self.placeholder] * len(batch))
+            self.execute(
+                f"DELETE FROM {quote(table.name)} WHERE source_file IN ({marks})",
+                [file for (file,) in batch],
+            )
+
+    def close(self) -> None:
+        with suppress(Exception):  # already closed, or the network is gone: nothing to free
+            self.db.close()
 
     def physical(self, table: Table) -> Table:
         """``table`` as Redshift stores it: COPY-friendly staging types, nullable lineage."""
@@ -126,9 +218,6 @@ class RedshiftWarehouse(PostgresWarehouse):
         if not table.sort_key:
             return f"\n{dist}"
         return f"\n{dist} COMPOUND SORTKEY ({', '.join(map(quote, table.sort_key))})"
-
-    def lock_run(self) -> None:
-        """Redshift has no advisory locks; its own table locks serialise concurrent runs."""
 
     def load_rows(self, table: Table, rows: Iterable[tuple[Any, ...]]) -> int:
         raise WarehouseError(

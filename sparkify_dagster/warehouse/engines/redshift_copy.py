@@ -55,7 +55,8 @@ class RedshiftOptions:
 
     ``staging`` is an ``s3://bucket/prefix`` this tool may write to (generated JSONPaths,
     compacted objects, manifests); it is needed unless ``log_jsonpath`` is given and
-    ``compact`` is off.
+    ``compact`` is off. With ``iam`` the connection asks Redshift for temporary credentials of
+    the target's user on cluster ``cluster_identifier`` instead of using ``password``.
     """
 
     iam_role: str | None = None
@@ -67,6 +68,8 @@ class RedshiftOptions:
     slices: int = 4
     gzip: bool = False
     password: str | None = field(default=None, repr=False)
+    iam: bool = False
+    cluster_identifier: str | None = None
 
     @classmethod
     def resolve(
@@ -82,11 +85,14 @@ class RedshiftOptions:
         compact: bool | None = None,
         slices: int | None = None,
         gzip: bool | None = None,
+        iam: bool | None = None,
+        cluster_identifier: str | None = None,
     ) -> RedshiftOptions:
         """Arguments first, then ``$SPARKIFY_IAM_ROLE``/``_REGION``/``_LOG_JSONPATH``/
-        ``_STAGING``/``_COMPACT``/``_SLICES``/``_GZIP``/``_DB_PASSWORD``, then dwh.cfg (``[IAM_ROLE]
-        ARN``, ``[S3] LOG_JSONPATH``/``STAGING``, ``[CLUSTER] DB_PASSWORD``/``REGION``), then the
-        AWS configuration's default region."""
+        ``_STAGING``/``_COMPACT``/``_SLICES``/``_GZIP``/``_DB_PASSWORD``/``_DB_IAM``/
+        ``_CLUSTER_IDENTIFIER``, then dwh.cfg (``[IAM_ROLE] ARN``, ``[S3] LOG_JSONPATH``/
+        ``STAGING``, ``[CLUSTER] DB_PASSWORD``/``REGION``/``IAM``, ``[DWH]
+        DWH_CLUSTER_IDENTIFIER``), then the AWS configuration's default region."""
         environ = os.environ if environ is None else environ
         cfg = read_config(config) if config else None
 
@@ -115,6 +121,21 @@ class RedshiftOptions:
             slices=slices,
             gzip=flag(environ.get("SPARKIFY_GZIP"), "SPARKIFY_GZIP") if gzip is None else gzip,
             password=pick(None, "SPARKIFY_DB_PASSWORD", "CLUSTER", "DB_PASSWORD"),
+            iam=flag(
+                pick(None, "SPARKIFY_DB_IAM", "CLUSTER", "IAM"), "SPARKIFY_DB_IAM or [CLUSTER] IAM"
+            )
+            if iam is None
+            else iam,
+            cluster_identifier=(
+                pick(
+                    cluster_identifier,
+                    "SPARKIFY_CLUSTER_IDENTIFIER",
+                    "DWH",
+                    "DWH_CLUSTER_IDENTIFIER",
+                )
+                or ""
+            ).lower()
+            or None,
         )
 
 
