@@ -11,6 +11,7 @@ from sparkify_dagster.assets import TABLE_ASSETS, listening_report
 from sparkify_dagster.checks import TABLE_CHECKS
 from sparkify_dagster.jobs import CLUSTER_JOBS
 from sparkify_dagster.resources import cluster_from_env, sources_from_env, warehouse_from_env
+from sparkify_dagster.sensors import SENSORS
 
 defs = Definitions(
     assets=[*TABLE_ASSETS, listening_report],
@@ -22,4 +23,5 @@ defs = Definitions(
         "redshift_cluster": cluster_from_env(),
     },
     executor=in_process_executor,
+    sensors=SENSORS,
 )

@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import boto3
@@ -40,7 +41,7 @@ from rich import filesize
 
 from sparkify_dagster import progress
 from sparkify_dagster.errors import SourceError
-from sparkify_dagster.ingest.sources import SourceFile, is_wanted
+from sparkify_dagster.ingest.sources import ListedFile, Listing, SourceFile, is_wanted
 from sparkify_dagster.warehouse.engines.s3_staging import split_uri
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,60 @@ class S3Source:
             )
         found.sort(key=lambda pair: pair[0])  # the order LocalSource uses for the same tree
         return [file for _, file in found]
+
+    def list_after(self, start_after: str = "", *, max_keys: int | None = None) -> Listing:
+        """The wanted objects whose key below the location sorts after ``start_after``, in key
+        order, looking at about ``max_keys`` keys at most (a page holds up to 1,000).
+
+        S3 starts the listing at ``start_after`` itself (``StartAfter``), so the keys before it
+        cost nothing; the key need not exist. ``clock`` is the server's time (its ``Date``
+        header), the clock its LastModified times are on.
+        """
+        s3 = self.client()
+        folder = self.prefix if not self.prefix or self.prefix.endswith("/") else f"{self.prefix}/"
+        params: dict[str, Any] = {"Bucket": self.bucket, "Prefix": folder}
+        if start_after:
+            params["StartAfter"] = folder + start_after
+        found: list[ListedFile] = []
+        clock = 0.0
+        looked = 0
+        try:
+            while True:
+                if max_keys is not None:
+                    params["MaxKeys"] = max(min(1000, max_keys - looked), 1)
+                page = s3.list_objects_v2(**params)
+                clock = clock or _server_time(page)
+                last = ""
+                for item in page.get("Contents", ()):
+                    key: str = item["Key"]
+                    last = key.removeprefix(folder)
+                    looked += 1
+                    if is_wanted(last.split("/")):
+                        uri = f"s3://{self.bucket}/{key}"
+                        version = item["ETag"].strip('"')
+                        modified = item["LastModified"].timestamp()
+                        found.append(ListedFile(last, uri, item["Size"], version, modified))
+                if not page.get("IsTruncated"):
+                    break
+                if max_keys is not None and looked >= max_keys:
+                    return Listing(found, last, clock)
+                params["ContinuationToken"] = page["NextContinuationToken"]
+            if not found and not looked and not start_after and folder != self.prefix:
+                found = self._single_object()
+        except (ClientError, BotoCoreError) as exc:
+            raise self._explain(exc, self.location) from None
+        return Listing(found, None, clock)
+
+    def _single_object(self) -> list[ListedFile]:
+        """The object the location names exactly, as :meth:`files` reads it, if there is one."""
+        page = self.client().list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1)
+        for item in page.get("Contents", ()):
+            if item["Key"] == self.prefix:
+                name = self.prefix.rsplit("/", 1)[-1]
+                version = item["ETag"].strip('"')
+                modified = item["LastModified"].timestamp()
+                return [ListedFile(name, self.location, item["Size"], version, modified)]
+        return []
 
     # -- fetching ------------------------------------------------------------------------------
 
@@ -300,6 +355,15 @@ class S3Source:
             f"reading {what} failed: {exc}; check AWS_ENDPOINT_URL/AWS_REGION and the network, "
             "retry later or raise AWS_MAX_ATTEMPTS"
         )
+
+
+def _server_time(response: dict[str, Any]) -> float:
+    """The time in the ``Date`` header of a response, else this machine's."""
+    header = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    try:
+        return parsedate_to_datetime(header).timestamp() if header else time.time()
+    except (TypeError, ValueError):
+        return time.time()
 
 
 def _describe(method: str | None, profile: str | None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import time
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -30,6 +31,40 @@ class SourceFile:
     version: str  # changes whenever the content may have changed (mtime, ETag)
 
 
+@dataclass(frozen=True)
+class ListedFile:
+    """One file as a look for changes sees it (:mod:`~sparkify_dagster.ingest.watch`).
+
+    ``key`` is its path below the location, ``/``-separated; ``version`` is its ETag or its
+    modification time in nanoseconds; ``modified`` is when it was last written, in epoch seconds
+    (S3's LastModified; locally the later of mtime and ctime, since a copy may keep an old mtime).
+    """
+
+    key: str
+    uri: str
+    size: int
+    version: str
+    modified: float
+
+    @property
+    def stamp(self) -> str:
+        """Changes whenever the content may have changed: size and version."""
+        return f"{self.size}:{self.version}"
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Files of one location whose keys sort after a given key, in key order.
+
+    ``resume_after`` is the last key looked at when more keys remain (list again after it), and
+    ``None`` when the listing reached the end; ``clock`` is the store's time when it began.
+    """
+
+    files: list[ListedFile]
+    resume_after: str | None
+    clock: float
+
+
 class Source(Protocol):
     """Lists the input files of one location and reads their contents."""
 
@@ -39,6 +74,10 @@ class Source(Protocol):
 
     def contents(self, files: Iterable[SourceFile]) -> Iterator[tuple[SourceFile, bytes]]:
         """Each file with its bytes as stored (see :func:`decompress`), in the order given."""
+        ...
+
+    def list_after(self, start_after: str = "", *, max_keys: int | None = None) -> Listing:
+        """The files whose key below the location sorts after ``start_after``, in key order."""
         ...
 
 
@@ -91,6 +130,28 @@ class LocalSource:
                 raise SourceError(f"cannot read {file.uri}: {exc.strerror}") from None
             yield file, data
 
+    def list_after(self, start_after: str = "", *, max_keys: int | None = None) -> Listing:
+        """The wanted files whose key below the location sorts after ``start_after``, in key
+        order (the order S3 lists in); at most ``max_keys`` of them.
+
+        Folders whose every key sorts before ``start_after`` are not opened, so listing the last
+        days of ``log_data/YYYY/MM/`` costs the same after a year as after a week.
+        """
+        clock = time.time()
+        if self.root.is_file():
+            name = self.root.name
+            found = [_listed(name, str(self.root), self.root.stat())] if name > start_after else []
+        elif self.root.is_dir():
+            top = str(self.root)
+            prefix = "" if top == "." else top if top.endswith("/") else top + "/"
+            found = sorted(_walk_after(top, prefix, "", start_after), key=lambda f: f.key)
+        else:
+            raise SourceError(f"{self.location} does not exist")
+        if max_keys is not None and len(found) > max_keys:
+            found = found[:max_keys]
+            return Listing(found, found[-1].key, clock)
+        return Listing(found, None, clock)
+
 
 def _walk(folder: str, prefix: str) -> Iterator[SourceFile]:
     """The wanted files below ``folder`` (written ``prefix`` in their paths), in path order.
@@ -114,6 +175,30 @@ def _walk(folder: str, prefix: str) -> Iterator[SourceFile]:
         elif entry.name.endswith(SUFFIXES) and entry.is_file():
             stat = entry.stat()
             yield SourceFile(path, stat.st_size, str(stat.st_mtime_ns))
+
+
+def _walk_after(folder: str, prefix: str, key_prefix: str, after: str) -> Iterator[ListedFile]:
+    """:func:`_walk`'s files below ``folder`` whose key (path below the location, written with
+    ``key_prefix`` here) sorts after ``after``; a folder whose keys all sort before it is skipped
+    unopened."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = [entry for entry in listing if not entry.name.startswith(".")]
+    except PermissionError:
+        return
+    for entry in entries:
+        key = key_prefix + entry.name
+        if entry.is_dir(follow_symlinks=False):
+            below = key + "/"
+            if below > after or after.startswith(below):
+                yield from _walk_after(prefix + entry.name, prefix + entry.name + "/", below, after)
+        elif key > after and entry.name.endswith(SUFFIXES) and entry.is_file():
+            yield _listed(key, prefix + entry.name, entry.stat())
+
+
+def _listed(key: str, path: str, stat: os.stat_result) -> ListedFile:
+    modified = max(stat.st_mtime, stat.st_ctime)
+    return ListedFile(key, path, stat.st_size, str(stat.st_mtime_ns), modified)
 
 
 def _read(path: str, size: int) -> bytes:

@@ -1,0 +1,504 @@
+"""The sensors tick by tick: ``build_sensor_context`` and ``evaluate_tick`` against real boto3 on
+the loopback moto server, and the same on local folders."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.retries.standard import ExponentialBackoff
+from dagster import DagsterInstance, SensorDefinition, build_sensor_context
+from dagster._core.definitions.sensor_definition import SensorExecutionData
+
+import sparkify_dagster
+from sparkify_dagster.errors import ConfigError
+from sparkify_dagster.ingest.sources import open_source
+from sparkify_dagster.ingest.watch import Cursor, day_of, look_for_events, look_for_songs
+from sparkify_dagster.resources import SourcesResource
+from sparkify_dagster.sensors import SensorSettings, new_logs, new_songs, tick
+from sparkify_dagster_tests.conftest import song
+from sparkify_dagster_tests.faults import FaultyProxy
+
+BUCKET = "sparkify-sensors"
+
+
+class Store:
+    """Where the raw files live for one test: a prefix in the moto bucket, or a local folder."""
+
+    def __init__(self, kind: str, root: str, s3: Any = None) -> None:
+        self.kind = kind
+        self.root = root  # s3://bucket/prefix or a folder
+        self.s3 = s3
+
+    def location(self, data: str) -> str:
+        return f"{self.root}/{data}"
+
+    def put(self, key: str, body: bytes | str) -> None:
+        data = body.encode() if isinstance(body, str) else body
+        if self.s3 is not None:
+            prefix = self.root.removeprefix(f"s3://{BUCKET}/")
+            self.s3.put_object(Bucket=BUCKET, Key=f"{prefix}/{key}", Body=data)
+        else:
+            path = Path(self.root) / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+    def delete(self, key: str) -> None:
+        if self.s3 is not None:
+            prefix = self.root.removeprefix(f"s3://{BUCKET}/")
+            self.s3.delete_object(Bucket=BUCKET, Key=f"{prefix}/{key}")
+        else:
+            (Path(self.root) / key).unlink()
+
+    def upload(self, folder: Path, data: str, *, skip: tuple[str, ...] = ()) -> list[str]:
+        """Every file of ``folder`` as ``data/<relative path>``, but those named in ``skip``."""
+        keys = []
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.name not in skip:
+                key = f"{data}/{path.relative_to(folder).as_posix()}"
+                self.put(key, path.read_bytes())
+                keys.append(key)
+        return keys
+
+    def sources(self) -> SourcesResource:
+        return SourcesResource(
+            song_data=self.location("song_data"), log_data=self.location("log_data")
+        )
+
+
+def s3_bucket() -> Any:
+    client = boto3.client("s3")
+    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
+        client.create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"}
+        )
+    return client
+
+
+@pytest.fixture(params=["s3", "local"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """A fresh prefix in the moto bucket (the server is not reset: each test has its own
+    prefix), or a fresh local folder."""
+    if request.param == "s3":
+        request.getfixturevalue("aws_environment")
+        return Store("s3", f"s3://{BUCKET}/{uuid.uuid4().hex[:12]}", s3_bucket())
+    return Store("local", str(tmp_path / "raw"))
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """28 days of generated logs (2018-11-01 … 28) and 30 songs."""
+    folder = tmp_path_factory.mktemp("month")
+    sparkify_dagster.generate(folder, songs=30, events=600, days=28, seed=5)
+    return folder
+
+
+@functools.cache
+def instance() -> DagsterInstance:
+    """One ephemeral instance for every tick, as the daemon keeps one."""
+    return DagsterInstance.ephemeral()
+
+
+def evaluate(
+    sensor: SensorDefinition, store: Store, cursor: str | None = None
+) -> SensorExecutionData:
+    context = build_sensor_context(
+        instance=instance(), cursor=cursor, resources={"sources": store.sources()}
+    )
+    return sensor.evaluate_tick(context)
+
+
+def day(number: int) -> str:
+    return f"log_data/2018/11/2018-11-{number:02d}-events.json"
+
+
+def requested(data: SensorExecutionData) -> int:
+    """How many files the tick's one run request covers."""
+    assert data.run_requests is not None
+    (request,) = data.run_requests
+    assert request.run_key
+    assert request.asset_selection is None  # the sensor's target: staging and downstream
+    return int(request.tags["sparkify/new_files"])
+
+
+def found(location: str, cursor: str | None) -> list[str]:
+    return [file.key for file in look_for_events(location, cursor).found]
+
+
+# -- event logs ---------------------------------------------------------------------------------
+
+
+def test_the_first_tick_asks_for_one_run_covering_28_days(store: Store, month: Path) -> None:
+    store.upload(month / "log_data", "log_data")
+
+    first = evaluate(new_logs, store)
+
+    assert requested(first) == 28
+    assert first.cursor is not None and len(first.cursor) < 1_000
+    cursor = json.loads(first.cursor)
+    assert cursor["after"] == "2018/11/2018-11-20-events.json"  # 7 days before the 28th
+    assert sorted(cursor["seen"]) == [day(n).removeprefix("log_data/") for n in range(21, 29)]
+
+    again = evaluate(new_logs, store, first.cursor)
+    assert not again.run_requests
+    assert again.cursor == first.cursor  # unchanged
+    assert again.skip_message == (
+        f"nothing new or changed in {store.location('log_data')}: listed 8 files after "
+        "2018/11/2018-11-20-events.json"
+    )
+    # a repeated tick (a retried evaluation, a restarted daemon) asks for the same run
+    repeated = evaluate(new_logs, store)
+    assert repeated.run_requests is not None and first.run_requests is not None
+    assert repeated.run_requests[0].run_key == first.run_requests[0].run_key
+
+
+def test_a_late_file_for_an_earlier_day_is_found(store: Store, month: Path) -> None:
+    store.upload(month / "log_data", "log_data", skip=("2018-11-25-events.json",))
+    cursor = evaluate(new_logs, store).cursor
+    assert cursor is not None
+
+    late = month / day(25)
+    store.put(day(25), late.read_bytes())
+
+    tick_data = evaluate(new_logs, store, cursor)
+    assert requested(tick_data) == 1
+    assert found(store.location("log_data"), cursor) == ["2018/11/2018-11-25-events.json"]
+    assert "2018/11/2018-11-25-events.json" < "2018/11/2018-11-28-events.json"  # before the newest
+    assert evaluate(new_logs, store, tick_data.cursor).run_requests == []
+
+
+def test_a_rewritten_file_is_found(store: Store, month: Path) -> None:
+    store.upload(month / "log_data", "log_data")
+    cursor = evaluate(new_logs, store).cursor
+    text = (month / day(27)).read_text()
+
+    store.put(day(27), text + "\n")
+
+    assert found(store.location("log_data"), cursor) == ["2018/11/2018-11-27-events.json"]
+    assert requested(evaluate(new_logs, store, cursor)) == 1
+
+
+@pytest.mark.usefixtures("aws_environment")
+def test_an_object_written_again_with_the_same_bytes_is_not_new(month: Path) -> None:
+    s3 = s3_bucket()
+    store = Store("s3", f"s3://{BUCKET}/{uuid.uuid4().hex[:12]}", s3)
+    store.upload(month / "log_data", "log_data")
+    cursor = evaluate(new_logs, store).cursor
+
+    store.put(day(27), (month / day(27)).read_bytes())  # same ETag
+
+    assert found(store.location("log_data"), cursor) == []
+
+
+def test_a_deleted_file_asks_for_nothing_and_the_cursor_keeps_working(
+    store: Store, month: Path
+) -> None:
+    store.upload(month / "log_data", "log_data")
+    cursor = evaluate(new_logs, store).cursor
+
+    store.delete(day(26))
+    store.delete(day(20))  # the cursor's boundary key itself
+    gone = evaluate(new_logs, store, cursor)
+    assert not gone.run_requests and gone.cursor == cursor
+
+    store.put("log_data/2018/12/2018-12-01-events.json", (month / day(1)).read_bytes())
+    later = evaluate(new_logs, store, cursor)
+    assert requested(later) == 1
+    assert later.cursor is not None
+    assert "2018/11/2018-11-26-events.json" not in json.loads(later.cursor)["seen"]
+
+
+def test_a_year_of_daily_logs_keeps_the_cursor_small_and_each_tick_short(store: Store) -> None:
+    first = 1_541_030_400  # 2018-11-01
+    for number in range(365):
+        stamp = time.gmtime(first + number * 86_400)
+        name = time.strftime("%Y/%m/%Y-%m-%d", stamp)
+        store.put(f"log_data/{name}-events.json", "{}")
+    location = store.location("log_data")
+
+    look = look_for_events(location)
+    assert len(look.found) == 365 and look.cursor is not None
+    assert len(look.cursor) < 1_000
+
+    again = look_for_events(location, look.cursor)
+    assert again.found == [] and again.listed == 8  # the last 8 days, not the year
+    assert str(again).endswith("listed 8 files after 2019/10/2019-10-23-events.json")
+
+
+def test_keys_without_a_day_are_watched_on_every_tick(store: Store) -> None:
+    store.put("log_data/2018/11/2018-11-01-events.json", "{}")
+    store.put("log_data/2018/11/2018-11-30-events.json", "{}")
+    store.put("log_data/extra/misc.json", "{}")
+    location = store.location("log_data")
+    cursor = look_for_events(location).cursor
+
+    store.put("log_data/extra/misc.json", "{ }")
+
+    assert found(location, cursor) == ["extra/misc.json"]
+    assert day_of("log_data/2018/11/2018-11-30-events.json") == day_of("2018-11-30.json")
+    assert day_of("log_data/2018/13/2018-13-45-events.json") is None
+
+
+def test_a_location_without_logs_yet_skips_and_says_what_it_listed(store: Store) -> None:
+    if store.kind == "local":
+        Path(store.location("log_data")).mkdir(parents=True)
+    data = evaluate(new_logs, store)
+    assert not data.run_requests and data.cursor is None
+    assert data.skip_message == (
+        f"nothing new or changed in {store.location('log_data')}: listed 0 files from the start"
+    )
+
+
+def test_listing_after_a_key_keeps_the_files_a_load_reads_in_key_order(store: Store) -> None:
+    for key in (
+        "log_data/2018/11/2018-11-02-events.json",
+        "log_data/2018/11/2018-11-01-events.json.gz",
+        "log_data/2018/12/2018-12-01-events.json",
+        "log_data/2018/.ipynb_checkpoints/2018-11-03-events.json",
+        "log_data/2018/11/.2018-11-04-events.json",
+        "log_data/2018/11/notes.txt",
+        "log_data_old/2018/11/2018-11-05-events.json",
+    ):
+        store.put(key, "{}")
+    source = open_source(store.location("log_data"))
+    loaded = [file.uri for file in source.files()]
+
+    listing = source.list_after()
+    assert [file.uri for file in listing.files] == loaded and listing.resume_after is None
+    assert [file.key for file in source.list_after("2018/11/2018-11-02-events.json").files] == [
+        "2018/12/2018-12-01-events.json"
+    ]
+    assert [file.key for file in source.list_after("2018/11").files] == [
+        "2018/11/2018-11-01-events.json.gz",
+        "2018/11/2018-11-02-events.json",
+        "2018/12/2018-12-01-events.json",
+    ]
+    paged = source.list_after(max_keys=1)
+    assert len(paged.files) <= 1 and paged.resume_after
+    assert source.list_after("2019").files == []
+
+
+# -- song files ---------------------------------------------------------------------------------
+
+
+def test_new_and_rewritten_song_files_are_found(store: Store, month: Path) -> None:
+    store.upload(month / "song_data", "song_data")
+    first = evaluate(new_songs, store)
+    assert requested(first) == 30
+    assert evaluate(new_songs, store, first.cursor).run_requests == []
+
+    record = song("SOAAAA", "First", "ARA", "Art", 1.0)
+    store.put("song_data/0/0/0/TR0000.json", json.dumps(record))  # sorts before every other key
+    existing = next((month / "song_data").rglob("*.json"))
+    key = f"song_data/{existing.relative_to(month / 'song_data').as_posix()}"
+    store.put(key, existing.read_text() + " ")
+
+    second = evaluate(new_songs, store, first.cursor)
+    assert requested(second) == 2
+    assert evaluate(new_songs, store, second.cursor).run_requests == []
+
+
+def test_songs_are_listed_in_bounded_pages_across_ticks(store: Store, month: Path) -> None:
+    store.upload(month / "song_data", "song_data")
+    location = store.location("song_data")
+
+    looks = [look_for_songs(location, max_keys=12)]
+    while json.loads(looks[-1].cursor or "{}").get("resume"):
+        looks.append(look_for_songs(location, looks[-1].cursor, max_keys=12))
+    assert [len(look.found) for look in looks] == [12, 12, 6]
+    keys = [file.key for look in looks for file in look.found]
+    assert keys == sorted(keys) and len(set(keys)) == 30
+
+    calm = look_for_songs(location, looks[-1].cursor, max_keys=12)
+    assert calm.found == [] and calm.cursor is not None  # the next pass moves on
+    store.put("song_data/A/A/A/TRAAA0.json", json.dumps(song("SOX", "X", "ARX", "X", 2.0)))
+    later = [calm]
+    while not any(look.found for look in later[1:]):
+        later.append(look_for_songs(location, later[-1].cursor, max_keys=12))
+        assert len(later) < 6
+    assert [file.key for file in later[-1].found] == ["A/A/A/TRAAA0.json"]
+
+
+def test_a_tick_that_only_moves_a_pass_along_skips_and_keeps_its_cursor(
+    store: Store, month: Path
+) -> None:
+    store.upload(month / "song_data", "song_data")
+    location = store.location("song_data")
+    first = look_for_songs(location, max_keys=12)
+    context = build_sensor_context(instance=instance(), cursor=first.cursor)
+
+    result = tick(
+        context, "new_songs", location, "SPARKIFY_SONG_DATA",
+        lambda: look_for_songs(location, context.cursor, max_keys=100, margin=0),
+    )  # fmt: skip
+
+    assert result.run_requests is not None and len(result.run_requests) == 1
+    calm = tick(
+        context, "new_songs", location, "SPARKIFY_SONG_DATA",
+        lambda: look_for_songs(location, result.cursor, max_keys=12),
+    )  # fmt: skip
+    assert not calm.run_requests and calm.cursor is not None
+    assert calm.skip_reason is not None and calm.skip_reason.skip_message is not None
+    assert calm.skip_reason.skip_message.startswith(f"nothing new or changed in {location}")
+
+
+def test_the_song_cursor_keeps_only_recently_written_files(store: Store, month: Path) -> None:
+    store.upload(month / "song_data", "song_data")
+    time.sleep(2.1)  # S3's clock has whole seconds
+    look = look_for_songs(store.location("song_data"), margin=0)
+    assert len(look.found) == 30
+    assert look.cursor is not None and json.loads(look.cursor)["seen"] == {}
+    assert look_for_songs(store.location("song_data"), look.cursor).found == []
+
+
+def test_a_cursor_for_another_location_starts_over(store: Store, month: Path) -> None:
+    store.upload(month / "log_data", "log_data")
+    cursor = look_for_events(store.location("log_data")).cursor
+    assert Cursor.load(cursor, "s3://elsewhere/log_data") == Cursor("s3://elsewhere/log_data")
+    assert Cursor.load("not json", "x") == Cursor("x")
+    assert Cursor.load(cursor, store.location("log_data")).dump() == cursor
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+def error_of(sensor: SensorDefinition, sources: SourcesResource) -> str:
+    """The message a failed tick shows, down to the cause."""
+    context = build_sensor_context(
+        instance=instance(), cursor="unchanged", resources={"sources": sources}
+    )
+    with pytest.raises(Exception) as caught:
+        sensor.evaluate_tick(context)
+    assert context.cursor == "unchanged"
+    messages = []
+    error: BaseException | None = caught.value
+    while error is not None:
+        messages.append(str(error))
+        error = error.__cause__
+    return "\n".join(messages)
+
+
+def test_a_missing_bucket_fails_the_tick_naming_location_and_fix(aws_environment: str) -> None:
+    sources = SourcesResource(
+        song_data="s3://no-such-bucket/songs", log_data="s3://no-such-bucket/l"
+    )
+    message = error_of(new_logs, sources)
+    assert "new_logs could not list s3://no-such-bucket/l (SPARKIFY_LOG_DATA)" in message
+    assert "bucket no-such-bucket does not exist" in message and "check the name" in message
+
+
+def test_a_missing_folder_fails_the_tick(tmp_path: Path) -> None:
+    sources = SourcesResource(song_data=str(tmp_path / "s"), log_data=str(tmp_path / "nowhere"))
+    message = error_of(new_songs, sources)
+    assert f"new_songs could not list {tmp_path / 's'} (SPARKIFY_SONG_DATA)" in message
+    assert "does not exist" in message
+
+
+def test_access_denied_fails_the_tick_naming_the_credentials(
+    aws_environment: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3_bucket()
+    iam = boto3.client("iam")
+    user = f"nobody-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    moto_auth(aws_environment, "0")  # from now on moto checks IAM permissions
+    try:
+        message = error_of(new_logs, SourcesResource(song_data="x", log_data=f"s3://{BUCKET}/l"))
+    finally:
+        moto_auth(aws_environment, "inf")
+    assert f"access to s3://{BUCKET}/l was denied" in message
+    assert "environment variables" in message and "s3:ListBucket" in message
+    assert key["SecretAccessKey"] not in message
+
+
+def moto_auth(endpoint: str, count: str) -> None:
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/reset-auth", data=count.encode(), method="POST",
+        headers={"Content-Type": "text/plain"},
+    )  # fmt: skip
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+@pytest.fixture
+def proxy(aws_environment: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyProxy]:
+    """A faulty proxy in front of moto; retries back off for milliseconds, not seconds."""
+    monkeypatch.setitem(ExponentialBackoff._DEFAULT_BACKOFF_CONFIG, "throttling_base_scale", 0.01)
+    with FaultyProxy(aws_environment) as faulty:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", faulty.url)
+        yield faulty
+
+
+def test_throttling_is_retried_and_then_named(proxy: FaultyProxy, month: Path) -> None:
+    store = Store("s3", f"s3://{BUCKET}/{uuid.uuid4().hex[:12]}", s3_bucket())
+    store.upload(month / "log_data", "log_data")
+    throttled = proxy.fail("GET", r"list-type=2", "503", times=3)
+
+    assert requested(evaluate(new_logs, store)) == 28
+    assert throttled.hits == 3
+
+    proxy.fail("GET", r"list-type=2", "503")
+    message = error_of(new_logs, store.sources())
+    assert f"new_logs could not list {store.location('log_data')}" in message
+    assert "failed after 5 attempts: SlowDown" in message and "retry later" in message
+
+
+# -- settings and definitions -------------------------------------------------------------------
+
+
+def test_settings_come_from_the_environment() -> None:
+    assert SensorSettings.from_env({}) == SensorSettings(60, 7, 20_000)
+    assert SensorSettings.from_env({"SPARKIFY_SENSOR_INTERVAL": " 2 "}).interval == 2
+    for name, value in (
+        ("SPARKIFY_SENSOR_INTERVAL", "0"),
+        ("SPARKIFY_SENSOR_INTERVAL", "soon"),
+        ("SPARKIFY_SENSOR_MAX_KEYS", "-5"),
+    ):
+        with pytest.raises(ConfigError, match=f"{name} is '{value}': give a whole number"):
+            SensorSettings.from_env({name: value})
+
+
+def test_the_code_location_has_both_sensors_stopped_with_the_interval_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    code = (
+        "import sparkify_dagster, json; r = sparkify_dagster.defs.get_repository_def(); "
+        "print(json.dumps({s.name: [s.minimum_interval_seconds, s.default_status.value, "
+        "sorted(k.to_user_string() for k in r.get_job(s.job_name).asset_layer"
+        ".executable_asset_keys), bool(s.description)] for s in r.sensor_defs}))"
+    )
+    env = {**os.environ, "SPARKIFY_SENSOR_INTERVAL": "7"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "new_logs": [
+            7, "STOPPED",
+            ["listening_report", "songplays", "staging_events", "time", "users"], True,
+        ],
+        "new_songs": [
+            7, "STOPPED",
+            ["artists", "listening_report", "songplays", "songs", "staging_songs", "time"], True,
+        ],
+    }  # fmt: skip
+
+
+def test_the_built_in_sample_is_watched_when_no_location_is_set() -> None:
+    context = build_sensor_context(instance=instance(), resources={"sources": SourcesResource()})
+    data = new_logs.evaluate_tick(context)
+    assert requested(data) == 30
