@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,22 +16,67 @@ from dagster import (
     TableSchema,
 )
 
-from sparkify_dagster.warehouse.model import DERIVED_FROM, Table
+from sparkify_dagster.ingest.parse import EVENT_FIELDS, SONG_FIELDS
+from sparkify_dagster.warehouse.model import (
+    DERIVED_FROM,
+    STAGING_EVENTS,
+    STAGING_SONGS,
+    Column,
+    Table,
+)
 from sparkify_dagster.warehouse.staging import Reject
 
 GROUP = "sparkify"
 REJECTS_SHOWN = 20  # rejects listed in the UI; all of them are in load_errors
 
 
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+# The raw record's field each staging column is read from (``itemInSession`` -> item_in_session).
+RAW_FIELDS = {
+    STAGING_EVENTS.name: ("event", {_snake(field.key): field.key for field in EVENT_FIELDS}),
+    STAGING_SONGS.name: ("song", {_snake(field.key): field.key for field in SONG_FIELDS}),
+}
+
+
+def column_description(table: Table, column: Column) -> str | None:
+    """What the UI says of a column: its doc in the model, then where its values come from (the
+    raw record's field for a staging table, the upstream columns for a star table)."""
+    parts = [column.doc] if column.doc else []
+    noun, fields = RAW_FIELDS.get(table.name, ("", {}))
+    if column.name in fields:
+        parts.append(f"from each {noun}'s {fields[column.name]}")
+    sources = DERIVED_FROM.get(table.name, {}).get(column.name)
+    if sources:
+        parts.append("from " + ", ".join(sources))
+    return "; ".join(parts) or None
+
+
+def column_constraints(table: Table, column: Column) -> TableColumnConstraints:
+    """Nullability, and the rules the asset checks verify: the key, references, accepted values."""
+    other = []
+    if column.name in table.key and len(table.key) > 1:
+        other.append("key: " + " + ".join(table.key))
+    if column.references:
+        other.append(f"references {column.references}")
+    if column.accepted:
+        other.append("one of " + ", ".join(column.accepted))
+    return TableColumnConstraints(
+        nullable=column.nullable, unique=table.key == (column.name,), other=other or None
+    )
+
+
 def column_schema(table: Table) -> TableSchema:
-    """``table``'s columns as the UI lists them: name, logical type, nullability, doc."""
+    """``table``'s columns as the UI lists them: name, logical type, constraints, description."""
     return TableSchema(
         columns=[
             TableColumn(
                 column.name,
                 column.type.value,
-                description=column.doc or None,
-                constraints=TableColumnConstraints(nullable=column.nullable),
+                description=column_description(table, column),
+                constraints=column_constraints(table, column),
             )
             for column in table.columns
         ]
@@ -80,9 +126,26 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> M
     return MetadataValue.md("\n".join(lines))
 
 
+def common_folder(paths: Sequence[str]) -> str:
+    """The longest folder (or S3 prefix), ending in ``/``, that holds all ``paths``; else ""."""
+    folders = [path.split("/")[:-1] for path in paths]
+    common: list[str] = []
+    for parts in zip(*folders, strict=False):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    return "/".join(common) + "/" if any(common) else ""
+
+
 def rejects_table(rejects: Sequence[Reject]) -> MetadataValue:
-    """The first rejects as a Markdown table: file, line, reason."""
-    return markdown_table(
+    """The first rejects as a Markdown table: file, line, reason. Files are named from the folder
+    they share, which heads the table, so the reasons keep their room."""
+    shown = rejects[:REJECTS_SHOWN]
+    folder = common_folder([r.source_file for r in shown])
+    table = markdown_table(
         ("file", "line", "reason"),
-        [(r.source_file, r.line, r.reason) for r in rejects[:REJECTS_SHOWN]],
+        [(r.source_file.removeprefix(folder), r.line, r.reason) for r in shown],
     )
+    if not folder:
+        return table
+    return MetadataValue.md(f"In `{folder}`:\n\n{table.value}")

@@ -2,6 +2,8 @@
 
 Talks the DevTools protocol over ``--remote-debugging-pipe`` (file descriptors 3 and 4, messages
 separated by NUL bytes), so it needs nothing beyond the standard library and the browser.
+:func:`open_page` loads one file; :func:`browse` opens a tab that visits the pages of a web app
+one after another, waiting on each until the app has drawn what the test is about.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +34,7 @@ FLAGS = (
     "--remote-debugging-pipe",
 )
 CHECK_IMAGES = """JSON.stringify(Array.from(document.images).map(image => ({
-    src: image.getAttribute("src").slice(0, 40),
+    src: (image.getAttribute("src") || "").slice(0, 40),
     complete: image.complete,
     width: image.naturalWidth,
     height: image.naturalHeight,
@@ -50,6 +53,7 @@ class PageReport:
     requests: list[str] = field(default_factory=list)  # every URL the page asked for
     screenshot: bytes = b""
     title: str = ""
+    text: str = ""  # what the page says (document.body.innerText)
 
 
 class Browser:
@@ -174,7 +178,14 @@ def open_page(path: Path, executable: str) -> PageReport:
         screenshot=base64.b64decode(shot["data"]),
         title=title["result"]["value"],
     )
-    for event in browser.events:
+    collect(browser.events, report)
+    return report
+
+
+def collect(events: list[dict[str, Any]], report: PageReport) -> None:
+    """Add the errors and requests among DevTools ``events`` to ``report``. A request the page
+    itself cancelled (leaving for another page does) is not a failure; an HTTP error is."""
+    for event in events:
         method, params = event.get("method"), event.get("params", {})
         if method == "Runtime.exceptionThrown":
             report.errors.append(f"exception: {params['exceptionDetails'].get('text')}")
@@ -182,8 +193,86 @@ def open_page(path: Path, executable: str) -> PageReport:
             report.errors.append(f"console: {params.get('args')}")
         elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
             report.errors.append(f"log: {params['entry'].get('text')}")
-        elif method == "Network.loadingFailed":
+        elif method == "Network.loadingFailed" and not params.get("canceled"):
             report.errors.append(f"failed to load: {params.get('errorText')}")
+        elif method == "Network.responseReceived" and params["response"]["status"] >= 400:
+            response = params["response"]
+            report.errors.append(f"HTTP {response['status']}: {response['url'][:120]}")
         elif method == "Network.requestWillBeSent":
             report.requests.append(params["request"]["url"][:60])
-    return report
+
+
+class Tab:
+    """One tab of a running browser, for a single-page web app: it visits a URL, waits until a
+    JavaScript condition holds (the app has fetched and drawn its data), then reads the page."""
+
+    def __init__(self, browser: Browser, width: int, height: int) -> None:
+        self.browser = browser
+        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            browser.send(f"{domain}.enable", session=self.session)
+        metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+        browser.send("Emulation.setDeviceMetricsOverride", metrics, session=self.session)
+
+    def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the page."""
+        reply = self.browser.send(
+            "Runtime.evaluate",
+            {"expression": expression, "returnByValue": True},
+            session=self.session,
+        )
+        return reply["result"].get("value")
+
+    def wait_until(self, condition: str, timeout: float = 30) -> None:
+        """Poll the JavaScript ``condition`` until it is true; fail with the page's text if not."""
+        deadline = time.monotonic() + timeout
+        while not self.evaluate(condition):
+            if time.monotonic() > deadline:
+                text = self.evaluate("document.body ? document.body.innerText : ''") or ""
+                raise TimeoutError(f"{condition} still false after {timeout} s; page:\n{text}")
+            time.sleep(0.25)
+
+    def visit(self, url: str, ready: str = "true", timeout: float = 30) -> PageReport:
+        """Open ``url``, wait until ``ready`` holds, and report the page as it then is."""
+        self.browser.events.clear()
+        self.browser.send("Page.navigate", {"url": url}, session=self.session)
+        self.browser.wait_for("Page.loadEventFired", timeout=timeout)
+        self.wait_until(ready, timeout)
+        time.sleep(0.5)  # charts and icons settle
+        return self.read()
+
+    def scroll_to(self, text: str) -> None:
+        """Scroll the innermost element that says exactly ``text`` (a heading) to the top."""
+        found = self.evaluate(
+            "(() => { const all = Array.from(document.querySelectorAll('body *')).filter(e =>"
+            f" e.childElementCount === 0 && e.textContent.trim() === {json.dumps(text)});"
+            " if (all.length) all[0].scrollIntoView({block: 'start'}); return all.length > 0; })()"
+        )
+        assert found, f"nothing on the page says {text!r}"
+        time.sleep(0.3)
+
+    def read(self) -> PageReport:
+        """The page as it is now: text, images, screenshot, and what went wrong since the visit."""
+        shot = self.browser.send("Page.captureScreenshot", {"format": "png"}, session=self.session)
+        report = PageReport(
+            images=json.loads(self.evaluate(CHECK_IMAGES)),
+            screenshot=base64.b64decode(shot["data"]),
+            title=self.evaluate("document.title"),
+            text=self.evaluate("document.body.innerText"),
+        )
+        collect(self.browser.events, report)
+        return report
+
+
+@contextlib.contextmanager
+def browse(executable: str, width: int = 1400, height: int = 1600) -> Iterator[Tab]:
+    """A fresh headless browser with one tab of ``width`` x ``height`` CSS pixels."""
+    with tempfile.TemporaryDirectory(prefix="sparkify-chromium-") as profile:
+        browser = Browser(executable, Path(profile), width=width)
+        try:
+            yield Tab(browser, width, height)
+        finally:
+            browser.close()

@@ -82,7 +82,7 @@ def test_checks_fail_with_their_evidence_on_a_broken_warehouse(
     unique = evaluations["songplays:songplay_id_unique"]
     assert unique.severity is AssetCheckSeverity.ERROR
     assert unique.metadata["offending_rows"].value == 1
-    assert "| column 1 | column 2 |" in unique.metadata["sample"].value
+    assert "| songplay_id | copies |" in unique.metadata["sample"].value
     empty = evaluations["artists:row_count"]
     assert empty.severity is AssetCheckSeverity.WARN and empty.metadata["rows"].value == 0
     assert evaluations["songs:row_count"].metadata["rows"].value == 50

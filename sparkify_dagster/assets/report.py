@@ -35,9 +35,11 @@ def listening_report(config: ReportConfig, warehouse: WarehouseResource) -> Mate
         result = render_report(connection, Path(config.out_dir), name=warehouse.url)
     assert result.html is not None
     overview = result.data.overview
+    html = result.html.resolve()
     return MaterializeResult(
         metadata={
-            "path": MetadataValue.path(str(result.html.resolve())),
+            "path": MetadataValue.path(str(html)),
+            "link": MetadataValue.url(html.as_uri()),
             "charts": len(result.charts),
             "plays": overview.plays,
             "listeners": overview.listeners,
