@@ -24,7 +24,6 @@ from dagster import (
 from sparkify_dagster.failures import reported
 from sparkify_dagster.metadata import markdown_table
 from sparkify_dagster.resources import ENGINE_CLASS, WarehouseResource
-from sparkify_dagster.warehouse import model
 from sparkify_dagster.warehouse.checks import Check, CheckResult, checks_for, run_check
 from sparkify_dagster.warehouse.engines import Warehouse
 from sparkify_dagster.warehouse.model import STAGING_TABLES, STAR_TABLES, Table
@@ -33,25 +32,11 @@ ASSET_TABLES = {table.name for table in (*STAGING_TABLES, *STAR_TABLES)}
 ROW_COUNT = "row_count"
 
 
-def sample_header(check: Check, width: int) -> list[str]:
-    """The names of the columns a check's query selects, to head its sample of offending rows:
-    ``*`` is the table's columns, ``x AS name`` is ``name``, ``t."column"`` is ``column``."""
-    select_list = check.sql.removeprefix("SELECT ").split(" FROM ", 1)[0]
-    names: list[str] = []
-    for item in select_list.split(", "):
-        if item.endswith("*"):
-            names += model.table(check.table).column_names
-        else:
-            names.append(item.rsplit(" AS ", 1)[-1].rsplit(".", 1)[-1].strip('"'))
-    return names if len(names) == width else [f"column {i + 1}" for i in range(width)]
-
-
 def evidence(result: CheckResult) -> dict[str, Any]:
     """What a check found: how many rows break it, and the first of them."""
     metadata: dict[str, Any] = {"offending_rows": result.failures}
     if result.sample:
-        header = sample_header(result.check, len(result.sample[0]))
-        metadata["sample"] = markdown_table(header, result.sample)
+        metadata["sample"] = markdown_table(result.columns, result.sample)
     return metadata
 
 

@@ -81,3 +81,6 @@ def test_each_check_can_fail(loaded: str, check: Check) -> None:
     results = {result.check: result for result in sparkify_dagster.check(loaded)}
     assert not results[check].passed
     assert results[check].sample
+    assert len(results[check].columns) == len(results[check].sample[0])
+    if check.rule in ("not_null", "accepted", "references"):
+        assert list(results[check].columns) == list(table(check.table).column_names)

@@ -45,7 +45,8 @@ class Check:
 class CheckResult:
     check: Check
     failures: int
-    sample: list[tuple[object, ...]]
+    sample: list[tuple[object, ...]]  # the first offending rows
+    columns: list[str]  # the names of the sample's columns
 
     @property
     def passed(self) -> bool:
@@ -192,12 +193,12 @@ def checks_for(engine: type[Warehouse]) -> list[Check]:
 def run_check(warehouse: Warehouse, check: Check) -> CheckResult:
     """Run one check; the result carries the count and a few offending rows."""
     ((failures,),) = warehouse.query(f"SELECT COUNT(*) FROM ({check.sql}) AS failures")
-    sample = (
-        warehouse.query(f"SELECT * FROM ({check.sql}) AS failures LIMIT {SAMPLE_ROWS}")
-        if failures
-        else []
+    if not failures:
+        return CheckResult(check, 0, [], [])
+    columns, sample = warehouse.query_with_columns(
+        f"SELECT * FROM ({check.sql}) AS failures LIMIT {SAMPLE_ROWS}"
     )
-    return CheckResult(check, int(failures), sample)
+    return CheckResult(check, int(failures), sample, columns)
 
 
 def run_checks(warehouse: Warehouse, selected: list[Check] | None = None) -> list[CheckResult]:

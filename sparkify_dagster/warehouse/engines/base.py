@@ -51,6 +51,12 @@ class Warehouse:
         raise NotImplementedError
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.query_with_columns(sql, params)[1]
+
+    def query_with_columns(
+        self, sql: str, params: Sequence[Any] = ()
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The names of the columns ``sql`` selects, and its rows."""
         raise NotImplementedError
 
     @contextmanager

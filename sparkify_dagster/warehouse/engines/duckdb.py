@@ -89,9 +89,12 @@ class DuckDBWarehouse(Warehouse):
         except duckdb.Error as exc:
             raise WarehouseError(f"DuckDB refused {_first_line(sql)!r}: {exc}") from None
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def query_with_columns(
+        self, sql: str, params: Sequence[Any] = ()
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
         try:
-            return self.connection.execute(sql, list(params)).fetchall()
+            cursor = self.connection.execute(sql, list(params))
+            return [column[0] for column in cursor.description], cursor.fetchall()
         except duckdb.Error as exc:
             raise WarehouseError(f"DuckDB refused {_first_line(sql)!r}: {exc}") from None
 

@@ -88,9 +88,12 @@ class PostgresWarehouse(Warehouse):
         except psycopg.Error as exc:
             translate(exc, f"refused {_first_line(sql)!r}")
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def query_with_columns(
+        self, sql: str, params: Sequence[Any] = ()
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
         try:
-            return self.connection.execute(sql, list(params) or None).fetchall()
+            cursor = self.connection.execute(sql, list(params) or None)
+            return [column.name for column in cursor.description or ()], cursor.fetchall()
         except psycopg.Error as exc:
             translate(exc, f"refused {_first_line(sql)!r}")
 

@@ -103,11 +103,14 @@ class RedshiftWarehouse(PostgresWarehouse):
         finally:
             cursor.close()
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def query_with_columns(
+        self, sql: str, params: Sequence[Any] = ()
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
         cursor = self.db.cursor()
         try:
             cursor.execute(sql, list(params) or None)
-            return [tuple(row) for row in cursor.fetchall()]
+            columns = [str(column[0]) for column in cursor.description or ()]
+            return columns, [tuple(row) for row in cursor.fetchall()]
         except Exception as exc:
             raise self._error(exc, f"refused {_first_line(sql)!r}") from None
         finally:
