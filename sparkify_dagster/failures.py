@@ -1,8 +1,7 @@
 """Library errors as Dagster failures: the message a user reads first, without a traceback.
 
 A :class:`~sparkify_dagster.errors.SparkifyError` already names the bad thing and the fix, so a
-step that raises one fails with that message as a :class:`dagster.Failure`. Data and settings
-errors are not retried: running again would fail the same way.
+step that raises one fails with that message as a :class:`dagster.Failure`.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from typing import Any
 
 from dagster import Failure
 
-from sparkify_dagster.errors import SparkifyError, WarehouseError
+from sparkify_dagster.errors import SparkifyError
 from sparkify_dagster.metadata import rejects_table
 from sparkify_dagster.warehouse.staging import TooManyRejects
 
@@ -28,8 +27,4 @@ def reported() -> Iterator[None]:
         metadata: dict[str, Any] = {}
         if isinstance(exc, TooManyRejects):
             metadata = {"records_rejected": len(exc.rejects), "rejects": rejects_table(exc.rejects)}
-        raise Failure(
-            description=str(exc),
-            metadata=metadata,
-            allow_retries=isinstance(exc, WarehouseError),  # a lock or a connection: may pass
-        ) from None
+        raise Failure(description=str(exc), metadata=metadata) from None

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from dagster import Definitions
+from dagster import DagsterInstance, Definitions
 
 import sparkify_dagster
 from sparkify_dagster_tests.conftest import REPO, event, song, write_events, write_songs
@@ -56,7 +56,9 @@ def test_the_package_exposes_defs_and_every_asset_has_a_description() -> None:
     assert defs.resolve_implicit_global_asset_job_def().executor_def.name == "in_process"
 
 
-def test_the_workspace_and_instance_files_are_the_ones_users_need() -> None:
+def test_the_workspace_and_instance_files_are_the_ones_users_need(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     workspace = (REPO / "workspace.yaml").read_text()
     assert "module_name: sparkify_dagster" in workspace
     instance = (REPO / "dagster.yaml").read_text()
@@ -66,6 +68,10 @@ def test_the_workspace_and_instance_files_are_the_ones_users_need() -> None:
         "max_concurrent_runs: 1",
     ):
         assert line in instance
+    monkeypatch.chdir(tmp_path)  # the instance's storage folders are relative to the process
+    instance = DagsterInstance.from_config(str(REPO))
+    assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
+    assert not instance.run_retries_retry_on_asset_or_op_failure  # a failed step names a cause
     pyproject = (REPO / "pyproject.toml").read_text()
     assert "[tool.dagster]" not in pyproject and "[tool.dg]" not in pyproject
 

@@ -119,10 +119,7 @@ def test_a_failed_step_re_executed_from_failure_completes_the_load(
     songs = data / "song_data"
     songs.rename(data / "song_data.unmounted")  # the song folder is not there for this run
 
-    # Automatic retries off for this run: the re-execution below is the only one.
-    failed = server.wait(
-        server.launch(TABLE_ASSETS, tags={"dagster/retry_on_asset_or_op_failure": "false"})
-    )
+    failed = server.wait(server.launch(TABLE_ASSETS))
     assert failed["status"] == "FAILURE"
     steps = {step["stepKey"]: step["status"] for step in failed["stepStats"]}
     assert steps["staging_songs"] == "FAILURE" and steps["staging_events"] == "SUCCESS"
