@@ -6,7 +6,9 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections.abc import Iterable, Mapping
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -185,10 +187,47 @@ def aws_environment(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
+def enforce_auth(aws_environment: str) -> Iterator[Callable[[float], None]]:
+    """Make moto check credentials and IAM policies after ``n`` more unchecked requests (0: at
+    once); it stops checking when the test ends."""
+
+    def after(n: float) -> None:
+        request = urllib.request.Request(
+            f"{aws_environment}/moto-api/reset-auth",
+            data=str(n).encode(),
+            headers={"Content-Type": "text/plain"},
+            method="POST",
+        )
+        urllib.request.urlopen(request, timeout=10).close()
+
+    yield after
+    after(float("inf"))
+
+
+@pytest.fixture
+def without_permissions(
+    enforce_auth: Callable[[float], None], monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], dict[str, str]]:
+    """A switch to the credentials of a new IAM user with no permissions, which moto checks from
+    then on; it returns the user's access key."""
+    import boto3
+
+    def switch() -> dict[str, str]:
+        iam = boto3.client("iam")
+        user = f"nobody-{uuid.uuid4().hex[:8]}"
+        iam.create_user(UserName=user)
+        key: dict[str, str] = iam.create_access_key(UserName=user)["AccessKey"]
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+        enforce_auth(0)
+        return key
+
+    return switch
+
+
+@pytest.fixture
 def aws(aws_environment: str) -> str:
     """``aws_environment`` on a freshly reset server: each test starts with an empty account."""
-    import urllib.request
-
     request = urllib.request.Request(f"{aws_environment}/moto-api/reset", method="POST")
     urllib.request.urlopen(request, timeout=10).close()
     return aws_environment

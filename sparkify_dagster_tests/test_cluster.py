@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,23 +38,6 @@ def dwh_cfg(tmp_path: Path, aws: str) -> Path:
     path = tmp_path / "dwh.cfg"
     path.write_text(CLASSIC)
     return path
-
-
-@pytest.fixture
-def enforce_auth(aws: str) -> Iterator[Callable[[float], None]]:
-    """Make moto check credentials and IAM policies after ``n`` more unchecked requests."""
-
-    def after(n: float) -> None:
-        request = urllib.request.Request(
-            f"{aws}/moto-api/reset-auth",
-            data=str(n).encode(),
-            headers={"Content-Type": "text/plain"},
-            method="POST",
-        )
-        urllib.request.urlopen(request, timeout=10).close()
-
-    yield after
-    after(float("inf"))
 
 
 def ingress(group_id: str) -> list[tuple[str, int, int, str]]:

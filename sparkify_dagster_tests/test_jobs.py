@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -258,23 +257,6 @@ def test_invalid_settings_fail_together_before_any_aws_call(
     open_door = run(provision_redshift, path, instance, PROVISION)
     assert open_door.get_failed_step_keys() == {"cluster_settings"}
     assert "DWH_ALLOWED_CIDR is not set" in failure(open_door, "cluster_settings")
-
-
-@pytest.fixture
-def enforce_auth(aws: str) -> Iterator[Callable[[float], None]]:
-    """Make moto check credentials after ``n`` more unchecked requests."""
-
-    def after(n: float) -> None:
-        request = urllib.request.Request(
-            f"{aws}/moto-api/reset-auth",
-            data=str(n).encode(),
-            headers={"Content-Type": "text/plain"},
-            method="POST",
-        )
-        urllib.request.urlopen(request, timeout=10).close()
-
-    yield after
-    after(float("inf"))
 
 
 def test_bad_credentials_fail_the_first_aws_step_and_name_their_source(

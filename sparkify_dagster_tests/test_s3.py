@@ -8,9 +8,7 @@ import json
 import re
 import subprocess
 import sys
-import urllib.request
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -226,35 +224,16 @@ def test_a_key_rewritten_after_listing_is_named(s3: Any) -> None:
 
 
 def test_access_denied_says_which_credentials_without_secrets(
-    s3: Any, aws: str, monkeypatch: pytest.MonkeyPatch
+    s3: Any, without_permissions: Callable[[], dict[str, str]]
 ) -> None:
     put_small_dataset(s3)
-    iam = boto3.client("iam")
-    user = f"nobody-{uuid.uuid4().hex[:8]}"
-    iam.create_user(UserName=user)
-    key = iam.create_access_key(UserName=user)["AccessKey"]
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
-    _moto_auth(aws, "0")  # from now on moto checks IAM permissions
-    try:
-        with pytest.raises(SourceError) as caught:
-            open_source(f"s3://{BUCKET}/raw/song_data").files()
-    finally:
-        _moto_auth(aws, "inf")
+    key = without_permissions()
+    with pytest.raises(SourceError) as caught:
+        open_source(f"s3://{BUCKET}/raw/song_data").files()
     message = str(caught.value)
     assert "access to s3://sparkify-raw/raw/song_data was denied" in message
     assert "environment variables" in message and "SPARKIFY_NO_SIGN_REQUEST=true" in message
     assert key["SecretAccessKey"] not in message and key["AccessKeyId"] not in message
-
-
-def _moto_auth(endpoint: str, count: str) -> None:
-    request = urllib.request.Request(
-        f"{endpoint}/moto-api/reset-auth",
-        data=count.encode(),
-        method="POST",
-        headers={"Content-Type": "text/plain"},
-    )
-    urllib.request.urlopen(request, timeout=10).close()
 
 
 def test_retries_ride_out_throttling_and_dropped_connections(

@@ -10,9 +10,8 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -407,31 +406,14 @@ def test_a_missing_folder_fails_the_tick(tmp_path: Path) -> None:
 
 
 def test_access_denied_fails_the_tick_naming_the_credentials(
-    aws_environment: str, monkeypatch: pytest.MonkeyPatch
+    aws_environment: str, without_permissions: Callable[[], dict[str, str]]
 ) -> None:
     s3_bucket()
-    iam = boto3.client("iam")
-    user = f"nobody-{uuid.uuid4().hex[:8]}"
-    iam.create_user(UserName=user)
-    key = iam.create_access_key(UserName=user)["AccessKey"]
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
-    moto_auth(aws_environment, "0")  # from now on moto checks IAM permissions
-    try:
-        message = error_of(new_logs, SourcesResource(song_data="x", log_data=f"s3://{BUCKET}/l"))
-    finally:
-        moto_auth(aws_environment, "inf")
+    key = without_permissions()
+    message = error_of(new_logs, SourcesResource(song_data="x", log_data=f"s3://{BUCKET}/l"))
     assert f"access to s3://{BUCKET}/l was denied" in message
     assert "environment variables" in message and "s3:ListBucket" in message
     assert key["SecretAccessKey"] not in message
-
-
-def moto_auth(endpoint: str, count: str) -> None:
-    request = urllib.request.Request(
-        f"{endpoint}/moto-api/reset-auth", data=count.encode(), method="POST",
-        headers={"Content-Type": "text/plain"},
-    )  # fmt: skip
-    urllib.request.urlopen(request, timeout=10).close()
 
 
 @pytest.fixture
