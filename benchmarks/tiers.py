@@ -12,6 +12,8 @@ memory (``wait4``):
 - ``floor-duckdb``: the minimal DuckDB pipeline of ``benchmarks/floors.py`` (batched song files,
   one ``read_json`` per table, the star SQL, no safety work);
 - ``rerun``: the load again with nothing new;
+- ``dagster``: ``dagster asset materialize`` of the seven table assets and their checks into a
+  new DuckDB file, on a temporary instance with the project's ``dagster.yaml``;
 - ``incremental``: the load again after one more day of events arrived;
 - ``etl-postgres``: the load into PostgreSQL, with ``--postgres-url`` (skipped otherwise,
   or when this build has no PostgreSQL engine).
@@ -38,6 +40,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -64,7 +67,11 @@ class Step:
 
 
 def repeat(
-    times: int, name: str, command: list[str], before: Callable[[], None] | None = None
+    times: int,
+    name: str,
+    command: list[str],
+    before: Callable[[], None] | None = None,
+    **options: Any,
 ) -> Step:
     """The fastest of ``times`` runs: on a busy machine the least disturbed one.
 
@@ -74,7 +81,7 @@ def repeat(
     for _ in range(times):
         if before is not None:
             before()
-        steps.append(run(name, command))
+        steps.append(run(name, command, **options))
     best = min(steps, key=lambda step: step.seconds or 0.0)
     best.all_seconds = [step.seconds or 0.0 for step in steps]
     best.peak_rss_mb = max(step.peak_rss_mb or 0.0 for step in steps)
@@ -82,12 +89,14 @@ def repeat(
     return failed[0] if failed else best
 
 
-def run(name: str, command: list[str], *, env: dict[str, str] | None = None) -> Step:
+def run(
+    name: str, command: list[str], *, env: dict[str, str] | None = None, cwd: Path = REPO
+) -> Step:
     """Run ``command`` as a process; its wall time, CPU time and peak resident memory."""
     step = Step(name, load_before=round(os.getloadavg()[0], 2))
     started = time.perf_counter()
     with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(command, stdout=output, stderr=output, env=env, cwd=REPO)
+        process = subprocess.Popen(command, stdout=output, stderr=output, env=env, cwd=cwd)
         # wait4 gives this child's own resource usage (with the children it waited for).
         _, status, usage = os.wait4(process.pid, 0)
         output.seek(0)
@@ -107,9 +116,9 @@ def run(name: str, command: list[str], *, env: dict[str, str] | None = None) -> 
 # One whole load through the library, in one transaction: what the assets do, without Dagster.
 ETL = (
     "import sys, sparkify_dagster; "
-    "sparkify_dagster.etl(song_data=sys.argv[1], log_data=sys.argv[2], target=sys.argv[3], "
-    "checks=False)"
+    "sparkify_dagster.etl(song_data=sys.argv[1], log_data=sys.argv[2], target=sys.argv[3])"
 )
+TABLE_ASSETS = "staging_events,staging_songs,songplays,users,songs,artists,time"
 
 
 def etl_command(song_data: Path, log_data: Path, target: str) -> list[str]:
@@ -143,6 +152,24 @@ def generate(workdir: Path, tier: str) -> tuple[Path, Step]:
     if step.exit_code == 0:
         done.touch()
     return folder, step
+
+
+def dagster_home(
+    workdir: Path, song_data: Path, log_data: Path, target: str
+) -> tuple[Path, dict[str, str]]:
+    """A Dagster instance (the project's dagster.yaml) and the environment of a run on it."""
+    home = workdir / "dagster-home"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "SPARKIFY_TARGET": target,
+        "SPARKIFY_SONG_DATA": str(song_data),
+        "SPARKIFY_LOG_DATA": str(log_data),
+    }
+    return home, env
 
 
 def add_one_day(log_data: Path) -> Path:
@@ -189,6 +216,10 @@ def bench_tier(tier: str, workdir: Path, postgres_url: str | None, times: int) -
     assert not Path(f"{warehouse}.wal").exists(), "DuckDB left a WAL: copy it too"
     shutil.copyfile(warehouse, loaded)
     steps.append(repeat(times, "rerun", target, before=loaded_warehouse))
+    home, env = dagster_home(workdir, song_data, log_data, f"duckdb:///{warehouse}")
+    materialize = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize"]
+    materialize += ["--select", TABLE_ASSETS, "-m", "sparkify_dagster"]
+    steps.append(repeat(times, "dagster", materialize, before=new_warehouse, env=env, cwd=home))
     new_day = add_one_day(log_data)
     try:
         steps.append(repeat(times, "incremental", target, before=loaded_warehouse))
@@ -204,7 +235,13 @@ def bench_tier(tier: str, workdir: Path, postgres_url: str | None, times: int) -
         leftover.unlink(missing_ok=True)
     by_name = {step.name: step for step in steps}
     ratios = {}
-    pairs = [("etl", "floor-parse"), ("etl", "floor-duckdb"), ("etl-postgres", "floor-postgres")]
+    pairs = [
+        ("etl", "floor-parse"),
+        ("etl", "floor-duckdb"),
+        ("dagster", "floor-duckdb"),
+        ("dagster", "etl"),
+        ("etl-postgres", "floor-postgres"),
+    ]
     for name, floor in pairs:
         if name not in by_name or floor not in by_name:
             continue
