@@ -1,4 +1,4 @@
-"""What ``--compact`` does to a sample-sized dataset on S3: object count and bytes, before/after.
+"""What compaction (``SPARKIFY_COMPACT``) does to a sample-sized dataset on S3: objects and bytes.
 
     .venv/bin/python -m benchmarks.compact [--songs 14896] [--events 8056] [--slices 4]
 

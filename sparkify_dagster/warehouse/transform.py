@@ -1,6 +1,6 @@
 """Transform: build the star schema from the staging tables, inside the warehouse.
 
-Each star table is rebuilt from staging by one ``INSERT … SELECT`` (``sparkify/sql/<table>.sql``),
+Each star table is rebuilt from staging by one ``INSERT … SELECT`` (``warehouse/sql/<table>.sql``),
 so the star after any run equals the star of one clean run over the staged records.
 """
 

@@ -154,7 +154,7 @@ class Warehouse:
         raise NotImplementedError
 
     def render(self, template_name: str) -> str:
-        """The one statement of ``sparkify/sql/<template_name>``, rendered for this engine."""
+        """The one statement of the template ``template_name``, rendered for this engine."""
         text = _templates().get_template(template_name).render(engine=self, quote=quote)
         return text.strip().removesuffix(";")
 
