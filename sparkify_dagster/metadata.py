@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,9 +15,10 @@ from dagster import (
     TableSchema,
 )
 
-from sparkify_dagster.ingest.parse import EVENT_FIELDS, SONG_FIELDS
+from sparkify_dagster.ingest.parse import EVENT_FIELDS, SONG_FIELDS, Field
 from sparkify_dagster.warehouse.model import (
     DERIVED_FROM,
+    LINEAGE_COLUMNS,
     STAGING_EVENTS,
     STAGING_SONGS,
     Column,
@@ -30,14 +30,17 @@ GROUP = "sparkify"
 REJECTS_SHOWN = 20  # rejects listed in the UI; all of them are in load_errors
 
 
-def _snake(key: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+def _read_from(table: Table, fields: Sequence[Field]) -> dict[str, str]:
+    """Each staging column and the raw field the parser reads it from: the parser's fields are in
+    the order of the table's columns, the lineage columns left out."""
+    columns = [name for name in table.column_names if name not in LINEAGE_COLUMNS]
+    return {column: field.key for column, field in zip(columns, fields, strict=True)}
 
 
 # The raw record's field each staging column is read from (``itemInSession`` -> item_in_session).
 RAW_FIELDS = {
-    STAGING_EVENTS.name: ("event", {_snake(field.key): field.key for field in EVENT_FIELDS}),
-    STAGING_SONGS.name: ("song", {_snake(field.key): field.key for field in SONG_FIELDS}),
+    STAGING_EVENTS.name: ("event", _read_from(STAGING_EVENTS, EVENT_FIELDS)),
+    STAGING_SONGS.name: ("song", _read_from(STAGING_SONGS, SONG_FIELDS)),
 }
 
 
