@@ -19,7 +19,6 @@ from sparkify_dagster.cluster.aws import Aws
 from sparkify_dagster.cluster.lifecycle import ClusterConfig, ClusterResult, open_session
 from sparkify_dagster.settings import Settings, flag, redact
 from sparkify_dagster.warehouse.engines import (
-    RedshiftOptions,
     Warehouse,
     connect,
     engine_class,
@@ -62,11 +61,7 @@ class WarehouseResource(ConfigurableResource):
 
     def connect(self) -> Warehouse:
         """A new connection; close it (``with``) when done."""
-        target = self.settings.target
-        redshift = None
-        if engine_class(target).copies_from_s3:
-            redshift = RedshiftOptions.resolve(config=self.config)
-        return connect(target, lock_timeout=self.lock_timeout, redshift=redshift)
+        return connect(self.settings.target, lock_timeout=self.lock_timeout, config=self.config)
 
 
 class SourcesResource(ConfigurableResource):

@@ -24,10 +24,8 @@ from sparkify_dagster.settings import DEFAULT_TARGET, Settings
 from sparkify_dagster.warehouse.checks import CheckResult, checks_for, run_checks
 from sparkify_dagster.warehouse.engines import (
     RedshiftOptions,
-    RedshiftWarehouse,
     Warehouse,
     connect,
-    engine_class,
 )
 from sparkify_dagster.warehouse.model import TABLES
 from sparkify_dagster.warehouse.staging import Reject, StageReport, TooManyRejects, stage_locations
@@ -83,9 +81,9 @@ def etl(
     )
     started = time.perf_counter()
     songs_at, logs_at = source_locations(settings)
-    if redshift is None and engine_class(settings.target) is RedshiftWarehouse:
-        redshift = RedshiftOptions.resolve(config=settings.config_path)
-    with connect(settings.target, lock_timeout=lock_timeout, redshift=redshift) as warehouse:
+    with connect(
+        settings.target, lock_timeout=lock_timeout, redshift=redshift, config=settings.config_path
+    ) as warehouse:
         try:
             with _reporting(progress, quiet) as report, warehouse.transaction():
                 warehouse.create_tables()

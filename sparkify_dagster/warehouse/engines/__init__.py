@@ -14,6 +14,8 @@ Targets follow the SQLAlchemy URL convention:
 
 from __future__ import annotations
 
+import os
+
 from sparkify_dagster.errors import ConfigError
 from sparkify_dagster.settings import redact
 from sparkify_dagster.warehouse.engines.base import Warehouse, quote
@@ -67,9 +69,16 @@ def duckdb_path(target: str) -> str | None:
 
 
 def connect(
-    target: str, *, lock_timeout: float = 0.0, redshift: RedshiftOptions | None = None
+    target: str,
+    *,
+    lock_timeout: float = 0.0,
+    redshift: RedshiftOptions | None = None,
+    config: str | os.PathLike[str] | None = None,
 ) -> Warehouse:
     """Open the warehouse ``target`` names; wait up to ``lock_timeout`` s if another run has it.
+
+    A Redshift warehouse stages with ``redshift``, else with the options the environment and the
+    classic dwh.cfg ``config`` give (:meth:`RedshiftOptions.resolve`).
 
     >>> with connect("duckdb:///:memory:") as warehouse:
     ...     warehouse.name
@@ -79,6 +88,6 @@ def connect(
     if engine is PostgresWarehouse:
         return PostgresWarehouse(target, lock_timeout=lock_timeout)
     if engine is RedshiftWarehouse:
-        options = redshift or RedshiftOptions.resolve()
+        options = redshift or RedshiftOptions.resolve(config=config)
         return RedshiftWarehouse(target, options=options, lock_timeout=lock_timeout)
     return DuckDBWarehouse(str(duckdb_path(target)), lock_timeout=lock_timeout)
