@@ -113,13 +113,6 @@ class SourceReport:
     def files_unchanged(self) -> int:
         return self.files - self.files_loaded
 
-    def reconciliation(self) -> str:
-        return (
-            f"{self.kind}: {self.records:,} records read = {self.staged:,} staged + "
-            f"{self.rejected:,} rejected ({self.files_loaded:,} files read, "
-            f"{self.files_unchanged:,} unchanged)"
-        )
-
 
 @dataclass
 class StageReport:
