@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,24 @@ def test_a_warehouse_file_caps_duckdbs_memory(tmp_path: Path) -> None:
         assert limit(roomy) == "1.8 GiB"
     with DuckDBWarehouse(":memory:") as in_memory:  # its tables live in that memory: no cap
         assert limit(in_memory) not in ("488.2 MiB", "1.8 GiB")
+
+
+def test_a_transaction_does_not_keep_the_batches_it_loaded(tmp_path: Path) -> None:
+    """Each batch is freed once inserted, not at commit: a load of 10M events held every batch's
+    raw text (4.7 GB) until its transaction ended."""
+    from sparkify_dagster.ingest.plain import SHAPES, RawRecords
+
+    records = RawRecords()
+    records.add("songs", "song.json", b'{"song_id": "SO1", "title": "T", "duration": 1.5}')
+    batch = records.table()
+    left_behind = weakref.ref(batch)
+    with DuckDBWarehouse(tmp_path / "w.duckdb") as warehouse:
+        warehouse.create_tables([STAGING_SONGS])
+        with warehouse.transaction():
+            assert warehouse.load_plain(STAGING_SONGS, SHAPES["songs"], batch) == (1, [])
+            song = (None, None, None, None, None, None, "SO2", None, None, None, "b.json", None)
+            warehouse.load_rows(STAGING_SONGS, iter([song]))
+            del batch
+            gc.collect()
+            assert left_behind() is None
+        assert warehouse.count(STAGING_SONGS) == 2

@@ -14,11 +14,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from sparkify_dagster.ingest import plain
 from sparkify_dagster.ingest.generate import generate
 from sparkify_dagster.ingest.plain import SHAPES, RawRecords
 from sparkify_dagster.ingest.sources import LocalSource
@@ -163,6 +165,25 @@ def test_the_engine_stages_what_python_would(songs: list[bytes], events: list[by
     assert ours == python
 
 
+@given(
+    data=st.lists(st.sampled_from([b"a", b"{}", b"\n", b"\r\n", b"xyz"]), max_size=30).map(
+        b"".join
+    ),
+    slice_bytes=st.integers(1, 9),
+)
+def test_log_files_split_into_their_lines_whatever_the_search_slice(
+    data: bytes, slice_bytes: int
+) -> None:
+    with patch.object(plain, "SPLIT_SLICE", slice_bytes):
+        records = RawRecords()
+        records.add("events", "day.json", data)
+    lines = data.splitlines(keepends=True) if data else []
+    assert records.count == len(lines)
+    assert [records.record(position) for position in range(records.count)] == [
+        (0, number, line.removesuffix(b"\n")) for number, line in enumerate(lines, start=1)
+    ]
+
+
 def test_generated_records_are_all_plain(tmp_path: Path) -> None:
     """The published layout is plain: the engine types every record, Python none."""
     generate(tmp_path, songs=50, events=400, seed=3)
@@ -224,6 +245,20 @@ def test_read_ahead_hands_over_items_in_order_and_raises_the_producers_error() -
         for item in read_ahead(items()):
             seen.append(item)
     assert seen == [0, 1, 2, 3, 4]
+
+
+def test_read_ahead_produces_one_item_ahead_of_the_consumer_at_most() -> None:
+    produced = []
+
+    def items() -> Iterator[int]:
+        for number in range(6):
+            produced.append(number)
+            yield number
+
+    for taken, item in enumerate(read_ahead(items()), start=1):
+        time.sleep(0.1)  # a slow consumer: the producer has all the time it wants
+        assert item == taken - 1
+        assert len(produced) <= taken + 1  # the item being consumed and the next one
 
 
 def test_read_ahead_stops_its_producer_when_the_consumer_stops() -> None:

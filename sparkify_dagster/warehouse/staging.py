@@ -197,10 +197,12 @@ def stage_sources(
     listings = [(kind, table, sources[kind], sources[kind].files()) for kind, table in kinds]
 
     rejects: list[Reject] = []
-    manifest: list[tuple[object, ...]] = []  # entries of the files read by this run
+    manifest: list[tuple[object, ...]] = []  # entries of the files read, until written
     reports = []
     with without_cycle_collector():
-        for kind, table, source, files in listings:
+        while listings:
+            # Each listing is let go once staged: a million song files' takes 300 MB.
+            kind, table, source, files = listings.pop(0)
             report = SourceReport(kind, source.location, files=len(files))
             reports.append(report)
             pending = _changed(warehouse, source, files, known)
@@ -210,11 +212,11 @@ def stage_sources(
 
             reporter.start(f"staging {kind}", len(pending))
             started = time.perf_counter()
+            out = _Out(report, rejects, manifest, reporter, now)
             if warehouse.types_json:
-                out = _Out(report, rejects, manifest, reporter)
                 report.staged = _load_plain(warehouse, kind, table, source, pending, out)
             else:
-                rows = _rows(kind, source, pending, _Out(report, rejects, manifest, reporter))
+                rows = _rows(kind, source, pending, out)
                 report.staged = warehouse.load_rows(table, rows)
             report.files_loaded = len(pending)
             report.bytes_loaded = sum(file.size for file in pending)
@@ -283,6 +285,7 @@ class _Out:
     rejects: list[Reject]
     manifest: list[tuple[object, ...]]
     reporter: Reporter
+    now: datetime  # when the run started: the manifest's loaded_at
 
 
 def _rows(
@@ -372,7 +375,8 @@ def _load_plain(
     The engine types the plain records (:mod:`~sparkify_dagster.ingest.plain`) on every core while
     the next batch of files is read; the records it leaves, and whole files that are not UTF-8, go
     through the careful parser exactly as on engines that parse everything in Python. Returns the
-    number of rows staged; counts, rejects and manifest entries go to ``out``.
+    number of rows staged; counts and rejects go to ``out``, and each batch's manifest entries
+    into the warehouse as it is loaded.
     """
     shape = SHAPES[kind]
     staged = 0
@@ -388,8 +392,13 @@ def _load_plain(
                 tally.decide(index, PARSERS[kind](raw_file.data, raw_file.uri, tally.unknown))
         staged += inserted + warehouse.load_rows(table, tally.rows)
 
-        for (file, digest), count in zip(batch.files, tally.counts, strict=True):
-            out.manifest.append((file.uri, kind, file.size, file.version, digest, *count.totals))
+        # The batch's manifest entries go in now, not at the end: a million song files' entries
+        # held until then took 250 MB.
+        entries = [
+            (file.uri, kind, file.size, file.version, digest, *count.totals, out.now)
+            for (file, digest), count in zip(batch.files, tally.counts, strict=True)
+        ]
+        warehouse.load_rows(LOAD_MANIFEST, entries)
         read = sum(count.records for count in tally.counts)
         out.report.records += read
         out.report.rejected += sum(count.rejected for count in tally.counts)
@@ -449,10 +458,13 @@ _DONE = object()
 def read_ahead(items: Iterator[T]) -> Iterator[T]:
     """``items``, produced one step ahead in a thread, so that producing overlaps consuming.
 
-    The producer's exceptions are raised in the consumer; a consumer that stops early stops the
-    producer at its next item.
+    The next item is produced only once the consumer has taken the last one: with a consumer
+    that lets go of each item before asking for the next, two items at most are alive (a batch
+    can be one 160 MB log file). The producer's exceptions are raised in the consumer; a consumer
+    that stops early stops the producer at its next item.
     """
     handoff: queue.Queue[object] = queue.Queue(maxsize=1)
+    taken = threading.Semaphore(0)
     stop = threading.Event()
 
     def offer(item: object) -> bool:
@@ -465,10 +477,17 @@ def read_ahead(items: Iterator[T]) -> Iterator[T]:
                 continue
         return False
 
+    def was_taken() -> bool:
+        """Wait for the consumer to take the item offered; False once it has stopped."""
+        while not stop.is_set():
+            if taken.acquire(timeout=0.1):
+                return True
+        return False
+
     def produce() -> None:
         try:
             for item in items:
-                if not offer(item):
+                if not (offer(item) and was_taken()):
                     return
             offer(_DONE)
         except BaseException as exc:  # handed to the consumer, raised there
@@ -487,6 +506,7 @@ def read_ahead(items: Iterator[T]) -> Iterator[T]:
     try:
         while True:
             item = handoff.get()
+            taken.release()
             if item is _DONE:
                 return
             if isinstance(item, _Failure):
