@@ -11,9 +11,11 @@ the cluster (``DWH_DB_PASSWORD``); AWS credentials come from the standard AWS ch
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from dagster import ConfigurableResource, EnvVar
-from pydantic import Field
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
+from pydantic import Field, PrivateAttr
 
 from sparkify_dagster.cluster.aws import Aws
 from sparkify_dagster.cluster.lifecycle import ClusterConfig, ClusterResult, open_session
@@ -59,8 +61,35 @@ class WarehouseResource(ConfigurableResource):
         """The target, with any password in it hidden: safe to show."""
         return redact(self.settings.target)
 
-    def connect(self) -> Warehouse:
-        """A new connection; close it (``with``) when done."""
+    _in_run: bool = PrivateAttr(default=False)
+    _run_connection: Warehouse | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._in_run = True
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._run_connection is not None:
+            self._run_connection.close()
+            self._run_connection = None
+
+    @contextmanager
+    def connect(self) -> Iterator[Warehouse]:
+        """A connection for a ``with`` block.
+
+        In a run, every step shares the run's one connection, opened by the first step and
+        closed when the run ends (all steps run in one process); opening and closing a DuckDB
+        file for each of a run's 14 steps cost about 0.3 s. Outside a run, a connection of its
+        own, closed at the end of the block.
+        """
+        if not self._in_run:
+            with self._open() as connection:
+                yield connection
+            return
+        if self._run_connection is None:
+            self._run_connection = self._open()
+        yield self._run_connection
+
+    def _open(self) -> Warehouse:
         return connect(self.settings.target, lock_timeout=self.lock_timeout, config=self.config)
 
 

@@ -16,9 +16,12 @@ from dagster import (
 )
 
 import sparkify_dagster
+from sparkify_dagster import resources as resources_module
 from sparkify_dagster.assets import TABLE_ASSETS, listening_report
 from sparkify_dagster.checks import TABLE_CHECKS
 from sparkify_dagster.resources import SourcesResource, WarehouseResource
+from sparkify_dagster.warehouse import engines
+from sparkify_dagster.warehouse.engines import Warehouse
 from sparkify_dagster.warehouse.model import STAGING_TABLES, STAR_TABLES
 from sparkify_dagster_tests.conftest import event, song, write_events, write_songs
 from sparkify_dagster_tests.test_incremental import star, write_day
@@ -101,6 +104,27 @@ def test_materialize_all_builds_the_library_s_warehouse_and_every_check_passes(
         metadata(result, "songplays")["dagster/row_count"]
         == sparkify_dagster.analyze(reference)["songplays"]
     )
+
+
+def test_a_run_s_steps_share_one_connection_closed_when_the_run_ends(
+    generated: Path, target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[Warehouse] = []
+    closed: list[Warehouse] = []
+
+    def connect(*args: Any, **kwargs: Any) -> Warehouse:
+        warehouse = engines.connect(*args, **kwargs)
+        close = warehouse.close
+        monkeypatch.setattr(warehouse, "close", lambda: (closed.append(warehouse), close()))
+        opened.append(warehouse)
+        return warehouse
+
+    monkeypatch.setattr(resources_module, "connect", connect)
+    result = run_all(target, generated)
+    assert result.success
+    assert len(result.get_step_success_events()) == len(TABLE_ASSETS) + len(TABLE_CHECKS)
+    assert len(opened) == 1
+    assert closed == opened
 
 
 def test_materializing_again_with_nothing_new_changes_nothing(generated: Path, target: str) -> None:

@@ -341,8 +341,8 @@ def test_iam_authentication_stores_no_password(
         assert engine.query("SELECT current_user") == [("IAM:dwhuser",)]
 
     monkeypatch.setenv("SPARKIFY_CLUSTER_IDENTIFIER", "othercluster")
-    with pytest.raises(WarehouseError) as missing:
-        resource.connect()
+    with pytest.raises(WarehouseError) as missing, resource.connect():
+        pass
     assert str(missing.value).startswith(f"Redshift at 127.0.0.1:{urlsplit(tls_target).port}/")
     assert (
         "cannot connect as IAM user dwhuser: IAM authentication failed: Cluster othercluster"
@@ -352,8 +352,8 @@ def test_iam_authentication_stores_no_password(
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    with pytest.raises(WarehouseError) as anonymous:
-        resource.connect()
+    with pytest.raises(WarehouseError) as anonymous, resource.connect():
+        pass
     assert "IAM authentication failed: Unable to locate credentials" in str(anonymous.value)
     assert str(anonymous.value).endswith(
         "check the cluster identifier and region, and that AWS credentials (aws configure, "
