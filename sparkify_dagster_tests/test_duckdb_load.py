@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sparkify_dagster.errors import WarehouseError
 from sparkify_dagster.warehouse.engines import DuckDBWarehouse
 from sparkify_dagster.warehouse.engines import duckdb as duckdb_engine
 from sparkify_dagster.warehouse.model import STAGING_SONGS
@@ -93,3 +94,24 @@ def test_a_transaction_does_not_keep_the_batches_it_loaded(tmp_path: Path) -> No
             gc.collect()
             assert left_behind() is None
         assert warehouse.count(STAGING_SONGS) == 2
+
+
+def test_staging_runs_under_the_lower_cap_and_restores_it_even_when_it_fails(
+    tmp_path: Path,
+) -> None:
+    def limit(warehouse: DuckDBWarehouse) -> str:
+        with warehouse.connection.cursor() as cursor:
+            ((value,),) = cursor.execute("SELECT current_setting('memory_limit')").fetchall()
+        return str(value)
+
+    with DuckDBWarehouse(tmp_path / "w.duckdb") as warehouse:
+        warehouse.create_tables([STAGING_SONGS])
+        with pytest.raises(WarehouseError), warehouse.transaction(), warehouse.staging_memory():
+            assert limit(warehouse) == "122.0 MiB"  # 128 MB
+            warehouse.execute('INSERT INTO "staging_songs" ("song_id") VALUES (NULL)')
+        assert limit(warehouse) == "488.2 MiB"  # 512 MB, the cap of the star's statements
+    with (
+        DuckDBWarehouse(tmp_path / "w.duckdb", memory_limit="2GB") as chosen,
+        chosen.staging_memory(),
+    ):
+        assert limit(chosen) == "1.8 GiB"  # a cap chosen by hand is kept

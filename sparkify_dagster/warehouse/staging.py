@@ -199,7 +199,7 @@ def stage_sources(
     rejects: list[Reject] = []
     manifest: list[tuple[object, ...]] = []  # entries of the files read, until written
     reports = []
-    with without_cycle_collector():
+    with without_cycle_collector(), warehouse.staging_memory():
         while listings:
             # Each listing is let go once staged: a million song files' takes 300 MB.
             kind, table, source, files = listings.pop(0)

@@ -64,6 +64,11 @@ class Warehouse:
         raise NotImplementedError
         yield  # pragma: no cover
 
+    @contextmanager
+    def staging_memory(self) -> Iterator[None]:
+        """The engine's memory settings while staging; by default, its usual ones."""
+        yield
+
     def load_rows(self, table: Table, rows: Iterable[tuple[Any, ...]]) -> int:
         """Append ``rows`` (tuples in the order of ``table.columns``) to ``table`` in bulk.
 
