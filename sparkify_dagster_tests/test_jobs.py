@@ -312,8 +312,13 @@ def test_a_failed_run_is_re_executed_from_the_failed_step(
     monkeypatch.chdir(dwh_cfg.parent)  # the code location's default config: ./dwh.cfg
     boto3.client("iam").create_role(RoleName="dwhRole", AssumeRolePolicyDocument="{}")
     job = reconstructable(provision_job)
-    (tmp_path / "home").mkdir()
-    with DagsterInstance.local_temp(str(tmp_path / "home")) as instance:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    # Telemetry off, as in the project's dagster.yaml: it would write logs under $DAGSTER_HOME
+    # (the working tree, under ./dev test).
+    no_telemetry = {"telemetry": {"enabled": False}}
+    with DagsterInstance.local_temp(str(home), overrides=no_telemetry) as instance:
         first = execute_job(job, instance, run_config=PROVISION)
         assert not first.success
         assert first.get_failed_step_keys() == {"iam_role"}  # a role made for something else
@@ -327,6 +332,7 @@ def test_a_failed_run_is_re_executed_from_the_failed_step(
         ran = {event.step_key for event in again.get_step_success_events()}
         assert ran == {"iam_role", "cluster", "wait_for_cluster", "cluster_endpoint"}
     assert b"HOST=''" not in dwh_cfg.read_bytes()
+    assert not (home / "logs").exists() and not (home / ".telemetry").exists()
 
 
 def test_the_jobs_are_apart_from_materialize_all() -> None:
