@@ -51,6 +51,13 @@ class WarehouseResource(ConfigurableResource):
         default=60.0,
         description="Seconds to wait while another run holds the warehouse.",
     )
+    memory_limit: str | None = Field(
+        default=None,
+        description=(
+            "DuckDB's memory cap, such as 1GB; beyond it DuckDB spills to <file>.tmp. Unset: "
+            "512MB, and 128MB while staging. From SPARKIFY_DUCKDB_MEMORY_LIMIT; servers ignore it."
+        ),
+    )
 
     @property
     def settings(self) -> Settings:
@@ -90,7 +97,12 @@ class WarehouseResource(ConfigurableResource):
         yield self._run_connection
 
     def _open(self) -> Warehouse:
-        return connect(self.settings.target, lock_timeout=self.lock_timeout, config=self.config)
+        return connect(
+            self.settings.target,
+            lock_timeout=self.lock_timeout,
+            config=self.config,
+            memory_limit=self.memory_limit,
+        )
 
 
 class SourcesResource(ConfigurableResource):
@@ -173,7 +185,9 @@ def _from_env(name: str) -> EnvVar | None:
 def warehouse_from_env() -> WarehouseResource:
     """The warehouse ``SPARKIFY_TARGET`` (or ``SPARKIFY_CONFIG``'s cluster) names."""
     return WarehouseResource(
-        target=_from_env("SPARKIFY_TARGET"), config=_from_env("SPARKIFY_CONFIG")
+        target=_from_env("SPARKIFY_TARGET"),
+        config=_from_env("SPARKIFY_CONFIG"),
+        memory_limit=_from_env("SPARKIFY_DUCKDB_MEMORY_LIMIT"),
     )
 
 

@@ -11,6 +11,7 @@ from dagster import (
     AssetSelection,
     DagsterEventType,
     DagsterInstance,
+    EnvVar,
     ExecuteInProcessResult,
     materialize,
 )
@@ -125,6 +126,30 @@ def test_a_run_s_steps_share_one_connection_closed_when_the_run_ends(
     assert len(result.get_step_success_events()) == len(TABLE_ASSETS) + len(TABLE_CHECKS)
     assert len(opened) == 1
     assert closed == opened
+
+
+def test_duckdb_s_memory_cap_comes_from_the_environment(
+    generated: Path, duckdb_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPARKIFY_TARGET", duckdb_target)
+    monkeypatch.setenv("SPARKIFY_DUCKDB_MEMORY_LIMIT", "1GB")
+    caps: list[object] = []
+
+    def connect(*args: Any, **kwargs: Any) -> Warehouse:
+        warehouse = engines.connect(*args, **kwargs)
+        caps.extend(warehouse.query("SELECT current_setting('memory_limit')"))
+        return warehouse
+
+    monkeypatch.setattr(resources_module, "connect", connect)
+    warehouse = resources_module.warehouse_from_env()
+    assert isinstance(warehouse.memory_limit, EnvVar)  # the UI shows the variable's name
+    result = materialize(
+        TABLE_ASSETS,
+        resources={**resources(duckdb_target, generated), "warehouse": warehouse},
+        instance=DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    assert caps == [("953.6 MiB",)]  # 1 GB
 
 
 def test_materializing_again_with_nothing_new_changes_nothing(generated: Path, target: str) -> None:

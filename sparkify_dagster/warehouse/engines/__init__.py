@@ -74,11 +74,13 @@ def connect(
     lock_timeout: float = 0.0,
     redshift: RedshiftOptions | None = None,
     config: str | os.PathLike[str] | None = None,
+    memory_limit: str | None = None,
 ) -> Warehouse:
     """Open the warehouse ``target`` names; wait up to ``lock_timeout`` s if another run has it.
 
     A Redshift warehouse stages with ``redshift``, else with the options the environment and the
-    classic dwh.cfg ``config`` give (:meth:`RedshiftOptions.resolve`).
+    classic dwh.cfg ``config`` give (:meth:`RedshiftOptions.resolve`). ``memory_limit`` caps a
+    DuckDB warehouse's memory (``"1GB"``; see :class:`DuckDBWarehouse`); servers ignore it.
 
     >>> with connect("duckdb:///:memory:") as warehouse:
     ...     warehouse.name
@@ -90,4 +92,6 @@ def connect(
     if engine is RedshiftWarehouse:
         options = redshift or RedshiftOptions.resolve(config=config)
         return RedshiftWarehouse(target, options=options, lock_timeout=lock_timeout)
-    return DuckDBWarehouse(str(duckdb_path(target)), lock_timeout=lock_timeout)
+    return DuckDBWarehouse(
+        str(duckdb_path(target)), lock_timeout=lock_timeout, memory_limit=memory_limit
+    )
