@@ -75,6 +75,7 @@ class WarehouseResource(ConfigurableResource):
         self._in_run = True
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
+        self._in_run = False
         if self._run_connection is not None:
             self._run_connection.close()
             self._run_connection = None

@@ -197,7 +197,7 @@ def stage_sources(
     listings = [(kind, table, sources[kind], sources[kind].files()) for kind, table in kinds]
 
     rejects: list[Reject] = []
-    manifest: list[tuple[object, ...]] = []  # entries of the files read, until written
+    manifest: list[tuple[object, ...]] = []  # written at the end when Python parses every file
     reports = []
     with without_cycle_collector(), warehouse.staging_memory():
         while listings:
@@ -233,7 +233,7 @@ def stage_sources(
         LOAD_ERRORS,
         ((r.source_file, r.line, r.kind, r.reason, r.raw_text, now) for r in rejects),
     )
-    warehouse.load_rows(LOAD_MANIFEST, ((*entry, now) for entry in manifest))
+    warehouse.load_rows(LOAD_MANIFEST, manifest)
     return StageReport(reports, rejects)
 
 
@@ -308,7 +308,7 @@ def _rows(
         report.records += count.records
         report.rejected += count.rejected
         out.manifest.append(
-            (file.uri, kind, file.size, file.version, checksum(stored), *count.totals)
+            (file.uri, kind, file.size, file.version, checksum(stored), *count.totals, out.now)
         )
         out.reporter.advance(files=1, records=count.records)
 
@@ -458,10 +458,10 @@ _DONE = object()
 def read_ahead(items: Iterator[T]) -> Iterator[T]:
     """``items``, produced one step ahead in a thread, so that producing overlaps consuming.
 
-    The next item is produced only once the consumer has taken the last one: with a consumer
-    that lets go of each item before asking for the next, two items at most are alive (a batch
-    can be one 160 MB log file). The producer's exceptions are raised in the consumer; a consumer
-    that stops early stops the producer at its next item.
+    The next item is produced only once the consumer has taken the last one, so two items at
+    most are alive: the one being consumed and the next (a batch can be one 160 MB log file).
+    The producer's exceptions are raised in the consumer; a consumer that stops early stops the
+    producer at its next item.
     """
     handoff: queue.Queue[object] = queue.Queue(maxsize=1)
     taken = threading.Semaphore(0)
