@@ -87,7 +87,7 @@ def test_a_transaction_does_not_keep_the_batches_it_loaded(tmp_path: Path) -> No
     with DuckDBWarehouse(tmp_path / "w.duckdb") as warehouse:
         warehouse.create_tables([STAGING_SONGS])
         with warehouse.transaction():
-            assert warehouse.load_plain(STAGING_SONGS, SHAPES["songs"], batch) == (1, [])
+            assert warehouse.load_plain(STAGING_SONGS, SHAPES["songs"], batch.to_batches()) == 1
             song = (None, None, None, None, None, None, "SO2", None, None, None, "b.json", None)
             warehouse.load_rows(STAGING_SONGS, iter([song]))
             del batch

@@ -20,12 +20,19 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from sparkify_dagster.errors import SourceError
 from sparkify_dagster.ingest import plain
 from sparkify_dagster.ingest.generate import generate
 from sparkify_dagster.ingest.plain import SHAPES, RawRecords
 from sparkify_dagster.ingest.sources import LocalSource
 from sparkify_dagster.warehouse.engines import DuckDBWarehouse, quote
-from sparkify_dagster.warehouse.model import LOAD_ERRORS, STAGING_EVENTS, STAGING_SONGS, TABLES
+from sparkify_dagster.warehouse.model import (
+    LOAD_ERRORS,
+    LOAD_MANIFEST,
+    STAGING_EVENTS,
+    STAGING_SONGS,
+    TABLES,
+)
 from sparkify_dagster.warehouse.staging import StageReport, read_ahead, stage_sources
 
 
@@ -39,11 +46,18 @@ Staged = tuple[list[tuple[Any, ...]], ...]
 
 
 def staged(warehouse: DuckDBWarehouse) -> Staged:
+    """The staging tables, the rejects and the manifest (without when they were written)."""
+    written_at = {LOAD_ERRORS.name: "rejected_at", LOAD_MANIFEST.name: "loaded_at"}
     return tuple(
-        sorted(warehouse.query(f"SELECT * EXCLUDE (rejected_at) FROM {quote(LOAD_ERRORS.name)}"))
-        if table is LOAD_ERRORS
-        else sorted(warehouse.query(f"SELECT * FROM {quote(table.name)}"), key=repr)
-        for table in (STAGING_SONGS, STAGING_EVENTS, LOAD_ERRORS)
+        sorted(
+            warehouse.query(
+                f"SELECT * EXCLUDE ({written_at[table.name]}) FROM {quote(table.name)}"
+                if table.name in written_at
+                else f"SELECT * FROM {quote(table.name)}"
+            ),
+            key=repr,
+        )
+        for table in (STAGING_SONGS, STAGING_EVENTS, LOAD_ERRORS, LOAD_MANIFEST)
     )
 
 
@@ -197,8 +211,8 @@ def test_generated_records_are_all_plain(tmp_path: Path) -> None:
             source = LocalSource(tmp_path / folder)
             for file, data in source.contents(source.files()):
                 raw.add(kind, file.uri, data)
-            inserted, left = warehouse.load_plain(table, SHAPES[kind], raw.table())
-            assert (inserted, left) == (raw.count, [])
+            assert warehouse.load_plain(table, SHAPES[kind], raw.table().to_batches()) == raw.count
+            assert warehouse.plain_left(SHAPES[kind], raw.table()) == []
 
 
 @pytest.mark.parametrize(
@@ -231,7 +245,8 @@ def test_what_is_plain(record: bytes, plain: bool) -> None:
     raw.add("events", "x.json", record)
     with DuckDBWarehouse(":memory:") as warehouse:
         warehouse.create_tables([STAGING_EVENTS])
-        inserted, left = warehouse.load_plain(STAGING_EVENTS, SHAPES["events"], raw.table())
+        inserted = warehouse.load_plain(STAGING_EVENTS, SHAPES["events"], raw.table().to_batches())
+        left = warehouse.plain_left(SHAPES["events"], raw.table())
     assert (inserted == 1, left == []) == (plain, plain)
 
 
@@ -289,3 +304,45 @@ def test_read_ahead_does_not_hang_when_the_consumer_stops_with_items_queued() ->
         time.sleep(0.3)  # meanwhile the producer has queued item 1 and offers the end
         break
     assert closed == [True]
+
+
+class Rewritten(LocalSource):
+    """A folder whose one file is rewritten right after it was first read."""
+
+    def __init__(self, location: Path, rewrite: bytes) -> None:
+        super().__init__(location)
+        self.rewrite = rewrite
+        self.reads = 0
+
+    def contents(self, files: Any) -> Iterator[tuple[Any, bytes]]:
+        for file, data in super().contents(files):
+            self.reads += 1
+            yield file, (data if self.reads == 1 else self.rewrite)
+
+
+class Unreadable(LocalSource):
+    def contents(self, files: Any) -> Iterator[tuple[Any, bytes]]:
+        raise SourceError("cannot read day.json: Permission denied")
+        yield from ()  # pragma: no cover
+
+
+def test_a_file_rewritten_between_the_engine_s_pass_and_python_s_fails_the_load(
+    tmp_path: Path,
+) -> None:
+    """Python reads again the files that hold a record the engine left; if one changed in
+    between, its rows would not be one version of it."""
+    (tmp_path / "day.json").write_bytes(b'{"ts":1}\n{"ts":2,"extra":true}')  # one left
+    source = Rewritten(tmp_path, b'{"ts":3}\n{"ts":4,"extra":true}')
+    with DuckDBWarehouse(":memory:") as warehouse:
+        warehouse.create_tables(TABLES)
+        with pytest.raises(SourceError, match=r"day\.json changed while it was being loaded"):
+            stage_sources(warehouse, {"events": source}, max_errors=10)
+    assert source.reads == 2
+
+
+def test_a_source_s_error_during_the_engine_s_pass_is_raised_as_itself(tmp_path: Path) -> None:
+    (tmp_path / "day.json").write_bytes(b'{"ts":1}')
+    with DuckDBWarehouse(":memory:") as warehouse:
+        warehouse.create_tables(TABLES)
+        with pytest.raises(SourceError, match=r"cannot read day\.json: Permission denied"):
+            stage_sources(warehouse, {"events": Unreadable(tmp_path)})

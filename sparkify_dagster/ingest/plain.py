@@ -206,7 +206,7 @@ class RawRecords:
         self.count += count
 
     def table(self) -> Any:
-        """The candidates as one Arrow table with the columns :data:`COLUMNS`."""
+        """The candidates as one Arrow table with the columns :data:`COLUMNS` (:func:`schema`)."""
         import numpy as np
         import pyarrow as pa
 
@@ -253,6 +253,20 @@ class RawRecords:
         line = position - chunk.start
         text: str = chunk.lines[line].as_py()
         return chunk.file, line + 1, text.encode().removesuffix(b"\n")
+
+
+def schema() -> Any:
+    """The Arrow schema of :meth:`RawRecords.table`, the same for songs and events."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("position", pa.int32()),
+            ("source_file", pa.dictionary(pa.int32(), pa.string())),
+            ("line", pa.int32()),
+            ("raw", pa.large_string()),
+        ]
+    )
 
 
 def _start(chunk: _EventChunk) -> int:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
-from sparkify_dagster.errors import RecordError, SparkifyError
+from sparkify_dagster.errors import RecordError, SourceError, SparkifyError
 from sparkify_dagster.ingest.parse import (
     Parsed,
     Rejected,
@@ -358,7 +358,7 @@ class _Batch:
         return self.records.size >= BATCH_BYTES or len(self.files) >= BATCH_FILES
 
 
-BATCH_BYTES = 64 * 1024 * 1024  # text per batch; up to three are held (loading, ready, being read)
+BATCH_BYTES = 64 * 1024 * 1024  # text per batch; two are held (being loaded, being read)
 BATCH_FILES = 20_000  # song files per batch
 
 
@@ -372,38 +372,126 @@ def _load_plain(
 ) -> int:
     """Stage ``files`` through the engine's JSON reader, Python deciding what it leaves.
 
-    The engine types the plain records (:mod:`~sparkify_dagster.ingest.plain`) on every core while
-    the next batch of files is read; the records it leaves, and whole files that are not UTF-8, go
-    through the careful parser exactly as on engines that parse everything in Python. Returns the
-    number of rows staged; counts and rejects go to ``out``, and each batch's manifest entries
-    into the warehouse as it is loaded.
+    First the engine types the plain records (:mod:`~sparkify_dagster.ingest.plain`) of every
+    file in one statement, on every core, while the next batch of files is read. Then the files
+    that hold a record it left (it staged fewer rows than they have records), and whole files
+    that are not UTF-8, are read again: their other records go through the careful parser
+    exactly as on engines that parse everything in Python. Returns the number of rows staged;
+    counts and rejects go to ``out``, the manifest entries into the warehouse.
     """
-    shape = SHAPES[kind]
-    staged = 0
-    for batch in read_ahead(_batches(kind, source, files)):
-        inserted, left = warehouse.load_plain(table, shape, batch.table)
-        tally = _Tally(kind, batch, out.rejects, out.report.unknown_fields)
-        for position in left:
-            tally.settle(position)
-        for index, raw_file in enumerate(batch.records.files):
-            if index in batch.failures:
-                tally.decide(index, [Rejected(None, batch.failures[index], raw_file.data)])
-            elif raw_file.careful:
-                tally.decide(index, PARSERS[kind](raw_file.data, raw_file.uri, tally.unknown))
-        staged += inserted + warehouse.load_rows(table, tally.rows)
-
-        # The batch's manifest entries go in now, not at the end: a million song files' entries
-        # held until then took 250 MB.
-        entries = [
-            (file.uri, kind, file.size, file.version, digest, *count.totals, out.now)
-            for (file, digest), count in zip(batch.files, tally.counts, strict=True)
-        ]
-        warehouse.load_rows(LOAD_MANIFEST, entries)
-        read = sum(count.records for count in tally.counts)
-        out.report.records += read
-        out.report.rejected += sum(count.rejected for count in tally.counts)
-        out.reporter.advance(files=len(batch.files), records=read)
+    seen = _Seen()
+    staged = warehouse.load_plain(table, SHAPES[kind], seen.candidates(kind, source, files, out))
+    if seen.failure is not None:
+        raise seen.failure  # raised here, not inside the engine's statement
+    again = set(seen.careful)
+    if staged < sum(seen.count):
+        again |= _short(warehouse, table, files, seen.count)
+    counts = {}
+    for index, count, rows in _careful(warehouse, kind, source, files, sorted(again), seen, out):
+        counts[index] = count
+        staged += warehouse.load_rows(table, rows)
+    totals = [
+        counts[index].totals if index in counts else (records, 0)
+        for index, records in enumerate(seen.count)
+    ]
+    out.report.records += sum(records for records, _ in totals)
+    out.report.rejected += sum(rejected for _, rejected in totals)
+    entries = (
+        (file.uri, kind, file.size, file.version, digest, *total, out.now)
+        for file, digest, total in zip(files, seen.digests, totals, strict=True)
+    )
+    warehouse.load_rows(LOAD_MANIFEST, entries)
     return staged
+
+
+class _Seen:
+    """What the engine's pass learned of each file: its checksum, its candidate records, whether
+    only the careful parser can read it; and the error that stopped the pass, if one did."""
+
+    def __init__(self) -> None:
+        self.digests: list[str] = []
+        self.count: list[int] = []  # candidate records, by file
+        self.careful: list[int] = []  # files the careful parser reads whole
+        self.failure: BaseException | None = None
+
+    def candidates(
+        self, kind: str, source: Source, files: list[SourceFile], out: _Out
+    ) -> Iterator[Any]:
+        """The candidates of ``files`` as Arrow record batches, read ahead in a thread.
+
+        An error ends the stream and waits in :attr:`failure`: raised inside the engine's
+        statement, it would come back as the engine's error instead of its own.
+        """
+        try:
+            for batch in read_ahead(_batches(kind, source, files)):
+                for raw_file, (_, digest) in zip(batch.records.files, batch.files, strict=True):
+                    if raw_file.careful:
+                        self.careful.append(len(self.count))
+                    self.digests.append(digest)
+                    self.count.append(raw_file.candidates)
+                out.reporter.advance(files=len(batch.files), records=batch.records.count)
+                if batch.table is not None:
+                    yield from batch.table.to_batches()
+        except Exception as exc:
+            self.failure = exc
+
+
+def _short(
+    warehouse: Warehouse, table: Table, files: list[SourceFile], count: list[int]
+) -> set[int]:
+    """The files of which the engine staged fewer rows than they have candidates."""
+    staged = dict(
+        warehouse.query(
+            f"SELECT s.source_file, count(*) FROM {quote(table.name)} AS s "
+            f"JOIN (SELECT unnest({warehouse.placeholder}) AS uri) AS f ON s.source_file = f.uri "
+            "GROUP BY s.source_file",
+            [[file.uri for file in files]],
+        )
+    )
+    return {
+        index
+        for index, (file, records) in enumerate(zip(files, count, strict=True))
+        if staged.get(file.uri, 0) < records
+    }
+
+
+def _careful(
+    warehouse: Warehouse,
+    kind: str,
+    source: Source,
+    files: list[SourceFile],
+    indexes: list[int],
+    seen: _Seen,
+    out: _Out,
+) -> Iterator[tuple[int, _Count, list[tuple[object, ...]]]]:
+    """Read the files at ``indexes`` again and settle what the engine left of each: its count
+    and the rows the careful parser stages (its rejects go to ``out``), file by file."""
+    chosen = [files[index] for index in indexes]
+    position = iter(indexes)
+    for batch in read_ahead(_batches(kind, source, chosen)):
+        left = _left_by_file(warehouse, kind, batch)
+        tally = _Tally(kind, batch, out.rejects, out.report.unknown_fields)
+        for number, raw_file in enumerate(batch.records.files):
+            index = next(position)
+            file, digest = batch.files[number]
+            if digest != seen.digests[index]:
+                raise SourceError(f"{file.uri} changed while it was being loaded; run again")
+            if number in batch.failures:
+                tally.decide(number, [Rejected(None, batch.failures[number], raw_file.data)])
+            elif raw_file.careful:
+                tally.decide(number, PARSERS[kind](raw_file.data, raw_file.uri, tally.unknown))
+            for candidate in left.get(number, ()):
+                tally.settle(candidate)
+            yield index, tally.counts[number], tally.take_rows()
+
+
+def _left_by_file(warehouse: Warehouse, kind: str, batch: _Batch) -> dict[int, list[int]]:
+    """The positions of the candidates the engine leaves in ``batch``, by file."""
+    left: dict[int, list[int]] = {}
+    for position in warehouse.plain_left(SHAPES[kind], batch.table):
+        index, _, _ = batch.records.record(position)
+        left.setdefault(index, []).append(position)
+    return left
 
 
 class _Tally:
@@ -432,6 +520,11 @@ class _Tally:
     def decide(self, index: int, results: Iterable[Parsed]) -> None:
         uri = self.batch.records.files[index].uri
         self.rows.extend(_sort(self.kind, uri, results, self.counts[index], self.rejects))
+
+    def take_rows(self) -> list[tuple[object, ...]]:
+        """The rows decided since the last call."""
+        rows, self.rows = self.rows, []
+        return rows
 
 
 def _batches(kind: str, source: Source, files: list[SourceFile]) -> Iterator[_Batch]:

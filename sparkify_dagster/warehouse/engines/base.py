@@ -77,15 +77,20 @@ class Warehouse:
         """
         raise NotImplementedError
 
-    def load_plain(self, table: Table, shape: Shape, records: Any) -> tuple[int, list[int]]:
-        """Type the plain records of ``records`` (an Arrow table of
+    def load_plain(self, table: Table, shape: Shape, batches: Iterable[Any]) -> int:
+        """Type the plain records of ``batches`` (Arrow record batches of
         :data:`sparkify_dagster.ingest.plain.COLUMNS`) with the engine's JSON reader and append
-        them to ``table``.
+        them to ``table``, in one statement over the whole stream; returns the rows inserted.
 
-        Returns how many rows were inserted and the positions of the records left for Python:
-        those :attr:`Shape.pattern <sparkify_dagster.ingest.plain.Shape.pattern>` does not match.
+        The records left out are those :attr:`Shape.pattern
+        <sparkify_dagster.ingest.plain.Shape.pattern>` does not match (:meth:`plain_left`).
         Only engines with :attr:`types_json` implement it.
         """
+        raise NotImplementedError
+
+    def plain_left(self, shape: Shape, records: Any) -> list[int]:
+        """The positions of the records in ``records`` (an Arrow table of
+        :data:`~sparkify_dagster.ingest.plain.COLUMNS`) that :meth:`load_plain` leaves out."""
         raise NotImplementedError
 
     def load_plain_sql(self, table: Table, shape: Shape) -> str:

@@ -157,17 +157,24 @@ class DuckDBWarehouse(Warehouse):
             inserted += count
         return inserted
 
-    def load_plain(self, table: Table, shape: Shape, records: Any) -> tuple[int, list[int]]:
+    def load_plain(self, table: Table, shape: Shape, batches: Iterable[Any]) -> int:
+        # One statement over the stream: one per batch took 1.8 s more for 1M events, half of it
+        # merging at the checkpoint the partial row groups each statement left.
+        import pyarrow as pa
+
+        from sparkify_dagster.ingest.plain import schema
+
+        stream = pa.RecordBatchReader.from_batches(schema(), batches)
+        ((inserted,),) = self._query_batch(
+            stream, self.load_plain_sql(table, shape), [shape.pattern]
+        )
+        return int(inserted)
+
+    def plain_left(self, shape: Shape, records: Any) -> list[int]:
         if records is None or not records.num_rows:
-            return 0, []
-        insert = self.load_plain_sql(table, shape)
-        ((inserted,),) = self._query_batch(records, insert, [shape.pattern])
-        if inserted == records.num_rows:
-            return inserted, []
-        left = f"SELECT position FROM {BATCH_VIEW} WHERE NOT ({_plain(shape)})"
-        return inserted, [
-            position for (position,) in self._query_batch(records, left, [shape.pattern])
-        ]
+            return []
+        left = f"SELECT position FROM {BATCH_VIEW} WHERE NOT ({_plain(shape)}) ORDER BY position"
+        return [position for (position,) in self._query_batch(records, left, [shape.pattern])]
 
     def _query_batch(
         self, batch: Any, sql: str, params: Sequence[Any] = ()
