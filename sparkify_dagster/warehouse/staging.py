@@ -386,19 +386,21 @@ def _load_plain(
     again = set(seen.careful)
     if staged < sum(seen.count):
         again |= _short(warehouse, table, files, seen.count)
-    counts = {}
+    settled: dict[int, _Count] = {}  # the files read again, by index
     for index, count, rows in _careful(warehouse, kind, source, files, sorted(again), seen, out):
-        counts[index] = count
+        settled[index] = count
         staged += warehouse.load_rows(table, rows)
-    totals = [
-        counts[index].totals if index in counts else (records, 0)
-        for index, records in enumerate(seen.count)
-    ]
-    out.report.records += sum(records for records, _ in totals)
-    out.report.rejected += sum(rejected for _, rejected in totals)
+    out.report.records += sum(seen.count)
+    for index, count in settled.items():
+        out.report.records += count.records - seen.count[index]
+        out.report.rejected += count.rejected
+
+    def totals(index: int) -> tuple[int, int]:
+        return settled[index].totals if index in settled else (seen.count[index], 0)
+
     entries = (
-        (file.uri, kind, file.size, file.version, digest, *total, out.now)
-        for file, digest, total in zip(files, seen.digests, totals, strict=True)
+        (file.uri, kind, file.size, file.version, digest, *totals(index), out.now)
+        for index, (file, digest) in enumerate(zip(files, seen.digests, strict=True))
     )
     warehouse.load_rows(LOAD_MANIFEST, entries)
     return staged
