@@ -1,9 +1,10 @@
 """Stage: every input record, typed, into ``staging_songs`` and ``staging_events``.
 
 Records stream from the sources into the engine in batches; nothing holds the whole dataset in
-memory. An engine that types JSON itself (DuckDB) gets the raw records and types the plain ones
-(:mod:`~sparkify_dagster.ingest.plain`) on every core while the next batch is read; every other
-record, and every record on other engines, goes through the careful parser
+memory. An engine that types JSON itself (DuckDB) gets each source's raw records as one stream
+and types the plain ones (:mod:`~sparkify_dagster.ingest.plain`) on every core while the next
+batch is read; the files that hold any other record are read again, and those records, and
+every record on other engines, go through the careful parser
 (:mod:`~sparkify_dagster.ingest.parse`). Either way a record means the same. A record that cannot be
 loaded is not dropped: it becomes a :class:`Reject` (file, line, reason, raw text), kept in
 ``load_errors``.
