@@ -27,6 +27,7 @@ from sparkify_dagster.cluster.lifecycle import S3_READ_ONLY
 from sparkify_dagster.definitions import defs
 from sparkify_dagster.jobs import provision_redshift, redshift_status, teardown_redshift
 from sparkify_dagster.resources import RedshiftClusterResource
+from sparkify_dagster_tests.test_cluster import ingress
 from sparkify_dagster_tests.test_definitions import dagster, dagster_home
 from sparkify_dagster_tests.test_dwhcfg import CLASSIC
 
@@ -86,15 +87,6 @@ def failure(result: ExecuteInProcessResult, node: str) -> str:
     data = result.failure_data_for_node(node)
     assert data is not None and data.user_failure_data is not None, node
     return str(data.user_failure_data.description)
-
-
-def ingress(group_id: str) -> list[tuple[str, int, int, str]]:
-    group = boto3.client("ec2").describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
-    return sorted(
-        (rule["IpProtocol"], rule["FromPort"], rule["ToPort"], ip["CidrIp"])
-        for rule in group["IpPermissions"]
-        for ip in rule.get("IpRanges", [])
-    )
 
 
 def tagged_leftovers() -> list[str]:
