@@ -249,10 +249,17 @@ class RawRecords:
         if self._songs:
             index = self._songs[position]
             return index, None, self.files[index].data
-        chunk = self._events[bisect.bisect_right(self._events, position, key=_start) - 1]
+        chunk = self._chunk(position)
         line = position - chunk.start
         text: str = chunk.lines[line].as_py()
         return chunk.file, line + 1, text.encode().removesuffix(b"\n")
+
+    def file_of(self, position: int) -> int:
+        """The file (an index in :attr:`files`) of the candidate at ``position``."""
+        return self._songs[position] if self._songs else self._chunk(position).file
+
+    def _chunk(self, position: int) -> _EventChunk:
+        return self._events[bisect.bisect_right(self._events, position, key=_start) - 1]
 
 
 def schema() -> Any:

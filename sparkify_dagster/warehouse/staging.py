@@ -492,8 +492,7 @@ def _left_by_file(warehouse: Warehouse, kind: str, batch: _Batch) -> dict[int, l
     """The positions of the candidates the engine leaves in ``batch``, by file."""
     left: dict[int, list[int]] = {}
     for position in warehouse.plain_left(SHAPES[kind], batch.table):
-        index, _, _ = batch.records.record(position)
-        left.setdefault(index, []).append(position)
+        left.setdefault(batch.records.file_of(position), []).append(position)
     return left
 
 
