@@ -92,7 +92,7 @@ class DuckDBWarehouse(Warehouse):
         try:
             self.connection.execute(sql, list(params))
         except duckdb.Error as exc:
-            raise WarehouseError(f"DuckDB refused {_first_line(sql)!r}: {exc}") from None
+            raise _refused(sql, exc) from None
 
     def query_with_columns(
         self, sql: str, params: Sequence[Any] = ()
@@ -101,7 +101,7 @@ class DuckDBWarehouse(Warehouse):
             cursor = self.connection.execute(sql, list(params))
             return [column[0] for column in cursor.description], cursor.fetchall()
         except duckdb.Error as exc:
-            raise WarehouseError(f"DuckDB refused {_first_line(sql)!r}: {exc}") from None
+            raise _refused(sql, exc) from None
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -189,7 +189,7 @@ class DuckDBWarehouse(Warehouse):
         try:
             return self.connection.execute(sql, list(params)).fetchall()
         except duckdb.Error as exc:
-            raise WarehouseError(f"DuckDB refused {_first_line(sql)!r}: {exc}") from None
+            raise _refused(sql, exc) from None
 
     def load_plain_sql(self, table: Table, shape: Shape) -> str:
         # from_json types the fields in the order of the staging columns; lineage follows.
@@ -245,6 +245,10 @@ def _arrow_type(kind: Type) -> Any:
         Type.TIMESTAMP: pa.timestamp("us"),
     }
     return types[kind]
+
+
+def _refused(sql: str, exc: duckdb.Error) -> WarehouseError:
+    return WarehouseError(f"DuckDB refused {_first_line(sql)!r}: {exc}")
 
 
 def _first_line(sql: str) -> str:
