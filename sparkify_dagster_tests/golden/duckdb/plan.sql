@@ -177,19 +177,21 @@ DELETE FROM "users";
 
 -- One row per logged-in user (any page, not only plays), as of the user's latest event:
 -- its level, names and gender win. Ties on ts go to the later file and line.
+-- The latest event is picked on its sort key and row id alone, then joined back for the rest.
 INSERT INTO "users" ("user_id", "first_name", "last_name", "gender", "level")
-SELECT user_id, first_name, last_name, gender, level
+SELECT e.user_id, e.first_name, e.last_name, e.gender, e.level
 FROM (
     SELECT
-        user_id, first_name, last_name, gender, level,
+        e.rowid AS event,
         ROW_NUMBER() OVER (
-            PARTITION BY user_id
-            ORDER BY ts DESC, source_file DESC, source_line DESC
+            PARTITION BY e.user_id
+            ORDER BY e.ts DESC, e.source_file DESC, e.source_line DESC
         ) AS pick
-    FROM "staging_events"
-    WHERE user_id IS NOT NULL
+    FROM "staging_events" AS e
+    WHERE e.user_id IS NOT NULL
 ) AS latest
-WHERE pick = 1;
+JOIN "staging_events" AS e ON e.rowid = latest.event
+WHERE latest.pick = 1;
 
 DELETE FROM "songplays";
 
@@ -197,14 +199,14 @@ DELETE FROM "songplays";
 -- duration equal the event's song, artist and length exactly (doubles, never rounded); when
 -- several songs match, the smallest song_id wins; when none does, song_id and artist_id are NULL.
 -- songplay_id numbers the plays in time order, so the same input always gives the same ids.
+-- The plays are numbered on their sort key and row id alone, then joined back to their events:
+-- sorting whole rows took two to three times as long, and ran out of memory under a 256 MB cap.
 INSERT INTO "songplays" (
     "songplay_id", "start_time", "user_id", "level", "song_id", "artist_id",
     "session_id", "location", "user_agent"
 )
 SELECT
-    ROW_NUMBER() OVER (
-        ORDER BY e.ts, e.session_id, e.item_in_session, e.source_file, e.source_line
-    ),
+    o.songplay_id,
     epoch_ms(e.ts),
     e.user_id,
     e.level,
@@ -213,7 +215,16 @@ SELECT
     e.session_id,
     e.location,
     e.user_agent
-FROM "staging_events" AS e
+FROM (
+    SELECT
+        e.rowid AS play,
+        ROW_NUMBER() OVER (
+            ORDER BY e.ts, e.session_id, e.item_in_session, e.source_file, e.source_line
+        ) AS songplay_id
+    FROM "staging_events" AS e
+    WHERE e.page = 'NextSong'
+) AS o
+JOIN "staging_events" AS e ON e.rowid = o.play
 LEFT JOIN (
     SELECT
         song_id, artist_id, title, artist_name, duration,
