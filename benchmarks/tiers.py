@@ -7,7 +7,8 @@ For each tier it generates the dataset once (``python -m sparkify_dagster.ingest
 under ``--workdir``), then runs, each as its own process with its wall time, CPU time and peak
 memory (``wait4``):
 
-- ``etl``: the library load into a new DuckDB file, end to end;
+- ``etl``: the library load into a new DuckDB file, end to end, then the data-quality checks;
+- ``load``: the same without the checks: the load itself, the work the floors do;
 - ``floor-parse``: read every file and decode every record with orjson, nothing else;
 - ``floor-duckdb``: the minimal DuckDB pipeline of ``benchmarks/floors.py`` (batched song files,
   one ``read_json`` per table, the star SQL, no safety work);
@@ -15,10 +16,11 @@ memory (``wait4``):
 - ``dagster``: ``dagster asset materialize`` of the seven table assets and their checks into a
   new DuckDB file, on a temporary instance with the project's ``dagster.yaml``;
 - ``incremental``: the load again after one more day of events arrived;
-- ``etl-postgres``: the load into PostgreSQL, with ``--postgres-url`` (skipped otherwise,
-  or when this build has no PostgreSQL engine).
+- ``floor-postgres``, ``load-postgres``, ``etl-postgres``: the floor of ``benchmarks/floors.py``
+  and the library load without and with the checks, into PostgreSQL, with ``--postgres-url`` or
+  ``--start-postgres`` (skipped otherwise); each load goes into a database of its own, made new.
 
-It prints a table with the ratio of ``etl`` to each floor and writes
+It prints a table with the ratio of ``load`` and ``etl`` to each floor and writes
 ``benchmarks/results/<date>-<tier>.json`` with the machine's description. Timings on a shared
 machine move with its load: the load average is recorded before and after every step.
 """
@@ -37,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -116,13 +119,17 @@ def run(
 # One whole load through the library, in one transaction: what the assets do, without Dagster.
 ETL = (
     "import sys, sparkify_dagster; "
-    "sparkify_dagster.etl(song_data=sys.argv[1], log_data=sys.argv[2], target=sys.argv[3])"
+    "sparkify_dagster.etl(song_data=sys.argv[1], log_data=sys.argv[2], target=sys.argv[3], "
+    "checks=sys.argv[4] == 'checks')"
 )
 TABLE_ASSETS = "staging_events,staging_songs,songplays,users,songs,artists,time"
 
 
-def etl_command(song_data: Path, log_data: Path, target: str) -> list[str]:
-    return [sys.executable, "-c", ETL, str(song_data), str(log_data), target]
+def etl_command(song_data: Path, log_data: Path, target: str, *, checks: bool = True) -> list[str]:
+    """The library load of ``song_data`` and ``log_data`` into ``target``, with or without the
+    data-quality checks that follow it."""
+    what = "checks" if checks else "no-checks"
+    return [sys.executable, "-c", ETL, str(song_data), str(log_data), target, what]
 
 
 def generate(workdir: Path, tier: str) -> tuple[Path, Step]:
@@ -211,6 +218,8 @@ def bench_tier(tier: str, workdir: Path, postgres_url: str | None, times: int) -
         new_warehouse()
         shutil.copyfile(loaded, warehouse)
 
+    load = etl_command(song_data, log_data, f"duckdb:///{warehouse}", checks=False)
+    steps.append(repeat(times, "load", load, before=new_warehouse))
     target = etl_command(song_data, log_data, f"duckdb:///{warehouse}")
     steps.append(repeat(times, "etl", target, before=new_warehouse))
     assert not Path(f"{warehouse}.wal").exists(), "DuckDB left a WAL: copy it too"
@@ -228,7 +237,10 @@ def bench_tier(tier: str, workdir: Path, postgres_url: str | None, times: int) -
     if postgres_url:
         floor = [sys.executable, str(HERE / "floors.py"), "postgres", str(song_data)]
         steps.append(run("floor-postgres", [*floor, str(log_data), postgres_url]))
-        steps.append(run("etl-postgres", etl_command(song_data, log_data, postgres_url)))
+        load = etl_command(song_data, log_data, new_database(postgres_url, "load"), checks=False)
+        steps.append(run("load-postgres", load))
+        target = etl_command(song_data, log_data, new_database(postgres_url, "etl"))
+        steps.append(run("etl-postgres", target))
     else:
         steps.append(Step("etl-postgres", note="skipped: no --postgres-url given"))
     for leftover in (warehouse, loaded, workdir / f"floor-{tier}.duckdb"):
@@ -237,9 +249,11 @@ def bench_tier(tier: str, workdir: Path, postgres_url: str | None, times: int) -
     ratios = {}
     pairs = [
         ("etl", "floor-parse"),
+        ("load", "floor-duckdb"),
         ("etl", "floor-duckdb"),
         ("dagster", "floor-duckdb"),
         ("dagster", "etl"),
+        ("load-postgres", "floor-postgres"),
         ("etl-postgres", "floor-postgres"),
     ]
     for name, floor in pairs:
@@ -260,6 +274,19 @@ def bench_tier(tier: str, workdir: Path, postgres_url: str | None, times: int) -
         "steps": [asdict(step) for step in steps],
         "ratios": ratios,
     }
+
+
+def new_database(url: str, name: str) -> str:
+    """The URL of a new, empty database ``sparkify_bench_<name>`` beside the one ``url`` names
+    (made again when it exists), so that each load starts from nothing."""
+    import psycopg
+    from psycopg import sql
+
+    database = f"sparkify_bench_{name}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    return urllib.parse.urlsplit(url)._replace(path=f"/{database}").geturl()
 
 
 @contextlib.contextmanager
