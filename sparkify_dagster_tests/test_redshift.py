@@ -18,7 +18,8 @@ from sparkify_dagster.errors import ConfigError, RecordError, WarehouseError
 from sparkify_dagster.ingest.parse import EVENT_FIELDS
 from sparkify_dagster.ingest.sources import SourceFile
 from sparkify_dagster.settings import Settings
-from sparkify_dagster.warehouse import transform
+from sparkify_dagster.warehouse import checks, transform
+from sparkify_dagster.warehouse.checks import checks_for
 from sparkify_dagster.warehouse.engines import DuckDBWarehouse, PostgresWarehouse, RedshiftWarehouse
 from sparkify_dagster.warehouse.engines import redshift_copy as redshift_load
 from sparkify_dagster.warehouse.engines.compact import compact, part_count, split_by_size
@@ -62,6 +63,11 @@ def redshift_golden_sets() -> dict[str, list[str]]:
         "staging_compact": compacted[first:last],
         "transforms": classic[last:],
         "load_errors": [redshift_load.LOAD_ERRORS_SQL, redshift_load.STL_LOAD_ERRORS_SQL],
+        "checks": [
+            sql
+            for check in checks_for(RedshiftWarehouse)
+            for sql in (checks.count_sql(check), checks.sample_sql(check))
+        ],
     }
 
 

@@ -86,6 +86,8 @@ def key_checks(t: Table) -> list[Check]:
 
 
 def reference_checks(t: Table) -> list[Check]:
+    # An outer join, not NOT EXISTS: DuckDB ran NOT EXISTS as a join that carried every column
+    # of the child rows (2.9 s against 0.4 s for 8M songplays); PostgreSQL plans both alike.
     checks = []
     for column in t.columns:
         if column.references is None:
@@ -99,9 +101,10 @@ def reference_checks(t: Table) -> list[Check]:
                 "references",
                 f"{t.name}: every {column.name} exists in {parent.name}",
                 f"SELECT child.* FROM {quote(t.name)} AS child "
-                f"WHERE child.{quote(column.name)} IS NOT NULL AND NOT EXISTS ("
-                f"SELECT 1 FROM {quote(parent.name)} AS parent "
-                f"WHERE parent.{quote(parent_column)} = child.{quote(column.name)})",
+                f"LEFT JOIN {quote(parent.name)} AS parent "
+                f"ON parent.{quote(parent_column)} = child.{quote(column.name)} "
+                f"WHERE child.{quote(column.name)} IS NOT NULL "
+                f"AND parent.{quote(parent_column)} IS NULL",
                 depends_on=(parent.name,),
             )
         )
@@ -190,14 +193,22 @@ def checks_for(engine: type[Warehouse]) -> list[Check]:
     return [check for check in checks() if LOAD_MANIFEST.name not in check.depends_on]
 
 
+def count_sql(check: Check) -> str:
+    """The statement that counts the rows breaking ``check``."""
+    return f"SELECT COUNT(*) FROM ({check.sql}) AS failures"
+
+
+def sample_sql(check: Check) -> str:
+    """The statement that fetches the first rows breaking ``check``, once some do."""
+    return f"SELECT * FROM ({check.sql}) AS failures LIMIT {SAMPLE_ROWS}"
+
+
 def run_check(warehouse: Warehouse, check: Check) -> CheckResult:
     """Run one check; the result carries the count and a few offending rows."""
-    ((failures,),) = warehouse.query(f"SELECT COUNT(*) FROM ({check.sql}) AS failures")
+    ((failures,),) = warehouse.query(count_sql(check))
     if not failures:
         return CheckResult(check, 0, [], [])
-    columns, sample = warehouse.query_with_columns(
-        f"SELECT * FROM ({check.sql}) AS failures LIMIT {SAMPLE_ROWS}"
-    )
+    columns, sample = warehouse.query_with_columns(sample_sql(check))
     return CheckResult(check, int(failures), sample, columns)
 
 
