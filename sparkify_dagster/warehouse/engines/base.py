@@ -44,8 +44,9 @@ class Warehouse:
     types_json: ClassVar[bool] = False
     # Whether the engine reads the sources itself with COPY from S3 (stage_from_s3).
     copies_from_s3: ClassVar[bool] = False
-    # A column that names each row of a table within a statement, cheap to join on (DuckDB's
-    # rowid), or None: the transforms then sort on a few columns and join the rest back.
+    # A column that names each row of a table within a statement, cheap to join on: DuckDB's
+    # rowid. With it the transforms pick and number rows on a few columns (a narrow sort, DuckDB's
+    # arg_max) and join the rest back; without it (None) they use the generic SQL.
     row_id: ClassVar[str | None] = None
 
     # -- connection: each engine implements these ---------------------------------------------

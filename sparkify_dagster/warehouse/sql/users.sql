@@ -1,21 +1,21 @@
 -- One row per logged-in user (any page, not only plays), as of the user's latest event:
 -- its level, names and gender win. Ties on ts go to the later file and line.
 {%- if engine.row_id %}
--- The latest event is picked on its sort key and row id alone, then joined back for the rest.
+-- The latest event is found by its row id (arg_max over the sort key), then joined back for
+-- the rest: numbering every event of each user took DuckDB ten times as long at 10M events.
 INSERT INTO "users" ("user_id", "first_name", "last_name", "gender", "level")
 SELECT e.user_id, e.first_name, e.last_name, e.gender, e.level
 FROM (
     SELECT
-        e.{{ engine.row_id }} AS event,
-        ROW_NUMBER() OVER (
-            PARTITION BY e.user_id
-            ORDER BY e.ts DESC, e.source_file DESC, e.source_line DESC
-        ) AS pick
+        arg_max(
+            e.{{ engine.row_id }},
+            struct_pack(ts := e.ts, source_file := e.source_file, source_line := e.source_line)
+        ) AS event
     FROM "staging_events" AS e
     WHERE e.user_id IS NOT NULL
+    GROUP BY e.user_id
 ) AS latest
-JOIN "staging_events" AS e ON e.{{ engine.row_id }} = latest.event
-WHERE latest.pick = 1;
+JOIN "staging_events" AS e ON e.{{ engine.row_id }} = latest.event;
 {%- else %}
 INSERT INTO "users" ("user_id", "first_name", "last_name", "gender", "level")
 SELECT user_id, first_name, last_name, gender, level
