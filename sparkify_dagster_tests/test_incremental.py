@@ -8,13 +8,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 import sparkify_dagster
 from sparkify_dagster.errors import WarehouseError
+from sparkify_dagster.ingest.sources import open_source
 from sparkify_dagster.warehouse.model import STAR_TABLES
+from sparkify_dagster.warehouse.staging import manifest_sql, stage_sources
 from sparkify_dagster_tests.conftest import event, song, write_events, write_songs
 
 T0 = 1541105830796
@@ -69,6 +72,30 @@ def test_growing_folder_loads_only_new_files(dataset: Path, target: str, tmp_pat
     assert second.counts["staging_events"] == 6
     assert second.counts["load_manifest"] == 4
     assert star(target) == clean_run(dataset, tmp_path)
+
+
+def test_staging_one_kind_reads_only_its_own_manifest_entries(
+    dataset: Path, target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_songs(dataset / "song_data", [song(f"SOAA{i}", "A", "ARA", "Art", 1.5) for i in range(3)])
+    write_day(dataset, 1)
+    load(dataset, target)
+    write_day(dataset, 2)
+    with sparkify_dagster.connect(target) as warehouse, warehouse.transaction():
+        read: list[tuple[object, ...]] = []
+        query = warehouse.query
+
+        def recording(sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+            rows = query(sql, params)
+            if sql == manifest_sql(warehouse):
+                read.extend(rows)
+            return rows
+
+        monkeypatch.setattr(warehouse, "query", recording)
+        source = open_source(str(dataset / "log_data"))
+        report = stage_sources(warehouse, {"events": source})
+    assert [r.files_loaded for r in report.sources] == [1]
+    assert [Path(str(row[0])).name for row in read] == ["2018-11-01-events.json"]
 
 
 def test_nothing_new_changes_nothing(dataset: Path, target: str) -> None:

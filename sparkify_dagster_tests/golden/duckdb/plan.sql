@@ -102,7 +102,7 @@ CREATE TABLE IF NOT EXISTS "load_manifest" (
     "loaded_at" TIMESTAMP NOT NULL
 );
 
-SELECT source_file, size, version, checksum FROM "load_manifest";
+SELECT source_file, size, version, checksum FROM "load_manifest" WHERE kind = ?;
 
 DELETE FROM "staging_songs" WHERE list_contains(?, source_file);
 
@@ -116,6 +116,8 @@ FROM sparkify_load_batch
 WHERE contains(raw, '"song_id":') AND regexp_full_match(raw, ?);
 
 INSERT INTO "staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location", "artist_name", "song_id", "title", "duration", "year", "source_file", "source_line") SELECT "num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location", "artist_name", "song_id", "title", "duration", "year", "source_file", "source_line" FROM sparkify_load_batch;
+
+SELECT source_file, size, version, checksum FROM "load_manifest" WHERE kind = ?;
 
 DELETE FROM "staging_events" WHERE list_contains(?, source_file);
 

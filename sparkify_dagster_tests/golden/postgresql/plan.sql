@@ -102,7 +102,7 @@ CREATE TABLE IF NOT EXISTS "load_manifest" (
     "loaded_at" TIMESTAMP NOT NULL
 );
 
-SELECT source_file, size, version, checksum FROM "load_manifest";
+SELECT source_file, size, version, checksum FROM "load_manifest" WHERE kind = %s;
 
 DELETE FROM "staging_songs" WHERE source_file = ANY(%s);
 
@@ -111,6 +111,8 @@ DELETE FROM "load_errors" WHERE source_file = ANY(%s);
 DELETE FROM "load_manifest" WHERE source_file = ANY(%s);
 
 COPY "staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location", "artist_name", "song_id", "title", "duration", "year", "source_file", "source_line") FROM STDIN;
+
+SELECT source_file, size, version, checksum FROM "load_manifest" WHERE kind = %s;
 
 DELETE FROM "staging_events" WHERE source_file = ANY(%s);
 
