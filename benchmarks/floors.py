@@ -19,8 +19,12 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
+
+if TYPE_CHECKING:
+    from sparkify_dagster.warehouse.model import Table
 
 
 def json_files(root: str) -> list[str]:
@@ -132,7 +136,8 @@ def reference(song_data: str, log_data: str, warehouse: str) -> None:
 
 def postgres_reference(song_data: str, log_data: str, url: str) -> None:
     """Python parse (orjson) + one ``COPY … FROM STDIN`` per staging table + the star SQL, in a
-    schema of its own; no type checks, no per-record errors, lineage by file only."""
+    schema of its own; no type checks, no per-record errors, lineage by file only. The COPY is
+    psycopg's default, text, as it was when this floor was set (the product sends binary)."""
     from sparkify_dagster.warehouse.engines.postgres import PostgresWarehouse
     from sparkify_dagster.warehouse.model import STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
     from sparkify_dagster.warehouse.transform import statements
@@ -145,12 +150,12 @@ def postgres_reference(song_data: str, log_data: str, url: str) -> None:
         connection.execute("SET LOCAL search_path = sparkify_floor")
         engine.create_tables((STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES))
         with connection.cursor() as cursor:
-            with cursor.copy(engine.load_sql(STAGING_SONGS)) as copy:
+            with cursor.copy(_text_copy(STAGING_SONGS)) as copy:
                 for path in json_files(song_data):
                     with open(path, "rb") as handle:
                         record = orjson.loads(handle.read())
                     copy.write_row([*(record.get(key) for key in SONG_COLUMNS), path, None])
-            with cursor.copy(engine.load_sql(STAGING_EVENTS)) as copy:
+            with cursor.copy(_text_copy(STAGING_EVENTS)) as copy:
                 for path in json_files(log_data):
                     with open(path, "rb") as handle:
                         lines = handle.read().split(b"\n")
@@ -169,6 +174,11 @@ def postgres_reference(song_data: str, log_data: str, url: str) -> None:
         connection.execute("DROP SCHEMA sparkify_floor CASCADE")
     engine.close()
     print(f"built {plays:,} songplays")
+
+
+def _text_copy(table: Table) -> str:
+    columns = ", ".join(f'"{name}"' for name in table.column_names)
+    return f'COPY "{table.name}" ({columns}) FROM STDIN'
 
 
 def main(argv: list[str]) -> None:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sparkify_dagster
-from sparkify_dagster.errors import ConfigError, WarehouseError
+from sparkify_dagster.errors import ConfigError, RecordError, WarehouseError
 from sparkify_dagster.warehouse.engines import PostgresWarehouse, quote
 from sparkify_dagster.warehouse.engines.postgres import hide_password
 from sparkify_dagster.warehouse.model import STAR_TABLES, Table, Type
@@ -46,25 +46,52 @@ def test_duckdb_and_postgresql_build_the_same_warehouse(
     assert matched, "the generated plays should match some songs"
 
 
+EVERY_TYPE = Table(
+    "exact",
+    (
+        sparkify_dagster.warehouse.model.Column("d", Type.DOUBLE),
+        sparkify_dagster.warehouse.model.Column("t", Type.TEXT),
+        sparkify_dagster.warehouse.model.Column("b", Type.BIGINT),
+        sparkify_dagster.warehouse.model.Column("i", Type.INT),
+        sparkify_dagster.warehouse.model.Column("s", Type.SMALLINT),
+        sparkify_dagster.warehouse.model.Column("at", Type.TIMESTAMP),
+        sparkify_dagster.warehouse.model.Column("source_file", Type.TEXT),
+        sparkify_dagster.warehouse.model.Column("source_line", Type.INT),
+    ),
+)
+
+
 def test_copy_keeps_values_exact(postgres_database: str) -> None:
-    table = Table(
-        "exact",
-        (
-            sparkify_dagster.warehouse.model.Column("d", Type.DOUBLE),
-            sparkify_dagster.warehouse.model.Column("t", Type.TEXT),
-            sparkify_dagster.warehouse.model.Column("b", Type.BIGINT),
-        ),
-    )
+    at = dt.datetime(2018, 11, 1, 21, 1, 46, 796000)
     values = [
-        (0.1 + 0.2, "tab\there, newline\nthere, back\\slash", 2**63 - 1),
-        (5e-324, "ünïcödé ✓", -(2**63)),
-        (None, None, None),
-        (1.7976931348623157e308, "", 0),
-    ]
+        (0.1 + 0.2, "tab\there, newline\nthere, back\\slash", 2**63 - 1, 2**31 - 1, 2**15 - 1,
+         at, "a.json", 1),
+        (5e-324, "ünïcödé ✓", -(2**63), -(2**31), -(2**15), dt.datetime(1970, 1, 1), "b", 2),
+        (None, None, None, None, None, None, "c", None),
+        (1.7976931348623157e308, "", 0, 0, 0, dt.datetime(9999, 12, 31, 23, 59, 59), "d", 3),
+        (-0.0, "'quoted' \"both\"", 1, -1, 1, at, "e", 4),
+    ]  # fmt: skip
     with PostgresWarehouse(postgres_database) as warehouse:
-        warehouse.create_tables([table])
-        warehouse.load_rows(table, iter(values))
-        assert warehouse.query("SELECT d, t, b FROM exact") == values
+        warehouse.create_tables([EVERY_TYPE])
+        warehouse.load_rows(EVERY_TYPE, iter(values))
+        assert warehouse.query("SELECT * FROM exact ORDER BY source_file") == values
+
+
+@pytest.mark.parametrize(
+    ("column", "value"), [("i", 2**31), ("i", -(2**31) - 1), ("s", 2**15), ("b", 2**63)]
+)
+def test_a_value_out_of_its_columns_range_is_refused_with_its_file(
+    postgres_database: str, column: str, value: int
+) -> None:
+    """Binary COPY packs integers by truncating them: a too-large one must fail, not wrap."""
+    row = {"d": None, "t": None, "b": None, "i": None, "s": None, "at": None}
+    row.update({column: value, "source_file": "log/x.json", "source_line": 7})
+    with PostgresWarehouse(postgres_database) as warehouse:
+        warehouse.create_tables([EVERY_TYPE])
+        with pytest.raises(RecordError) as caught:
+            warehouse.load_rows(EVERY_TYPE, iter([tuple(row.values())]))
+        assert str(caught.value).startswith("log/x.json line 7: PostgreSQL cannot store it")
+        assert warehouse.query("SELECT count(*) FROM exact") == [(0,)]
 
 
 def test_epoch_milliseconds_become_exact_utc_timestamps(postgres_database: str) -> None:

@@ -24,6 +24,18 @@ from sparkify_dagster.warehouse.engines.base import Warehouse, quote
 from sparkify_dagster.warehouse.model import Table, Type
 
 RUN_LOCK_KEY = 0x5350_4B46  # "SPKF": the advisory lock every sparkify run takes
+# Each model type as COPY (FORMAT BINARY) sends it: the server parses no text, which took a load
+# of 1M events about 1 s longer.
+BINARY_TYPES = {
+    Type.TEXT: "text",
+    Type.INT: "int4",
+    Type.SMALLINT: "int2",
+    Type.BIGINT: "int8",
+    Type.DOUBLE: "float8",
+    Type.TIMESTAMP: "timestamp",
+}
+# psycopg packs a Python int into int4 or int2 by truncating it: such values are checked here.
+SMALL_INTEGERS = {Type.INT: (-(2**31), 2**31 - 1), Type.SMALLINT: (-(2**15), 2**15 - 1)}
 CONNECT_TIMEOUT = 15  # seconds, unless the target or $PGCONNECT_TIMEOUT says otherwise
 
 _PASSWORD_KEYWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
@@ -125,18 +137,29 @@ class PostgresWarehouse(Warehouse):
 
     def load_sql(self, table: Table) -> str:
         columns = ", ".join(map(quote, table.column_names))
-        return f"COPY {quote(table.name)} ({columns}) FROM STDIN"
+        return f"COPY {quote(table.name)} ({columns}) FROM STDIN (FORMAT BINARY)"
 
     def load_rows(self, table: Table, rows: Iterable[tuple[Any, ...]]) -> int:
-        # One COPY streams every row; psycopg formats each row in C and buffers the writes.
+        # One COPY streams every row; psycopg packs each row in C and buffers the writes.
+        bounded = [
+            (index, column.name, *SMALL_INTEGERS[column.type])
+            for index, column in enumerate(table.columns)
+            if column.type in SMALL_INTEGERS
+        ]
         try:
             with self.connection.cursor() as cursor:
                 with cursor.copy(self.load_sql(table)) as copy:
+                    copy.set_types([BINARY_TYPES[column.type] for column in table.columns])
                     for row in rows:
+                        for index, name, low, high in bounded:
+                            value = row[index]
+                            if value is not None and not low <= value <= high:
+                                reason = f"{name} is {value}, out of range for its column"
+                                raise _unstorable(table, row, reason)
                         try:
                             copy.write_row(row)
-                        except psycopg.DataError as exc:  # refused here, before it is sent
-                            raise _unstorable(table, row, exc) from None
+                        except (psycopg.DataError, OverflowError) as exc:  # refused before sent
+                            raise _unstorable(table, row, str(exc)) from None
                 return cursor.rowcount
         except psycopg.Error as exc:
             translate(exc, f"could not load {table.name}")
@@ -160,13 +183,10 @@ class PostgresWarehouse(Warehouse):
         self.connection.close()
 
 
-def _unstorable(table: Table, row: tuple[Any, ...], exc: psycopg.DataError) -> SparkifyError:
-    """A row PostgreSQL cannot store (a NUL character in a string), named by its lineage."""
-    names = table.column_names
-    values = dict(zip(names, row, strict=False))
-    bad = [name for name, value in values.items() if isinstance(value, str) and "\x00" in value]
-    reason = f"{', '.join(bad) or 'a value'} contains a NUL character (\\u0000), which "
-    reason += f"PostgreSQL cannot store ({exc})"
+def _unstorable(table: Table, row: tuple[Any, ...], reason: str) -> SparkifyError:
+    """A row PostgreSQL cannot store, named by its lineage when it has one."""
+    values = dict(zip(table.column_names, row, strict=False))
+    reason = f"PostgreSQL cannot store it: {reason}"
     source = values.get("source_file")
     if isinstance(source, str):
         line = values.get("source_line")

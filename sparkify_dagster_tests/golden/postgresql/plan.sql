@@ -110,7 +110,7 @@ DELETE FROM "load_errors" WHERE source_file = ANY(%s);
 
 DELETE FROM "load_manifest" WHERE source_file = ANY(%s);
 
-COPY "staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location", "artist_name", "song_id", "title", "duration", "year", "source_file", "source_line") FROM STDIN;
+COPY "staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location", "artist_name", "song_id", "title", "duration", "year", "source_file", "source_line") FROM STDIN (FORMAT BINARY);
 
 SELECT source_file, size, version, checksum FROM "load_manifest" WHERE kind = %s;
 
@@ -120,11 +120,11 @@ DELETE FROM "load_errors" WHERE source_file = ANY(%s);
 
 DELETE FROM "load_manifest" WHERE source_file = ANY(%s);
 
-COPY "staging_events" ("artist", "auth", "first_name", "gender", "item_in_session", "last_name", "length", "level", "location", "method", "page", "registration", "session_id", "song", "status", "ts", "user_agent", "user_id", "source_file", "source_line") FROM STDIN;
+COPY "staging_events" ("artist", "auth", "first_name", "gender", "item_in_session", "last_name", "length", "level", "location", "method", "page", "registration", "session_id", "song", "status", "ts", "user_agent", "user_id", "source_file", "source_line") FROM STDIN (FORMAT BINARY);
 
-COPY "load_errors" ("source_file", "source_line", "kind", "reason", "raw_text", "rejected_at") FROM STDIN;
+COPY "load_errors" ("source_file", "source_line", "kind", "reason", "raw_text", "rejected_at") FROM STDIN (FORMAT BINARY);
 
-COPY "load_manifest" ("source_file", "kind", "size", "version", "checksum", "records", "rejected", "loaded_at") FROM STDIN;
+COPY "load_manifest" ("source_file", "kind", "size", "version", "checksum", "records", "rejected", "loaded_at") FROM STDIN (FORMAT BINARY);
 
 DELETE FROM "songs";
 
