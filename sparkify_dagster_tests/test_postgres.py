@@ -94,6 +94,16 @@ def test_a_value_out_of_its_columns_range_is_refused_with_its_file(
         assert warehouse.query("SELECT count(*) FROM exact") == [(0,)]
 
 
+def test_a_nul_character_that_reaches_copy_fails_the_load(postgres_database: str) -> None:
+    """The parser refuses NUL first; should one reach COPY, the server refuses it too."""
+    row = (None, "Nul\u0000Title", None, None, None, None, "song.json", None)
+    with PostgresWarehouse(postgres_database) as warehouse:
+        warehouse.create_tables([EVERY_TYPE])
+        with pytest.raises(WarehouseError, match="0x00"):
+            warehouse.load_rows(EVERY_TYPE, iter([row]))
+        assert warehouse.query("SELECT count(*) FROM exact") == [(0,)]
+
+
 def test_epoch_milliseconds_become_exact_utc_timestamps(postgres_database: str) -> None:
     with PostgresWarehouse(postgres_database) as warehouse:
         for ms in (0, 1541105830796, 253402300799999):
