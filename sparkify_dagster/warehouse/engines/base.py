@@ -186,6 +186,11 @@ class Warehouse:
         return int(count)
 
 
+def first_line(sql: str) -> str:
+    """How an error names a statement: its first line, cut to 80 characters."""
+    return sql.strip().splitlines()[0][:80]
+
+
 def batched(rows: Iterable[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
     """``rows`` in lists of at most ``size``."""
     batch: list[tuple[Any, ...]] = []

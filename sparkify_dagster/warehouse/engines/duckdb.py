@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import duckdb
 
 from sparkify_dagster.errors import WarehouseError
-from sparkify_dagster.warehouse.engines.base import Warehouse, batched, quote
+from sparkify_dagster.warehouse.engines.base import Warehouse, batched, first_line, quote
 from sparkify_dagster.warehouse.model import Table, Type
 
 if TYPE_CHECKING:
@@ -249,11 +249,7 @@ def _arrow_type(kind: Type) -> Any:
 
 
 def _refused(sql: str, exc: duckdb.Error) -> WarehouseError:
-    return WarehouseError(f"DuckDB refused {_first_line(sql)!r}: {exc}")
-
-
-def _first_line(sql: str) -> str:
-    return sql.strip().splitlines()[0][:80]
+    return WarehouseError(f"DuckDB refused {first_line(sql)!r}: {exc}")
 
 
 def _is_lock_error(exc: Exception) -> bool:

@@ -20,7 +20,7 @@ import psycopg.errors
 
 from sparkify_dagster.errors import RecordError, SparkifyError, WarehouseError
 from sparkify_dagster.settings import redact
-from sparkify_dagster.warehouse.engines.base import Warehouse, quote
+from sparkify_dagster.warehouse.engines.base import Warehouse, first_line, quote
 from sparkify_dagster.warehouse.model import Table, Type
 
 RUN_LOCK_KEY = 0x5350_4B46  # "SPKF": the advisory lock every sparkify run takes
@@ -98,7 +98,7 @@ class PostgresWarehouse(Warehouse):
         try:
             self.connection.execute(sql, list(params) or None)
         except psycopg.Error as exc:
-            translate(exc, f"refused {_first_line(sql)!r}")
+            translate(exc, f"refused {first_line(sql)!r}")
 
     def query_with_columns(
         self, sql: str, params: Sequence[Any] = ()
@@ -107,7 +107,7 @@ class PostgresWarehouse(Warehouse):
             cursor = self.connection.execute(sql, list(params) or None)
             return [column.name for column in cursor.description or ()], cursor.fetchall()
         except psycopg.Error as exc:
-            translate(exc, f"refused {_first_line(sql)!r}")
+            translate(exc, f"refused {first_line(sql)!r}")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -192,7 +192,3 @@ def _unstorable(table: Table, row: tuple[Any, ...], reason: str) -> SparkifyErro
         line = values.get("source_line")
         return RecordError(source, line if isinstance(line, int) else None, reason)
     return WarehouseError(f"PostgreSQL could not load {table.name}: {reason}")
-
-
-def _first_line(sql: str) -> str:
-    return sql.strip().splitlines()[0][:80]

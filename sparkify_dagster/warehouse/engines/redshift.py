@@ -22,8 +22,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sparkify_dagster.errors import WarehouseError
-from sparkify_dagster.warehouse.engines.base import batched, quote
-from sparkify_dagster.warehouse.engines.postgres import PostgresWarehouse, _first_line
+from sparkify_dagster.warehouse.engines.base import batched, first_line, quote
+from sparkify_dagster.warehouse.engines.postgres import PostgresWarehouse
 from sparkify_dagster.warehouse.engines.redshift_copy import (
     LOAD_ERRORS_SQL,
     STL_LOAD_ERRORS_SQL,
@@ -99,7 +99,7 @@ class RedshiftWarehouse(PostgresWarehouse):
         try:
             cursor.execute(sql, list(params) or None)
         except Exception as exc:
-            raise self._error(exc, f"refused {_first_line(sql)!r}") from None
+            raise self._error(exc, f"refused {first_line(sql)!r}") from None
         finally:
             cursor.close()
 
@@ -112,7 +112,7 @@ class RedshiftWarehouse(PostgresWarehouse):
             columns = [str(column[0]) for column in cursor.description or ()]
             return columns, [tuple(row) for row in cursor.fetchall()]
         except Exception as exc:
-            raise self._error(exc, f"refused {_first_line(sql)!r}") from None
+            raise self._error(exc, f"refused {first_line(sql)!r}") from None
         finally:
             cursor.close()
 
