@@ -289,6 +289,12 @@ class _Out:
     reporter: Reporter
     now: datetime  # when the run started: the manifest's loaded_at
 
+    def manifest_entry(
+        self, file: SourceFile, digest: str, totals: tuple[int, int]
+    ) -> tuple[object, ...]:
+        """The ``load_manifest`` row of ``file``: its checksum, and records read and rejected."""
+        return (file.uri, self.report.kind, file.size, file.version, digest, *totals, self.now)
+
 
 def _rows(
     kind: str,
@@ -309,9 +315,7 @@ def _rows(
         yield from _sort(kind, file.uri, results, count, out.rejects)
         report.records += count.records
         report.rejected += count.rejected
-        out.manifest.append(
-            (file.uri, kind, file.size, file.version, checksum(stored), *count.totals, out.now)
-        )
+        out.manifest.append(out.manifest_entry(file, checksum(stored), count.totals))
         out.reporter.advance(files=1, records=count.records)
 
 
@@ -401,7 +405,7 @@ def _load_plain(
         return settled[index].totals if index in settled else (seen.count[index], 0)
 
     entries = (
-        (file.uri, kind, file.size, file.version, digest, *totals(index), out.now)
+        out.manifest_entry(file, digest, totals(index))
         for index, (file, digest) in enumerate(zip(files, seen.digests, strict=True))
     )
     warehouse.load_rows(LOAD_MANIFEST, entries)
