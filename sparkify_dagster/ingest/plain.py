@@ -211,6 +211,7 @@ class RawRecords:
         import pyarrow as pa
 
         uris = pa.array([f.uri for f in self.files], type=pa.string())
+        layout = schema()
         batches = []
         for chunk in self._events:
             count = len(chunk.lines)
@@ -224,7 +225,7 @@ class RawRecords:
                         pa.array(np.arange(1, count + 1, dtype=np.int32)),
                         chunk.lines,
                     ],
-                    names=list(COLUMNS),
+                    schema=layout,
                 )
             )
         if self._songs:
@@ -239,7 +240,7 @@ class RawRecords:
                             [self.files[i].data for i in self._songs], type=pa.large_binary()
                         ).cast(pa.large_string()),
                     ],
-                    names=list(COLUMNS),
+                    schema=layout,
                 )
             )
         return pa.Table.from_batches(batches) if batches else None
@@ -266,14 +267,8 @@ def schema() -> Any:
     """The Arrow schema of :meth:`RawRecords.table`, the same for songs and events."""
     import pyarrow as pa
 
-    return pa.schema(
-        [
-            ("position", pa.int32()),
-            ("source_file", pa.dictionary(pa.int32(), pa.string())),
-            ("line", pa.int32()),
-            ("raw", pa.large_string()),
-        ]
-    )
+    types = [pa.int32(), pa.dictionary(pa.int32(), pa.string()), pa.int32(), pa.large_string()]
+    return pa.schema(list(zip(COLUMNS, types, strict=True)))
 
 
 def _start(chunk: _EventChunk) -> int:
