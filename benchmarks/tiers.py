@@ -15,6 +15,8 @@ memory (``wait4``):
 - ``rerun``: the load again with nothing new;
 - ``dagster``: ``dagster asset materialize`` of the seven table assets and their checks into a
   new DuckDB file, on a temporary instance with the project's ``dagster.yaml``;
+- ``floor-dagster``: the same on ``benchmarks/dagster_floor.py``, the same graph of assets and
+  checks doing nothing: what Dagster itself costs (starting, planning, writing the run's events);
 - ``incremental``: the load again after one more day of events arrived;
 - ``floor-postgres``, ``load-postgres``, ``etl-postgres``: the floor of ``benchmarks/floors.py``
   and the library load without and with the checks, into PostgreSQL, with ``--postgres-url`` or
@@ -229,6 +231,8 @@ def bench_tier(tier: str, workdir: Path, postgres_url: str | None, times: int) -
     materialize = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize"]
     materialize += ["--select", TABLE_ASSETS, "-m", "sparkify_dagster"]
     steps.append(repeat(times, "dagster", materialize, before=new_warehouse, env=env, cwd=home))
+    nothing = [*materialize[:3], "--select", "*", "-f", str(HERE / "dagster_floor.py")]
+    steps.append(repeat(times, "floor-dagster", nothing, env=env, cwd=home))
     new_day = add_one_day(log_data)
     try:
         steps.append(repeat(times, "incremental", target, before=loaded_warehouse))
@@ -273,6 +277,21 @@ def bench_tier(tier: str, workdir: Path, postgres_url: str | None, times: int) -
         "days": DAYS,
         "steps": [asdict(step) for step in steps],
         "ratios": ratios,
+        "dagster_cost": dagster_cost(by_name),
+    }
+
+
+def dagster_cost(by_name: dict[str, Step]) -> dict[str, float]:
+    """Dagster's fixed cost (the ``dagster`` step less the library's ``load``) beside Dagster's
+    own floor (``floor-dagster``: the same graph doing nothing), in wall seconds."""
+    steps = [by_name.get(name) for name in ("dagster", "load", "floor-dagster")]
+    if not all(step and step.seconds and step.exit_code == 0 for step in steps):
+        return {}
+    dagster, load, floor = (step.seconds or 0.0 for step in steps if step)
+    return {
+        "dagster-load": round(dagster - load, 2),
+        "floor-dagster": floor,
+        "beyond-floor": round(dagster - load - floor, 2),
     }
 
 
@@ -363,6 +382,12 @@ def show(result: dict[str, object]) -> None:
         print(f"{step['name']:14} {wall:>8} {cpu:>8} {rss:>8} {load:>11}  {step['note']}")
     for name, ratio in result["ratios"].items():  # type: ignore[attr-defined]
         print(f"  {name}: wall {ratio['wall']}x, cpu {ratio['cpu']}x, memory {ratio['memory']}x")
+    cost: dict[str, float] = result.get("dagster_cost") or {}  # type: ignore[assignment]
+    if cost:
+        print(
+            f"  Dagster's fixed cost (dagster - load) {cost['dagster-load']:.2f} s; the same "
+            f"graph doing nothing (floor-dagster) {cost['floor-dagster']:.2f} s"
+        )
 
 
 def main() -> None:
