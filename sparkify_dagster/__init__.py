@@ -15,15 +15,15 @@ from sparkify_dagster.cluster.lifecycle import (
     create_cluster,
     delete_cluster,
 )
-from sparkify_dagster.errors import (
+from sparkify_dagster.core.errors import (
     ConfigError,
     RecordError,
     SourceError,
     SparkifyError,
     WarehouseError,
 )
+from sparkify_dagster.core.settings import Settings
 from sparkify_dagster.ingest.generate import generate
-from sparkify_dagster.settings import Settings
 from sparkify_dagster.warehouse.engines import connect
 from sparkify_dagster.warehouse.engines.redshift_copy import RedshiftOptions
 from sparkify_dagster.warehouse.pipeline import RunResult, analyze, check, create_tables, etl

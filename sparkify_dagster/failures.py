@@ -1,6 +1,6 @@
 """Library errors as Dagster failures: the message a user reads first, without a traceback.
 
-A :class:`~sparkify_dagster.errors.SparkifyError` already names the bad thing and the fix, so a
+A :class:`~sparkify_dagster.core.errors.SparkifyError` already names the bad thing and the fix, so a
 step that raises one fails with that message as a :class:`dagster.Failure`.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from dagster import Failure
 
-from sparkify_dagster.errors import SparkifyError
+from sparkify_dagster.core.errors import SparkifyError
 from sparkify_dagster.metadata import rejects_table
 from sparkify_dagster.warehouse.staging import TooManyRejects
 

@@ -34,9 +34,9 @@ from sparkify_dagster.cluster.lifecycle import (
     wait_until_available,
     write_endpoint,
 )
+from sparkify_dagster.core.settings import config_value, read_config
 from sparkify_dagster.failures import reported
 from sparkify_dagster.resources import RedshiftClusterResource
-from sparkify_dagster.settings import config_value, read_config
 
 TAGS = {"sparkify/kind": "aws"}
 

@@ -19,7 +19,7 @@ from pydantic import Field, PrivateAttr
 
 from sparkify_dagster.cluster.aws import Aws
 from sparkify_dagster.cluster.lifecycle import ClusterConfig, ClusterResult, open_session
-from sparkify_dagster.settings import Settings, flag, redact
+from sparkify_dagster.core.settings import Settings, flag, redact
 from sparkify_dagster.warehouse.engines import (
     Warehouse,
     connect,

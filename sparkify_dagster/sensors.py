@@ -33,7 +33,7 @@ from dagster import (
 )
 
 from sparkify_dagster.assets import staging_events, staging_songs
-from sparkify_dagster.errors import ConfigError, SourceError, SparkifyError
+from sparkify_dagster.core.errors import ConfigError, SourceError, SparkifyError
 from sparkify_dagster.ingest.watch import (
     LOOKBACK_DAYS,
     MAX_KEYS,

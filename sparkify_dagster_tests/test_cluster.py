@@ -18,7 +18,7 @@ from sparkify_dagster.cluster.lifecycle import (
     create_cluster,
     delete_cluster,
 )
-from sparkify_dagster.errors import (
+from sparkify_dagster.core.errors import (
     AwsAccessDeniedError,
     AwsCredentialsError,
     AwsParameterError,

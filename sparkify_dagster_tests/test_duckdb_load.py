@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkify_dagster.errors import WarehouseError
+from sparkify_dagster.core.errors import WarehouseError
 from sparkify_dagster.warehouse.engines import DuckDBWarehouse
 from sparkify_dagster.warehouse.engines import duckdb as duckdb_engine
 from sparkify_dagster.warehouse.model import STAGING_SONGS

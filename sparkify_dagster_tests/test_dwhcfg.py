@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sparkify_dagster.cluster.dwhcfg import load_cluster_config, password_problems, update_config
-from sparkify_dagster.errors import ConfigError
+from sparkify_dagster.core.errors import ConfigError
 
 CLASSIC = """\
 # Sparkify warehouse settings

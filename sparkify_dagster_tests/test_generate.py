@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import sparkify_dagster
-from sparkify_dagster.errors import ConfigError
+from sparkify_dagster.core.errors import ConfigError
 from sparkify_dagster_tests.conftest import EVENT_FIELDS, SHARED_SAMPLE
 
 SONG_KEYS = [

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import sparkify_dagster
-from sparkify_dagster.errors import WarehouseError
+from sparkify_dagster.core.errors import WarehouseError
 from sparkify_dagster.ingest.sources import open_source
 from sparkify_dagster.warehouse.model import STAR_TABLES
 from sparkify_dagster.warehouse.staging import manifest_sql, stage_sources

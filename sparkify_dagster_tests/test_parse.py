@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sparkify_dagster.errors import RecordError
+from sparkify_dagster.core.errors import RecordError
 from sparkify_dagster.ingest.parse import (
     EVENT_FIELDS,
     SONG_FIELDS,

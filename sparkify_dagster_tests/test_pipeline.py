@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import sparkify_dagster
-from sparkify_dagster.errors import SourceError
+from sparkify_dagster.core.errors import SourceError
 from sparkify_dagster.warehouse.staging import TooManyRejects
 from sparkify_dagster_tests.conftest import SHARED_SAMPLE, event, song, write_events, write_songs
 

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from sparkify_dagster.errors import SourceError
+from sparkify_dagster.core.errors import SourceError
 from sparkify_dagster.ingest import plain
 from sparkify_dagster.ingest.generate import generate
 from sparkify_dagster.ingest.plain import SHAPES, RawRecords

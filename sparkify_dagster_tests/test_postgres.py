@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sparkify_dagster
-from sparkify_dagster.errors import ConfigError, RecordError, WarehouseError
+from sparkify_dagster.core.errors import ConfigError, RecordError, WarehouseError
 from sparkify_dagster.warehouse.engines import PostgresWarehouse, quote
 from sparkify_dagster.warehouse.engines.postgres import hide_password
 from sparkify_dagster.warehouse.model import STAR_TABLES, Table, Type

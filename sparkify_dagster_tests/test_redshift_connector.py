@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from redshift_connector.core import Connection
 
-from sparkify_dagster.errors import ConfigError, RecordError, WarehouseError
+from sparkify_dagster.core.errors import ConfigError, RecordError, WarehouseError
 from sparkify_dagster.resources import WarehouseResource
 from sparkify_dagster.warehouse.engines import (
     PostgresWarehouse,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import sparkify_dagster
-from sparkify_dagster.errors import ConfigError, WarehouseError
+from sparkify_dagster.core.errors import ConfigError, WarehouseError
 from sparkify_dagster.report import report
 from sparkify_dagster.report.queries import describe_user_agent, gather
 from sparkify_dagster_tests.browser import chromium, open_page

@@ -22,7 +22,7 @@ from dagster import DagsterInstance, SensorDefinition, build_sensor_context
 from dagster._core.definitions.sensor_definition import SensorExecutionData
 
 import sparkify_dagster
-from sparkify_dagster.errors import ConfigError
+from sparkify_dagster.core.errors import ConfigError
 from sparkify_dagster.ingest.sources import open_source
 from sparkify_dagster.ingest.watch import Cursor, day_of, look_for_events, look_for_songs
 from sparkify_dagster.resources import SourcesResource

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sparkify_dagster.errors import ConfigError
-from sparkify_dagster.settings import DEFAULT_TARGET, Settings, redact
+from sparkify_dagster.core.errors import ConfigError
+from sparkify_dagster.core.settings import DEFAULT_TARGET, Settings, redact
 from sparkify_dagster.warehouse.engines import duckdb_path
 
 

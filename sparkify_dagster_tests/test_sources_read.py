@@ -7,7 +7,7 @@ from unittest.mock import ANY
 
 import pytest
 
-from sparkify_dagster.errors import SourceError
+from sparkify_dagster.core.errors import SourceError
 from sparkify_dagster.ingest.sources import LocalSource, SourceFile, is_wanted
 
 

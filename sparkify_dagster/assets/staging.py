@@ -11,7 +11,7 @@ from typing import Any
 from dagster import AssetsDefinition, Config, MaterializeResult, asset
 from pydantic import Field
 
-from sparkify_dagster.errors import ConfigError
+from sparkify_dagster.core.errors import ConfigError
 from sparkify_dagster.failures import reported
 from sparkify_dagster.metadata import (
     GROUP,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sparkify_dagster.errors import (
+from sparkify_dagster.core.errors import (
     AwsAccessDeniedError,
     AwsCredentialsError,
     AwsError,

@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sparkify_dagster.errors import ConfigError
-from sparkify_dagster.settings import config_value, read_config
+from sparkify_dagster.core.errors import ConfigError
+from sparkify_dagster.core.settings import config_value, read_config
 
 DEFAULT_PORT = 5439
 

@@ -35,7 +35,7 @@ from sparkify_dagster.cluster.dwhcfg import (
     update_config,
     valid_identifier,
 )
-from sparkify_dagster.errors import (
+from sparkify_dagster.core.errors import (
     AwsError,
     ClusterNotFoundError,
     ConfigError,

@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from sparkify_dagster.errors import ConfigError
+from sparkify_dagster.core.errors import ConfigError
 
 DAY_MS = 86_400_000
 ID_CHARS = string.ascii_uppercase + string.digits

@@ -1,7 +1,7 @@
 """Turn raw source bytes into typed staging rows, or say precisely why a record cannot be loaded.
 
 These are pure functions: bytes in, tuples out, a
-:class:`~sparkify_dagster.errors.RecordError` for a bad record. Every engine that loads through
+:class:`~sparkify_dagster.core.errors.RecordError` for a bad record. Every engine that loads through
 Python (DuckDB, PostgreSQL) uses them, so a record means the same thing everywhere.
 
 Accepted quirks of real files: a UTF-8 byte-order mark, CRLF line endings, no final newline,
@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from sparkify_dagster.errors import RecordError
+from sparkify_dagster.core.errors import RecordError
 from sparkify_dagster.ingest import fastparse
 
 Row = tuple[Any, ...]

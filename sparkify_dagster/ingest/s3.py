@@ -39,8 +39,8 @@ from botocore.exceptions import (
 )
 from rich import filesize
 
-from sparkify_dagster import progress
-from sparkify_dagster.errors import SourceError
+from sparkify_dagster.core import progress
+from sparkify_dagster.core.errors import SourceError
 from sparkify_dagster.ingest.sources import ListedFile, Listing, SourceFile, is_wanted
 from sparkify_dagster.warehouse.engines.s3_staging import split_uri
 

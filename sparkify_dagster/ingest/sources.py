@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from sparkify_dagster.errors import RecordError, SourceError
+from sparkify_dagster.core.errors import RecordError, SourceError
 
 SUFFIXES = (".json", ".json.gz")
 

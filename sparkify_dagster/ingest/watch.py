@@ -37,7 +37,7 @@ from typing import Any
 
 import orjson
 
-from sparkify_dagster.errors import SourceError
+from sparkify_dagster.core.errors import SourceError
 from sparkify_dagster.ingest.sources import ListedFile, Listing, Source, open_source
 
 LOOKBACK_DAYS = 7  # days before the newest event log that are listed again for late files

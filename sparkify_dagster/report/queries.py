@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from sparkify_dagster.errors import ConfigError, WarehouseError
-from sparkify_dagster.settings import DEFAULT_TARGET, redact
+from sparkify_dagster.core.errors import ConfigError, WarehouseError
+from sparkify_dagster.core.settings import DEFAULT_TARGET, redact
 from sparkify_dagster.warehouse.engines import Warehouse, connect
 from sparkify_dagster.warehouse.model import STAGING_EVENTS, STAR_TABLES
 

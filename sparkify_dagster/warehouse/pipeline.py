@@ -1,6 +1,6 @@
 """The library's front door: ``etl``, ``create_tables``, ``analyze`` and ``check``.
 
-Each takes plain values (or a :class:`~sparkify_dagster.settings.Settings`) and returns plain
+Each takes plain values (or a :class:`~sparkify_dagster.core.settings.Settings`) and returns plain
 results, so that what the assets do can be done from Python in one call. ``etl`` stages both
 sources and rebuilds the star in a single transaction, where the assets take one per table::
 
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import orjson
 
-from sparkify_dagster.errors import WarehouseError
+from sparkify_dagster.core.errors import WarehouseError
+from sparkify_dagster.core.progress import Reporter, activate, reporter
+from sparkify_dagster.core.settings import DEFAULT_TARGET, Settings
 from sparkify_dagster.ingest import sample
-from sparkify_dagster.progress import Reporter, activate, reporter
-from sparkify_dagster.settings import DEFAULT_TARGET, Settings
 from sparkify_dagster.warehouse.checks import CheckResult, checks_for, run_checks
 from sparkify_dagster.warehouse.engines import (
     RedshiftOptions,

@@ -7,7 +7,7 @@ FROM STDIN``); on Redshift they are the ``COPY … FROM 's3://…'`` statements 
 
 from __future__ import annotations
 
-from sparkify_dagster.settings import Settings
+from sparkify_dagster.core.settings import Settings
 from sparkify_dagster.warehouse import staging, transform
 from sparkify_dagster.warehouse.engines import engine_class
 from sparkify_dagster.warehouse.engines.redshift_copy import (

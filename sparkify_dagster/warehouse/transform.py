@@ -6,7 +6,7 @@ so the star after any run equals the star of one clean run over the staged recor
 
 from __future__ import annotations
 
-from sparkify_dagster.progress import Reporter, Silent
+from sparkify_dagster.core.progress import Reporter, Silent
 from sparkify_dagster.warehouse.engines import Warehouse, quote
 from sparkify_dagster.warehouse.model import ARTISTS, SONGPLAYS, SONGS, TIME, USERS, Table
 

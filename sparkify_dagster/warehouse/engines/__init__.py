@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import os
 
-from sparkify_dagster.errors import ConfigError
-from sparkify_dagster.settings import redact
+from sparkify_dagster.core.errors import ConfigError
+from sparkify_dagster.core.settings import redact
 from sparkify_dagster.warehouse.engines.base import Warehouse, quote
 from sparkify_dagster.warehouse.engines.duckdb import DuckDBWarehouse
 from sparkify_dagster.warehouse.engines.postgres import PostgresWarehouse

@@ -12,7 +12,8 @@ a COPY manifest listing them::
 Every record is rewritten as one compact JSON line (values unchanged; pretty-printed song files
 too) with two more fields, ``source_file`` and ``source_line``: COPY loads them into the lineage
 columns, so a compacted load keeps the same lineage, and the same tie-breaks, as a local one.
-A record that is not valid JSON is named in a :class:`~sparkify_dagster.errors.RecordError` before
+A record that is not valid JSON is named in a
+:class:`~sparkify_dagster.core.errors.RecordError` before
 anything reaches the warehouse.
 """
 
@@ -28,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from sparkify_dagster.errors import ConfigError, RecordError
+from sparkify_dagster.core.errors import ConfigError, RecordError
 from sparkify_dagster.ingest.parse import event_lines
 from sparkify_dagster.ingest.sources import SourceFile, decompress, is_wanted, open_source
 from sparkify_dagster.warehouse.engines import s3_staging

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import duckdb
 
-from sparkify_dagster.errors import WarehouseError
+from sparkify_dagster.core.errors import WarehouseError
 from sparkify_dagster.warehouse.engines.base import Warehouse, batched, first_line, quote
 from sparkify_dagster.warehouse.model import Table, Type
 

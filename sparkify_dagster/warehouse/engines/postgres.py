@@ -18,8 +18,8 @@ import psycopg
 import psycopg.conninfo
 import psycopg.errors
 
-from sparkify_dagster.errors import RecordError, SparkifyError, WarehouseError
-from sparkify_dagster.settings import redact
+from sparkify_dagster.core.errors import RecordError, SparkifyError, WarehouseError
+from sparkify_dagster.core.settings import redact
 from sparkify_dagster.warehouse.engines.base import Warehouse, first_line, quote
 from sparkify_dagster.warehouse.model import Table, Type
 

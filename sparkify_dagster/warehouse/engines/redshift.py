@@ -21,7 +21,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sparkify_dagster.errors import WarehouseError
+from sparkify_dagster.core.errors import WarehouseError
 from sparkify_dagster.warehouse.engines.base import batched, first_line, quote
 from sparkify_dagster.warehouse.engines.postgres import PostgresWarehouse
 from sparkify_dagster.warehouse.engines.redshift_copy import (

@@ -18,9 +18,9 @@ from typing import Any
 
 import orjson
 
-from sparkify_dagster.errors import ConfigError, RecordError
+from sparkify_dagster.core.errors import ConfigError, RecordError
+from sparkify_dagster.core.settings import Settings, config_value, flag, read_config
 from sparkify_dagster.ingest.parse import EVENT_FIELDS
-from sparkify_dagster.settings import Settings, config_value, flag, read_config
 from sparkify_dagster.warehouse.engines import s3_staging
 from sparkify_dagster.warehouse.engines.base import quote
 from sparkify_dagster.warehouse.engines.compact import Compacted, compact, manifest_uri

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sparkify_dagster.errors import ConfigError, WarehouseError
-from sparkify_dagster.settings import redact
+from sparkify_dagster.core.errors import ConfigError, WarehouseError
+from sparkify_dagster.core.settings import redact
 from sparkify_dagster.warehouse.engines.redshift_copy import RedshiftOptions
 
 SCHEME = "redshift://"

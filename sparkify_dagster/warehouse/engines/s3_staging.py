@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
-from sparkify_dagster.errors import SourceError
+from sparkify_dagster.core.errors import SourceError
 
 
 def split_uri(uri: str) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sparkify_dagster.errors import ConfigError
+from sparkify_dagster.core.errors import ConfigError
 
 DEFAULT_TARGET = "duckdb:///sparkify.duckdb"
 
