@@ -17,6 +17,11 @@ from sparkify_dagster.core.errors import ConfigError
 
 DEFAULT_TARGET = "duckdb:///sparkify.duckdb"
 
+
+def environ() -> Mapping[str, str]:
+    """The process environment: the library reads it here and nowhere else."""
+    return os.environ
+
 # setting name -> (environment variable, dwh.cfg section, dwh.cfg key)
 _SOURCES: dict[str, tuple[str, str, str]] = {
     "song_data": ("SPARKIFY_SONG_DATA", "S3", "SONG_DATA"),
