@@ -10,29 +10,53 @@ the cluster (``DWH_DB_PASSWORD``); AWS credentials come from the standard AWS ch
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import Field, PrivateAttr
 
 from sparkify_dagster.cluster.aws import Aws
 from sparkify_dagster.cluster.lifecycle import ClusterConfig, ClusterResult, open_session
-from sparkify_dagster.core.settings import Settings, flag, redact
-from sparkify_dagster.warehouse.engines import (
-    Warehouse,
-    connect,
-    engine_class,
+from sparkify_dagster.core.errors import ConfigError
+from sparkify_dagster.core.settings import (
+    CLUSTER_IDENTIFIER,
+    COMPACT,
+    CONFIG,
+    DB_IAM,
+    DUCKDB_MEMORY_LIMIT,
+    GZIP,
+    IAM_ROLE,
+    LOG_DATA,
+    LOG_JSONPATH,
+    MAX_ERRORS,
+    NO_SIGN_REQUEST,
+    REGION,
+    SENSOR_LOOKBACK_DAYS,
+    SENSOR_MAX_KEYS,
+    SLICES,
+    SONG_DATA,
+    STAGING,
+    TARGET,
+    Setting,
+    Settings,
+    environ,
+    redact,
 )
+from sparkify_dagster.warehouse.engines import RedshiftOptions, Warehouse, connect, engine_class
 from sparkify_dagster.warehouse.pipeline import source_locations
 
 # Dagster's kind tags (they draw the engine's icon) by engine name.
-KINDS = {"duckdb": "duckdb", "postgresql": "postgres", "redshift": "redshift"}
+KINDS_BY_ENGINE = {"duckdb": "duckdb", "postgresql": "postgres", "redshift": "redshift"}
 
 
 class WarehouseResource(ConfigurableResource):
-    """The warehouse every asset writes and every check reads, chosen by its target URL."""
+    """The warehouse every asset writes and every check reads, chosen by its target URL.
+
+    Every field is read when a run starts: a bad value fails the run with its message and the
+    fix, never the code location. The Redshift fields are read only on Redshift.
+    """
 
     target: str | None = Field(
         default=None,
@@ -58,6 +82,39 @@ class WarehouseResource(ConfigurableResource):
             "512MB, and 128MB while staging. From SPARKIFY_DUCKDB_MEMORY_LIMIT; servers ignore it."
         ),
     )
+    iam_role: str | None = Field(
+        default=None,
+        description="Redshift: the IAM role its COPY reads S3 with (SPARKIFY_IAM_ROLE).",
+    )
+    region: str | None = Field(
+        default=None, description="Redshift: the region of the S3 sources (SPARKIFY_REGION)."
+    )
+    log_jsonpath: str | None = Field(
+        default=None,
+        description="Redshift: a JSONPaths file for the event logs (SPARKIFY_LOG_JSONPATH).",
+    )
+    staging: str | None = Field(
+        default=None,
+        description="Redshift: an s3:// prefix for its control files (SPARKIFY_STAGING).",
+    )
+    compact: str | None = Field(
+        default=None,
+        description="Redshift: merge small files into large objects first (SPARKIFY_COMPACT).",
+    )
+    slices: str | None = Field(
+        default=None, description="Redshift: objects per compacted table (SPARKIFY_SLICES)."
+    )
+    gzip: str | None = Field(
+        default=None, description="Redshift: the sources are gzipped (SPARKIFY_GZIP)."
+    )
+    db_iam: str | None = Field(
+        default=None,
+        description="Redshift: sign in with IAM instead of a password (SPARKIFY_DB_IAM).",
+    )
+    cluster_identifier: str | None = Field(
+        default=None,
+        description="Redshift: the cluster IAM sign-in asks for (SPARKIFY_CLUSTER_IDENTIFIER).",
+    )
 
     @property
     def settings(self) -> Settings:
@@ -67,6 +124,21 @@ class WarehouseResource(ConfigurableResource):
     def url(self) -> str:
         """The target, with any password in it hidden: safe to show."""
         return redact(self.settings.target)
+
+    def redshift_options(self) -> RedshiftOptions:
+        """How Redshift stages and signs in: these fields, then the environment, then dwh.cfg."""
+        return RedshiftOptions.resolve(
+            config=self.config,
+            iam_role=self.iam_role,
+            region=self.region,
+            log_jsonpath=self.log_jsonpath,
+            staging=self.staging,
+            compact=self.compact,
+            slices=self.slices,
+            gzip=self.gzip,
+            iam=self.db_iam,
+            cluster_identifier=self.cluster_identifier,
+        )
 
     _in_run: bool = PrivateAttr(default=False)
     _run_connection: Warehouse | None = PrivateAttr(default=None)
@@ -85,9 +157,8 @@ class WarehouseResource(ConfigurableResource):
         """A connection for a ``with`` block.
 
         In a run, every step shares the run's one connection, opened by the first step and
-        closed when the run ends (all steps run in one process); opening and closing a DuckDB
-        file for each of a run's 14 steps cost about 0.3 s. Outside a run, a connection of its
-        own, closed at the end of the block.
+        closed when the run ends (all steps run in one process). Outside a run, a connection of
+        its own, closed at the end of the block.
         """
         if not self._in_run:
             with self._open() as connection:
@@ -101,13 +172,15 @@ class WarehouseResource(ConfigurableResource):
         return connect(
             self.settings.target,
             lock_timeout=self.lock_timeout,
+            redshift=self.redshift_options,  # resolved only on Redshift
             config=self.config,
             memory_limit=self.memory_limit,
         )
 
 
 class SourcesResource(ConfigurableResource):
-    """Where the raw JSON is: local folders or ``s3://`` prefixes; the built-in sample if unset."""
+    """Where the raw JSON is, and how it is read: local folders or ``s3://`` prefixes; the
+    built-in sample if unset."""
 
     song_data: str | None = Field(
         default=None, description="song_data folder or s3:// prefix, from SPARKIFY_SONG_DATA."
@@ -115,9 +188,30 @@ class SourcesResource(ConfigurableResource):
     log_data: str | None = Field(
         default=None, description="log_data folder or s3:// prefix, from SPARKIFY_LOG_DATA."
     )
-    no_sign_request: bool = Field(
-        default=False,
+    no_sign_request: str | None = Field(
+        default=None,
         description="Read S3 unsigned, as for a public bucket (SPARKIFY_NO_SIGN_REQUEST).",
+    )
+    max_errors: str | None = Field(
+        default=None,
+        description=(
+            "Rejected records a staging load allows (SPARKIFY_MAX_ERRORS; default 0); a run's "
+            "max_errors config overrides it."
+        ),
+    )
+    lookback_days: str | None = Field(
+        default=None,
+        description=(
+            "new_logs lists again the days this far before the newest log, for late files "
+            "(SPARKIFY_SENSOR_LOOKBACK_DAYS; default 7)."
+        ),
+    )
+    max_keys: str | None = Field(
+        default=None,
+        description=(
+            "new_songs lists at most this many song keys per tick "
+            "(SPARKIFY_SENSOR_MAX_KEYS; default 20,000)."
+        ),
     )
 
     def location(self, kind: str) -> str:
@@ -125,6 +219,23 @@ class SourcesResource(ConfigurableResource):
         settings = Settings.resolve(song_data=self.song_data, log_data=self.log_data, environ={})
         songs, logs = source_locations(settings)
         return songs if kind == "songs" else logs
+
+    @property
+    def unsigned(self) -> bool:
+        """Whether S3 is read without credentials."""
+        return NO_SIGN_REQUEST.lookup(self.no_sign_request, env={})
+
+    @property
+    def allowed_rejects(self) -> int:
+        return MAX_ERRORS.lookup(self.max_errors, env={})
+
+    @property
+    def sensor_lookback_days(self) -> int:
+        return SENSOR_LOOKBACK_DAYS.lookup(self.lookback_days, env={})
+
+    @property
+    def sensor_max_keys(self) -> int:
+        return SENSOR_MAX_KEYS.lookup(self.max_keys, env={})
 
 
 class RedshiftClusterResource(ConfigurableResource):
@@ -178,42 +289,53 @@ class RedshiftClusterResource(ConfigurableResource):
         )
 
 
-def _from_env(name: str) -> EnvVar | None:
-    """``$name`` as an :class:`EnvVar` (read when a run starts, shown by name), if it is set."""
-    return EnvVar(name) if os.environ.get(name) else None
+def _from_env(setting: Setting[Any]) -> EnvVar | None:
+    """The setting's variable as an :class:`EnvVar` (read when a run starts, shown by name), if
+    it is set."""
+    return EnvVar(setting.variable) if environ().get(setting.variable) else None
 
 
 def warehouse_from_env() -> WarehouseResource:
     """The warehouse ``SPARKIFY_TARGET`` (or ``SPARKIFY_CONFIG``'s cluster) names."""
     return WarehouseResource(
-        target=_from_env("SPARKIFY_TARGET"),
-        config=_from_env("SPARKIFY_CONFIG"),
-        memory_limit=_from_env("SPARKIFY_DUCKDB_MEMORY_LIMIT"),
+        target=_from_env(TARGET),
+        config=_from_env(CONFIG),
+        memory_limit=_from_env(DUCKDB_MEMORY_LIMIT),
+        iam_role=_from_env(IAM_ROLE),
+        region=_from_env(REGION),
+        log_jsonpath=_from_env(LOG_JSONPATH),
+        staging=_from_env(STAGING),
+        compact=_from_env(COMPACT),
+        slices=_from_env(SLICES),
+        gzip=_from_env(GZIP),
+        db_iam=_from_env(DB_IAM),
+        cluster_identifier=_from_env(CLUSTER_IDENTIFIER),
     )
 
 
 def sources_from_env() -> SourcesResource:
-    """The raw data ``SPARKIFY_SONG_DATA`` and ``SPARKIFY_LOG_DATA`` name."""
-    unsigned = os.environ.get("SPARKIFY_NO_SIGN_REQUEST")
+    """The raw data ``SPARKIFY_SONG_DATA`` and ``SPARKIFY_LOG_DATA`` name, and how to read it."""
     return SourcesResource(
-        song_data=_from_env("SPARKIFY_SONG_DATA"),
-        log_data=_from_env("SPARKIFY_LOG_DATA"),
-        no_sign_request=flag(unsigned, "SPARKIFY_NO_SIGN_REQUEST"),
+        song_data=_from_env(SONG_DATA),
+        log_data=_from_env(LOG_DATA),
+        no_sign_request=_from_env(NO_SIGN_REQUEST),
+        max_errors=_from_env(MAX_ERRORS),
+        lookback_days=_from_env(SENSOR_LOOKBACK_DAYS),
+        max_keys=_from_env(SENSOR_MAX_KEYS),
     )
 
 
 def cluster_from_env() -> RedshiftClusterResource:
     """The cluster jobs' AWS account and the dwh.cfg ``SPARKIFY_CONFIG`` names (else ./dwh.cfg)."""
-    config = _from_env("SPARKIFY_CONFIG")
+    config = _from_env(CONFIG)
     return RedshiftClusterResource(config=config) if config else RedshiftClusterResource()
 
 
-def engine_in_use() -> type[Warehouse]:
-    """The engine this code location writes, as the environment names it."""
-    target = os.environ.get("SPARKIFY_TARGET")
-    settings = Settings.resolve(target=target, config=os.environ.get("SPARKIFY_CONFIG"), environ={})
-    return engine_class(settings.target)
-
-
-ENGINE_CLASS = engine_in_use()
-ENGINE = KINDS[ENGINE_CLASS.name]  # the Dagster kind every table asset shows
+def warehouse_kind() -> set[str]:
+    """The Dagster kind (the engine's icon) of the warehouse the environment names; none when
+    the target is not valid, which the first run then reports."""
+    try:
+        target = Settings.resolve(target=TARGET.lookup(), config=CONFIG.lookup(), environ={}).target
+        return {KINDS_BY_ENGINE[engine_class(target).name]}
+    except ConfigError:
+        return set()

@@ -8,19 +8,12 @@ files and their ETags, so a repeated tick asks for nothing new; the staging mani
 only new and changed files. Both sensors start stopped: turn them on in the UI's Automation page
 or with ``dagster sensor start --start-all -m sparkify_dagster``.
 
-Settings (environment, read when the code location loads):
-
-- ``SPARKIFY_SENSOR_INTERVAL``: least seconds between ticks (default 60).
-- ``SPARKIFY_SENSOR_LOOKBACK_DAYS``: days before the newest event log listed again for late
-  files (default 7).
-- ``SPARKIFY_SENSOR_MAX_KEYS``: song keys listed per tick at most (default 20,000); a larger
-  catalogue is covered over several ticks.
+Settings: ``SPARKIFY_SENSOR_INTERVAL``, the least seconds between ticks (default 60), read when
+the code location loads; ``SPARKIFY_SENSOR_LOOKBACK_DAYS`` and ``SPARKIFY_SENSOR_MAX_KEYS``,
+fields of the sources resource, read at each tick.
 """
 
-import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Self
+from collections.abc import Callable
 
 from dagster import (
     AssetSelection,
@@ -33,50 +26,14 @@ from dagster import (
 )
 
 from sparkify_dagster.assets import staging_events, staging_songs
-from sparkify_dagster.core.errors import ConfigError, SourceError, SparkifyError
-from sparkify_dagster.ingest.watch import (
-    LOOKBACK_DAYS,
-    MAX_KEYS,
-    Look,
-    look_for_events,
-    look_for_songs,
-)
+from sparkify_dagster.core.errors import SourceError, SparkifyError
+from sparkify_dagster.core.settings import SENSOR_INTERVAL
+from sparkify_dagster.ingest.watch import Look, look_for_events, look_for_songs
 from sparkify_dagster.resources import SourcesResource
 
-DEFAULT_INTERVAL = 60
 FILES_LOGGED = 20  # files named in a tick's log; the run key covers all of them
-
-
-@dataclass(frozen=True)
-class SensorSettings:
-    interval: int = DEFAULT_INTERVAL
-    lookback_days: int = LOOKBACK_DAYS
-    max_keys: int = MAX_KEYS
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
-        """The settings in ``SPARKIFY_SENSOR_*``; a value that is not a whole number in range
-        is a :class:`ConfigError` naming the variable."""
-        environ = os.environ if environ is None else environ
-        return cls(
-            interval=_whole("SPARKIFY_SENSOR_INTERVAL", environ, DEFAULT_INTERVAL, minimum=1),
-            lookback_days=_whole(
-                "SPARKIFY_SENSOR_LOOKBACK_DAYS", environ, LOOKBACK_DAYS, minimum=0
-            ),
-            max_keys=_whole("SPARKIFY_SENSOR_MAX_KEYS", environ, MAX_KEYS, minimum=1),
-        )
-
-
-def _whole(name: str, environ: Mapping[str, str], default: int, *, minimum: int) -> int:
-    text = environ.get(name, "").strip()
-    if not text:
-        return default
-    if not text.isdigit() or int(text) < minimum:
-        raise ConfigError(f"{name} is {text!r}: give a whole number from {minimum}")
-    return int(text)
-
-
-SETTINGS = SensorSettings.from_env()
+# Dagster needs a sensor's interval when the code location loads, not when it ticks.
+INTERVAL = SENSOR_INTERVAL.lookup()
 
 
 def tick(
@@ -113,7 +70,7 @@ def tick(
 @sensor(
     name="new_logs",
     target=AssetSelection.assets(staging_events).downstream(),
-    minimum_interval_seconds=SETTINGS.interval,
+    minimum_interval_seconds=INTERVAL,
     default_status=DefaultSensorStatus.STOPPED,
     description=(
         "Asks for one run of staging_events and everything downstream of it (songplays, users, "
@@ -133,8 +90,8 @@ def new_logs(context: SensorEvaluationContext, sources: SourcesResource) -> Sens
         lambda: look_for_events(
             location,
             context.cursor,
-            no_sign_request=sources.no_sign_request,
-            lookback_days=SETTINGS.lookback_days,
+            no_sign_request=sources.unsigned,
+            lookback_days=sources.sensor_lookback_days,
         ),
     )
 
@@ -142,7 +99,7 @@ def new_logs(context: SensorEvaluationContext, sources: SourcesResource) -> Sens
 @sensor(
     name="new_songs",
     target=AssetSelection.assets(staging_songs).downstream(),
-    minimum_interval_seconds=SETTINGS.interval,
+    minimum_interval_seconds=INTERVAL,
     default_status=DefaultSensorStatus.STOPPED,
     description=(
         "Asks for one run of staging_songs and everything downstream of it (songs, artists, "
@@ -162,8 +119,8 @@ def new_songs(context: SensorEvaluationContext, sources: SourcesResource) -> Sen
         lambda: look_for_songs(
             location,
             context.cursor,
-            no_sign_request=sources.no_sign_request,
-            max_keys=SETTINGS.max_keys,
+            no_sign_request=sources.unsigned,
+            max_keys=sources.sensor_max_keys,
         ),
     )
 

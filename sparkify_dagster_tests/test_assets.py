@@ -18,7 +18,7 @@ from dagster import (
 
 import sparkify_dagster
 from sparkify_dagster import resources as resources_module
-from sparkify_dagster.assets import TABLE_ASSETS, listening_report
+from sparkify_dagster.assets import TABLE_ASSETS, listening_report, staging_events
 from sparkify_dagster.checks import TABLE_CHECKS
 from sparkify_dagster.resources import SourcesResource, WarehouseResource
 from sparkify_dagster.warehouse import engines
@@ -223,11 +223,23 @@ def test_max_errors_defaults_to_the_environment(
     dataset: Path, duckdb_target: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bad_day(dataset)
+    sources = SourcesResource(
+        song_data=str(dataset / "song_data"),
+        log_data=str(dataset / "log_data"),
+        max_errors=EnvVar("SPARKIFY_MAX_ERRORS"),
+    )
     monkeypatch.setenv("SPARKIFY_MAX_ERRORS", "1")
-    assert run_all(duckdb_target, dataset).success
+    run = {**resources(duckdb_target, dataset), "sources": sources}
+    assert materialize(TABLE_ASSETS, resources=run, instance=DagsterInstance.ephemeral()).success
     monkeypatch.setenv("SPARKIFY_MAX_ERRORS", "lots")
-    result = run_all(duckdb_target, dataset, selection=AssetSelection.assets("staging_events"))
+    result = materialize(
+        [staging_events], resources=run, instance=DagsterInstance.ephemeral(), raise_on_error=False
+    )
     assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    assert "$SPARKIFY_MAX_ERRORS is 'lots': give a whole number from 0" in str(
+        failure.step_failure_data.error
+    )
 
 
 def test_full_refresh_reloads_every_file(dataset: Path, duckdb_target: str) -> None:

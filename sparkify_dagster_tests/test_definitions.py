@@ -156,3 +156,49 @@ def test_dagster_definitions_validate(tmp_path: Path) -> None:
     done = dagster(dagster_home(tmp_path), "definitions", "validate", "-m", "sparkify_dagster")
     assert done.returncode == 0, done.stderr
     assert "Validation successful" in done.stdout + done.stderr
+
+
+CHECK_KEYS = """
+import sparkify_dagster
+graph = sparkify_dagster.defs.resolve_asset_graph()
+print(sorted(key.to_user_string() for key in graph.asset_check_keys))
+"""
+
+
+def test_a_bad_target_fails_the_run_with_its_fix_and_the_code_location_still_loads(
+    small: Path, tmp_path: Path
+) -> None:
+    env = dagster_home(tmp_path)
+    env.update(
+        SPARKIFY_TARGET="mysql://etl:s3cr@t@db/dwh",
+        SPARKIFY_SONG_DATA=str(small / "song_data"),
+        SPARKIFY_LOG_DATA=str(small / "log_data"),
+    )
+    loaded = dagster(env, "definitions", "validate", "-m", "sparkify_dagster")
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    done = dagster(
+        env, "asset", "materialize", "--select", "staging_songs", "-m", "sparkify_dagster"
+    )
+    assert done.returncode != 0
+    assert (
+        "unsupported target 'mysql://etl:***@db/dwh': expected duckdb:///path.duckdb" in done.stderr
+    )
+    assert "s3cr@t" not in done.stderr
+
+
+def test_the_checks_do_not_depend_on_the_target(tmp_path: Path) -> None:
+    """A launchpad override to another target must never run another engine's set of checks."""
+    keys = []
+    for target in ("duckdb:///x.duckdb", "redshift://u@h:5439/dev", "mysql://nowhere"):
+        env = {**os.environ, "SPARKIFY_TARGET": target}
+        done = subprocess.run(
+            [sys.executable, "-c", CHECK_KEYS],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        keys.append(done.stdout)
+    assert keys[0] == keys[1] == keys[2]
+    assert "staging_events:records_reconcile" in keys[0]

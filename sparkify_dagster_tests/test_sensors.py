@@ -23,10 +23,11 @@ from dagster._core.definitions.sensor_definition import SensorExecutionData
 
 import sparkify_dagster
 from sparkify_dagster.core.errors import ConfigError
+from sparkify_dagster.core.settings import SENSOR_INTERVAL, SENSOR_MAX_KEYS
 from sparkify_dagster.ingest.sources import open_source
 from sparkify_dagster.ingest.watch import Cursor, day_of, look_for_events, look_for_songs
 from sparkify_dagster.resources import SourcesResource
-from sparkify_dagster.sensors import SensorSettings, new_logs, new_songs, tick
+from sparkify_dagster.sensors import new_logs, new_songs, tick
 from sparkify_dagster_tests.conftest import song
 from sparkify_dagster_tests.faults import FaultyProxy
 
@@ -443,15 +444,21 @@ def test_throttling_is_retried_and_then_named(proxy: FaultyProxy, month: Path) -
 
 
 def test_settings_come_from_the_environment() -> None:
-    assert SensorSettings.from_env({}) == SensorSettings(60, 7, 20_000)
-    assert SensorSettings.from_env({"SPARKIFY_SENSOR_INTERVAL": " 2 "}).interval == 2
-    for name, value in (
-        ("SPARKIFY_SENSOR_INTERVAL", "0"),
-        ("SPARKIFY_SENSOR_INTERVAL", "soon"),
-        ("SPARKIFY_SENSOR_MAX_KEYS", "-5"),
+    sources = SourcesResource()
+    assert (sources.sensor_lookback_days, sources.sensor_max_keys) == (7, 20_000)
+    assert SENSOR_INTERVAL.lookup(env={}) == 60
+    assert SENSOR_INTERVAL.lookup(env={"SPARKIFY_SENSOR_INTERVAL": " 2 "}) == 2
+    assert SourcesResource(lookback_days="3").sensor_lookback_days == 3
+    for setting, value in (
+        (SENSOR_INTERVAL, "0"),
+        (SENSOR_INTERVAL, "soon"),
+        (SENSOR_MAX_KEYS, "-5"),
     ):
-        with pytest.raises(ConfigError, match=f"{name} is '{value}': give a whole number"):
-            SensorSettings.from_env({name: value})
+        name = setting.variable
+        with pytest.raises(ConfigError, match=f"\\${name} is '{value}': give a whole number"):
+            setting.lookup(env={name: value})
+    with pytest.raises(ConfigError, match="SPARKIFY_SENSOR_MAX_KEYS is '0'"):
+        _ = SourcesResource(max_keys="0").sensor_max_keys
 
 
 def test_the_code_location_has_both_sensors_stopped_with_the_interval_from_the_environment(

@@ -60,3 +60,25 @@ def test_duckdb_targets(target: str, path: str | None) -> None:
 def test_duckdb_target_without_a_file() -> None:
     with pytest.raises(ConfigError, match="has no file"):
         duckdb_path("duckdb://")
+
+
+@pytest.mark.parametrize("special", [*"@:/?#%", "@:/?#%", "p@ss:w/rd", "%40"])
+def test_a_password_with_any_special_character_is_hidden_whole(special: str) -> None:
+    secret = f"S3{special}cret"
+    for url in (f"postgresql://etl:{secret}@127.0.0.1:1/db", f"redshift://etl:{secret}@h/dev"):
+        shown = redact(f"connecting to '{url}' failed")
+        assert secret not in shown and "S3" not in shown, shown
+        assert shown.startswith("connecting to '") and "etl:***@" in shown, shown
+        assert shown.endswith("/db' failed") or shown.endswith("@h/dev' failed"), shown
+
+
+def test_each_setting_says_where_it_looked(tmp_path: Path) -> None:
+    from sparkify_dagster.core.settings import MAX_ERRORS, SLICES
+
+    cfg = tmp_path / "dwh.cfg"
+    cfg.write_text("[S3]\n")
+    assert MAX_ERRORS.lookup(env={}) == 0 and SLICES.lookup(env={}) == 4
+    with pytest.raises(ConfigError, match=r"^\$SPARKIFY_SLICES is '0': give a whole number from 1"):
+        SLICES.lookup(env={"SPARKIFY_SLICES": "0"})
+    with pytest.raises(ConfigError, match=r"^\$SPARKIFY_MAX_ERRORS is 'x': give a whole number"):
+        MAX_ERRORS.lookup("x", env={})

@@ -5,7 +5,6 @@ transaction: rejected records go to ``load_errors`` with file, line and reason; 
 ``max_errors`` fail the step, change nothing, and keep the star tables from running.
 """
 
-import os
 from typing import Any
 
 from dagster import AssetsDefinition, Config, MaterializeResult, asset
@@ -19,7 +18,7 @@ from sparkify_dagster.metadata import (
     materialized,
     rejects_table,
 )
-from sparkify_dagster.resources import ENGINE, SourcesResource, WarehouseResource
+from sparkify_dagster.resources import SourcesResource, WarehouseResource, warehouse_kind
 from sparkify_dagster.warehouse.model import STAGING_EVENTS, STAGING_SONGS, Table
 from sparkify_dagster.warehouse.staging import StageReport, stage_locations
 
@@ -39,13 +38,10 @@ class StagingConfig(Config):
         ),
     )
 
-    def allowed_rejects(self) -> int:
-        """``max_errors``, else ``$SPARKIFY_MAX_ERRORS``, else 0."""
+    def allowed_rejects(self, sources: SourcesResource) -> int:
+        """``max_errors``, else the sources' (``$SPARKIFY_MAX_ERRORS``), else 0."""
         if self.max_errors is None:
-            text = os.environ.get("SPARKIFY_MAX_ERRORS", "").strip() or "0"
-            if not text.isdigit():
-                raise ConfigError(f"SPARKIFY_MAX_ERRORS is {text!r}: give a whole number from 0")
-            return int(text)
+            return sources.allowed_rejects
         if self.max_errors < 0:
             raise ConfigError(f"max_errors is {self.max_errors}: give 0 or more")
         return self.max_errors
@@ -78,7 +74,7 @@ def staging_asset(kind: str, table: Table, files: str) -> AssetsDefinition:
         group_name=GROUP,
         description=f"{table.doc} Each run loads only new and changed {files}.",
         metadata=definition_metadata(table),
-        kinds={ENGINE},
+        kinds=warehouse_kind(),
     )
     def _staging(
         config: StagingConfig, warehouse: WarehouseResource, sources: SourcesResource
@@ -90,8 +86,8 @@ def staging_asset(kind: str, table: Table, files: str) -> AssetsDefinition:
                     connection,
                     {kind: sources.location(kind)},
                     full_refresh=config.full_refresh,
-                    max_errors=config.allowed_rejects(),
-                    no_sign_request=sources.no_sign_request,
+                    max_errors=config.allowed_rejects(sources),
+                    no_sign_request=sources.unsigned,
                 )
             rows = connection.count(table)
         return MaterializeResult(metadata=staging_metadata(table, rows, staged))

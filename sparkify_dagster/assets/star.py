@@ -10,7 +10,7 @@ from dagster import AssetsDefinition, AssetSpec, MaterializeResult, asset
 
 from sparkify_dagster.failures import reported
 from sparkify_dagster.metadata import GROUP, definition_metadata, materialized
-from sparkify_dagster.resources import ENGINE, WarehouseResource
+from sparkify_dagster.resources import WarehouseResource, warehouse_kind
 from sparkify_dagster.warehouse.model import ARTISTS, SONGPLAYS, SONGS, TIME, USERS, Table
 from sparkify_dagster.warehouse.transform import build_table
 
@@ -24,7 +24,7 @@ def star_asset(table: Table, upstream: tuple[str, ...]) -> AssetsDefinition:
         description=table.doc,
         deps=[AssetSpec(name).key for name in upstream],
         metadata=definition_metadata(table),
-        kinds={ENGINE},
+        kinds=warehouse_kind(),
     )
     def _star(warehouse: WarehouseResource) -> MaterializeResult:
         with reported(), warehouse.connect() as connection, connection.transaction():

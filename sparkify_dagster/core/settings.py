@@ -1,4 +1,9 @@
-"""One typed settings object: from arguments, then ``SPARKIFY_*`` variables, then ``dwh.cfg``.
+"""The one settings path: arguments, then ``SPARKIFY_*`` variables, then ``dwh.cfg``, then defaults.
+
+Every setting is a :class:`Setting` in :data:`SETTINGS`: its variable, its ``dwh.cfg`` key, how
+its text is read (:func:`text`, :func:`flag`, :func:`whole`) and its default. This module is the
+only one that reads the environment (:func:`environ`); the Dagster resources fill their fields
+from the same variables with ``EnvVar`` and hand the values to :meth:`Setting.lookup`.
 
 The classic project keeps its settings in an INI file, ``dwh.cfg``, with values often wrapped in
 quotes (``SONG_DATA='s3://udacity-dend/song_data'``). Those files work unchanged here.
@@ -7,27 +12,130 @@ quotes (``SONG_DATA='s3://udacity-dend/song_data'``). Those files work unchanged
 from __future__ import annotations
 
 import configparser
+import functools
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from sparkify_dagster.core.errors import ConfigError
 
 DEFAULT_TARGET = "duckdb:///sparkify.duckdb"
+T = TypeVar("T")
 
 
 def environ() -> Mapping[str, str]:
     """The process environment: the library reads it here and nowhere else."""
     return os.environ
 
-# setting name -> (environment variable, dwh.cfg section, dwh.cfg key)
-_SOURCES: dict[str, tuple[str, str, str]] = {
-    "song_data": ("SPARKIFY_SONG_DATA", "S3", "SONG_DATA"),
-    "log_data": ("SPARKIFY_LOG_DATA", "S3", "LOG_DATA"),
-    "target": ("SPARKIFY_TARGET", "SPARKIFY", "TARGET"),
-}
+
+# -- how a setting's text is read ------------------------------------------------------------
+
+
+def text(value: str, where: str) -> str:
+    """A setting taken as it is written."""
+    return value
+
+
+def flag(value: str | None, where: str) -> bool:
+    """A yes/no setting given as text; anything unclear is a :class:`ConfigError`.
+
+    >>> flag("true", "X"), flag(None, "X"), flag("0", "X")
+    (True, False, False)
+    """
+    if value is None or not value.strip():
+        return False
+    word = value.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{where} is {value!r}: expected true or false")
+
+
+def whole(minimum: int) -> Callable[[str, str], int]:
+    """A reader of whole numbers from ``minimum`` on.
+
+    >>> whole(1)(" 4 ", "X")
+    4
+    """
+
+    def read(value: str, where: str) -> int:
+        digits = value.strip()
+        if not digits.isdigit() or int(digits) < minimum:
+            raise ConfigError(f"{where} is {digits!r}: give a whole number from {minimum}")
+        return int(digits)
+
+    return read
+
+
+# -- the settings ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """One setting: the variable that gives it, its ``dwh.cfg`` key, its reader and default."""
+
+    variable: str
+    read: Callable[[str, str], T]
+    default: T
+    ini: tuple[str, str] | None = None  # ([SECTION], KEY) in a classic dwh.cfg
+    doc: str = ""
+
+    def where(self, config: str | os.PathLike[str] | None = None, joiner: str = "or") -> str:
+        """Every place the setting is looked for, as a message names them."""
+        places = f"${self.variable}"
+        if self.ini is not None and config is not None:
+            places += f" {joiner} [{self.ini[0]}] {self.ini[1]} in {config}"
+        return places
+
+    def lookup(
+        self,
+        given: Any = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        config: str | os.PathLike[str] | None = None,
+    ) -> T:
+        """``given`` (typed, or text to read), else the variable in ``env`` (default: the
+        process environment), else the key in the dwh.cfg at ``config``, else the default."""
+        if given is not None and not isinstance(given, str):
+            return given  # type: ignore[no-any-return]
+        found: str | None = given or None
+        if found is None:
+            found = (environ() if env is None else env).get(self.variable) or None
+        if found is None and config is not None and self.ini is not None:
+            found = config_value(read_config(config), *self.ini)
+        if found is None or not found.strip():
+            return self.default
+        return self.read(found, self.where(config))
+
+
+SONG_DATA = Setting("SPARKIFY_SONG_DATA", text, None, ("S3", "SONG_DATA"))
+LOG_DATA = Setting("SPARKIFY_LOG_DATA", text, None, ("S3", "LOG_DATA"))
+TARGET = Setting("SPARKIFY_TARGET", text, None, ("SPARKIFY", "TARGET"))
+CONFIG = Setting("SPARKIFY_CONFIG", text, None)
+NO_SIGN_REQUEST = Setting("SPARKIFY_NO_SIGN_REQUEST", flag, False, ("S3", "NO_SIGN_REQUEST"))
+MAX_ERRORS = Setting("SPARKIFY_MAX_ERRORS", whole(0), 0)
+DUCKDB_MEMORY_LIMIT = Setting("SPARKIFY_DUCKDB_MEMORY_LIMIT", text, None)
+CACHE = Setting("SPARKIFY_CACHE", text, None)
+SENSOR_INTERVAL = Setting("SPARKIFY_SENSOR_INTERVAL", whole(1), 60)
+SENSOR_LOOKBACK_DAYS = Setting("SPARKIFY_SENSOR_LOOKBACK_DAYS", whole(0), 7)
+SENSOR_MAX_KEYS = Setting("SPARKIFY_SENSOR_MAX_KEYS", whole(1), 20_000)
+# Redshift: how it stages, and how it authenticates.
+IAM_ROLE = Setting("SPARKIFY_IAM_ROLE", text, None, ("IAM_ROLE", "ARN"))
+REGION = Setting("SPARKIFY_REGION", text, None, ("CLUSTER", "REGION"))
+LOG_JSONPATH = Setting("SPARKIFY_LOG_JSONPATH", text, None, ("S3", "LOG_JSONPATH"))
+STAGING = Setting("SPARKIFY_STAGING", text, None, ("S3", "STAGING"))
+COMPACT = Setting("SPARKIFY_COMPACT", flag, False)
+SLICES = Setting("SPARKIFY_SLICES", whole(1), 4)
+GZIP = Setting("SPARKIFY_GZIP", flag, False)
+DB_PASSWORD = Setting("SPARKIFY_DB_PASSWORD", text, None, ("CLUSTER", "DB_PASSWORD"))
+DB_IAM = Setting("SPARKIFY_DB_IAM", flag, False, ("CLUSTER", "IAM"))
+CLUSTER_IDENTIFIER = Setting(
+    "SPARKIFY_CLUSTER_IDENTIFIER", text, None, ("DWH", "DWH_CLUSTER_IDENTIFIER")
+)
 
 
 @dataclass(frozen=True)
@@ -66,58 +174,47 @@ class Settings:
         >>> Settings.resolve(song_data="data/song_data", environ={}).song_data
         'data/song_data'
         """
-        environ = os.environ if environ is None else environ
-        cfg = read_config(config) if config else None
-        given = {"song_data": song_data, "log_data": log_data, "target": target}
-        values: dict[str, str | None] = {}
-        for name, (env_var, section, key) in _SOURCES.items():
-            value = given[name] or environ.get(env_var) or None
-            if value is None and cfg is not None:
-                value = config_value(cfg, section, key)
-            values[name] = value
-        if values["target"] is None and cfg is not None:
-            values["target"] = cluster_target(cfg)
-        if (values["song_data"] is None) != (values["log_data"] is None):
-            missing = "song_data" if values["song_data"] is None else "log_data"
-            env_var, section, key = _SOURCES[missing]
+        env = environ
+        if config:
+            read_config(config)  # a missing or malformed file fails whatever is given
+        songs = SONG_DATA.lookup(song_data, env=env, config=config)
+        logs = LOG_DATA.lookup(log_data, env=env, config=config)
+        chosen = TARGET.lookup(target, env=env, config=config)
+        if chosen is None and config:
+            chosen = cluster_target(read_config(config))
+        if (songs is None) != (logs is None):
+            missing, setting = ("song_data", SONG_DATA) if songs is None else ("log_data", LOG_DATA)
             raise ConfigError(
-                f"{missing} is not set: looked at ${env_var}"
-                + (f" and [{section}] {key} in {config}" if config else "")
-                + "; give both song and log data, or neither to load the built-in sample"
+                f"{missing} is not set: looked at {setting.where(config, joiner='and')}"
+                "; give both song and log data, or neither to load the built-in sample"
             )
-        if not no_sign_request:
-            no_sign_request = flag(
-                environ.get("SPARKIFY_NO_SIGN_REQUEST")
-                or (config_value(cfg, "S3", "NO_SIGN_REQUEST") if cfg else None),
-                "SPARKIFY_NO_SIGN_REQUEST or [S3] NO_SIGN_REQUEST",
-            )
+        unsigned = no_sign_request or NO_SIGN_REQUEST.lookup(env=env, config=config)
         return cls(
-            song_data=values["song_data"],
-            log_data=values["log_data"],
-            target=values["target"] or DEFAULT_TARGET,
+            song_data=songs,
+            log_data=logs,
+            target=chosen or DEFAULT_TARGET,
             config_path=Path(config) if config else None,
-            no_sign_request=no_sign_request,
+            no_sign_request=unsigned,
         )
 
 
-def flag(value: str | None, where: str) -> bool:
-    """A yes/no setting given as text; anything unclear is a :class:`ConfigError`.
-
-    >>> flag("true", "X"), flag(None, "X"), flag("0", "X")
-    (True, False, False)
-    """
-    if value is None or not value.strip():
-        return False
-    text = value.strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{where} is {value!r}: expected true or false")
+# -- dwh.cfg --------------------------------------------------------------------------------
 
 
 def read_config(path: str | os.PathLike[str]) -> configparser.ConfigParser:
-    """Read a classic ``dwh.cfg``; a missing or malformed file is a :class:`ConfigError`."""
+    """Read a classic ``dwh.cfg``; a missing or malformed file is a :class:`ConfigError`.
+
+    Read once while the file is unchanged: every setting of a run looks in it.
+    """
+    try:
+        stat = os.stat(path)
+    except OSError:
+        stat = None
+    return _read_config(os.fspath(path), stat and (stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_config(path: str, stamp: tuple[int, int] | None) -> configparser.ConfigParser:
     parser = configparser.ConfigParser(interpolation=None)
     try:
         with open(path, encoding="utf-8") as handle:
@@ -153,13 +250,37 @@ def cluster_target(cfg: configparser.ConfigParser) -> str | None:
     return f"redshift://{user}@{host}:{port}/{database}"
 
 
-_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@]*:)[^@]*(?=@)", re.IGNORECASE)
+# -- secrets --------------------------------------------------------------------------------
+
+_SPACE = re.compile(r"(\s+)")
 
 
 def redact(text: str) -> str:
-    """``text`` with any password in a URL replaced by ``***``.
+    """``text`` with the password of every URL in it replaced by ``***``.
+
+    A URL's user information ends at its last ``@`` (RFC 3986), so a password holding ``@``,
+    ``:``, ``/``, ``?``, ``#`` or ``%`` is hidden whole.
 
     >>> redact("postgresql://etl:s3cret@db:5432/dwh")
     'postgresql://etl:***@db:5432/dwh'
+    >>> redact("postgresql://u:p@ss/w?rd#@db/dwh")
+    'postgresql://u:***@db/dwh'
     """
-    return _PASSWORD_IN_URL.sub(r"\g<head>***", text)
+    return "".join(_redact_url(word) for word in _SPACE.split(text))
+
+
+def _redact_url(word: str) -> str:
+    marker = word.find("://")
+    if marker < 0:
+        return word
+    start = marker
+    while start > 0 and (word[start - 1].isalnum() or word[start - 1] in "+.-"):
+        start -= 1
+    rest = word[marker + 3 :]
+    at = rest.rfind("@")
+    if start == marker or not word[start].isalpha() or at < 0:
+        return word
+    user, colon, _password = rest[:at].partition(":")
+    if not colon:
+        return word
+    return f"{word[: marker + 3]}{user}:***{rest[at:]}"

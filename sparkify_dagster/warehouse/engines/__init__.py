@@ -15,6 +15,7 @@ Targets follow the SQLAlchemy URL convention:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from sparkify_dagster.core.errors import ConfigError
 from sparkify_dagster.core.settings import redact
@@ -72,14 +73,15 @@ def connect(
     target: str,
     *,
     lock_timeout: float = 0.0,
-    redshift: RedshiftOptions | None = None,
+    redshift: RedshiftOptions | Callable[[], RedshiftOptions] | None = None,
     config: str | os.PathLike[str] | None = None,
     memory_limit: str | None = None,
 ) -> Warehouse:
     """Open the warehouse ``target`` names; wait up to ``lock_timeout`` s if another run has it.
 
-    A Redshift warehouse stages with ``redshift``, else with the options the environment and the
-    classic dwh.cfg ``config`` give (:meth:`RedshiftOptions.resolve`). ``memory_limit`` caps a
+    A Redshift warehouse stages with ``redshift`` (the options, or what makes them), else with
+    the options the environment and the classic dwh.cfg ``config`` give
+    (:meth:`RedshiftOptions.resolve`). ``memory_limit`` caps a
     DuckDB warehouse's memory (``"1GB"``; see :class:`DuckDBWarehouse`); servers ignore it.
 
     >>> with connect("duckdb:///:memory:") as warehouse:
@@ -90,7 +92,8 @@ def connect(
     if engine is PostgresWarehouse:
         return PostgresWarehouse(target, lock_timeout=lock_timeout)
     if engine is RedshiftWarehouse:
-        options = redshift or RedshiftOptions.resolve(config=config)
+        options = redshift() if callable(redshift) else redshift
+        options = options or RedshiftOptions.resolve(config=config)
         return RedshiftWarehouse(target, options=options, lock_timeout=lock_timeout)
     return DuckDBWarehouse(
         str(duckdb_path(target)), lock_timeout=lock_timeout, memory_limit=memory_limit

@@ -19,7 +19,20 @@ from typing import Any
 import orjson
 
 from sparkify_dagster.core.errors import ConfigError, RecordError
-from sparkify_dagster.core.settings import Settings, config_value, flag, read_config
+from sparkify_dagster.core.settings import (
+    CLUSTER_IDENTIFIER,
+    COMPACT,
+    DB_IAM,
+    DB_PASSWORD,
+    GZIP,
+    IAM_ROLE,
+    LOG_JSONPATH,
+    REGION,
+    SLICES,
+    STAGING,
+    Setting,
+    Settings,
+)
 from sparkify_dagster.ingest.parse import EVENT_FIELDS
 from sparkify_dagster.warehouse.engines import s3_staging
 from sparkify_dagster.warehouse.engines.base import quote
@@ -82,60 +95,37 @@ class RedshiftOptions:
         log_jsonpath: str | None = None,
         staging: str | None = None,
         max_errors: int = 0,
-        compact: bool | None = None,
-        slices: int | None = None,
-        gzip: bool | None = None,
-        iam: bool | None = None,
+        compact: bool | str | None = None,
+        slices: int | str | None = None,
+        gzip: bool | str | None = None,
+        iam: bool | str | None = None,
         cluster_identifier: str | None = None,
     ) -> RedshiftOptions:
         """Arguments first, then ``$SPARKIFY_IAM_ROLE``/``_REGION``/``_LOG_JSONPATH``/
         ``_STAGING``/``_COMPACT``/``_SLICES``/``_GZIP``/``_DB_PASSWORD``/``_DB_IAM``/
         ``_CLUSTER_IDENTIFIER``, then dwh.cfg (``[IAM_ROLE] ARN``, ``[S3] LOG_JSONPATH``/
         ``STAGING``, ``[CLUSTER] DB_PASSWORD``/``REGION``/``IAM``, ``[DWH]
-        DWH_CLUSTER_IDENTIFIER``), then the AWS configuration's default region."""
-        environ = os.environ if environ is None else environ
-        cfg = read_config(config) if config else None
-
-        def pick(given: str | None, env: str, section: str, key: str) -> str | None:
-            value = given or environ.get(env) or None
-            if value is None and cfg is not None:
-                value = config_value(cfg, section, key)
-            return value
-
+        DWH_CLUSTER_IDENTIFIER``), then the AWS configuration's default region. Text arguments
+        (a resource's fields) are read as their variables would be."""
         if max_errors < 0:
             raise ConfigError(f"max_errors is {max_errors}: give 0 or more")
-        if slices is None:
-            text = environ.get("SPARKIFY_SLICES") or "4"
-            if not text.isdigit() or int(text) < 1:
-                raise ConfigError(f"SPARKIFY_SLICES is {text!r}: give a whole number from 1")
-            slices = int(text)
+
+        def pick(setting: Setting[Any], given: Any = None) -> Any:
+            return setting.lookup(given, env=environ, config=config)
+
+        identifier = pick(CLUSTER_IDENTIFIER, cluster_identifier)
         return cls(
-            iam_role=pick(iam_role, "SPARKIFY_IAM_ROLE", "IAM_ROLE", "ARN"),
-            region=pick(region, "SPARKIFY_REGION", "CLUSTER", "REGION") or _default_region(),
-            log_jsonpath=pick(log_jsonpath, "SPARKIFY_LOG_JSONPATH", "S3", "LOG_JSONPATH"),
-            staging=pick(staging, "SPARKIFY_STAGING", "S3", "STAGING"),
+            iam_role=pick(IAM_ROLE, iam_role),
+            region=pick(REGION, region) or _default_region(),
+            log_jsonpath=pick(LOG_JSONPATH, log_jsonpath),
+            staging=pick(STAGING, staging),
             max_errors=max_errors,
-            compact=flag(environ.get("SPARKIFY_COMPACT"), "SPARKIFY_COMPACT")
-            if compact is None
-            else compact,
-            slices=slices,
-            gzip=flag(environ.get("SPARKIFY_GZIP"), "SPARKIFY_GZIP") if gzip is None else gzip,
-            password=pick(None, "SPARKIFY_DB_PASSWORD", "CLUSTER", "DB_PASSWORD"),
-            iam=flag(
-                pick(None, "SPARKIFY_DB_IAM", "CLUSTER", "IAM"), "SPARKIFY_DB_IAM or [CLUSTER] IAM"
-            )
-            if iam is None
-            else iam,
-            cluster_identifier=(
-                pick(
-                    cluster_identifier,
-                    "SPARKIFY_CLUSTER_IDENTIFIER",
-                    "DWH",
-                    "DWH_CLUSTER_IDENTIFIER",
-                )
-                or ""
-            ).lower()
-            or None,
+            compact=pick(COMPACT, compact),
+            slices=pick(SLICES, slices),
+            gzip=pick(GZIP, gzip),
+            password=pick(DB_PASSWORD),
+            iam=pick(DB_IAM, iam),
+            cluster_identifier=(identifier or "").lower() or None,
         )
 
 
