@@ -1,0 +1,1 @@
+"""Small code locations the daemon tests load beside the product's."""
