@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,38 @@ def test_browser_check_catches_broken_images_and_console_errors(tmp_path: Path) 
     assert page.images[0]["width"] == 0
     assert any(error.startswith("console:") for error in page.errors)
     assert any(error.startswith("failed to load") for error in page.errors)
+
+
+def test_titles_with_dollar_signs_are_text_in_every_chart(
+    dataset: Path, duckdb_target: str, tmp_path: Path
+) -> None:
+    """matplotlib reads ``$…$`` as mathematics unless told not to: ``$$`` and ``$\\frac$``
+    crashed the report."""
+    titles = ["$$", "$\\frac$", "Cash $5 $6", "50% off_^"]
+    write_songs(
+        dataset / "song_data",
+        [song(f"SOAA{n}", title, f"AR{n}", f"Artist {n}", 1.5) for n, title in enumerate(titles)],
+    )
+    write_events(
+        dataset / DAY,
+        [
+            event(T0 + n * MINUTE, song=title, artist=f"Artist {n}", length=1.5)
+            for n, title in enumerate(titles)
+        ],
+    )
+    sparkify_dagster.etl(
+        song_data=str(dataset / "song_data"),
+        log_data=str(dataset / "log_data"),
+        target=duckdb_target,
+    )
+    result = report(duckdb_target, tmp_path / "out")
+    assert result.html is not None
+    assert "$\\frac$" in result.html.read_text()
+
+
+def test_a_huge_user_agent_is_described_quickly() -> None:
+    huge = "Mozilla/5.0 (" + "X" * 20_000_000 + ")"
+    started = time.monotonic()
+    assert describe_user_agent(huge)[0] == "unknown"
+    assert time.monotonic() - started < 5
+    assert describe_user_agent(FIREFOX_MAC)[:2] == ("Firefox 31", "Mac OS X 10.9")

@@ -12,6 +12,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import (
@@ -47,6 +48,11 @@ def compact(value: float) -> str:
 _COMPACT = FuncFormatter(lambda value, _position: compact(value))
 
 
+# Text is text: titles and names with "$" are not mathematics (matplotlib's default parses
+# "$…$" as mathtext, and "$$" or "$\frac$" then fail to draw).
+PLAIN_TEXT: dict[Any, Any] = {"text.parse_math": False}
+
+
 def _figure(height: float = 3.4) -> tuple[Figure, Axes]:
     figure = Figure(figsize=(8.4, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
@@ -79,6 +85,7 @@ def _date_axis(axes: Axes, days: Sequence[dt.date]) -> None:
     axes.set_xlabel("Day (UTC)")
 
 
+@rc_context(PLAIN_TEXT)
 def plays_per_day(days: Sequence[dt.date], free: Sequence[int], paid: Sequence[int]) -> bytes:
     figure, axes = _figure()
     axes.bar(_days(days), free, color=FREE, label="free", width=0.8)
@@ -91,6 +98,7 @@ def plays_per_day(days: Sequence[dt.date], free: Sequence[int], paid: Sequence[i
     return _png(figure)
 
 
+@rc_context(PLAIN_TEXT)
 def active_users(days: Sequence[dt.date], users: Sequence[int]) -> bytes:
     figure, axes = _figure(3.0)
     axes.plot(_days(days), users, color=BAR, marker="o", markersize=3)
@@ -103,6 +111,7 @@ def active_users(days: Sequence[dt.date], users: Sequence[int]) -> bytes:
     return _png(figure)
 
 
+@rc_context(PLAIN_TEXT)
 def heatmap(grid: Sequence[Sequence[int]], weekdays: Sequence[str]) -> bytes:
     figure, axes = _figure(3.6)
     image = axes.imshow(grid, aspect="auto", cmap="Blues", interpolation="nearest")
@@ -116,6 +125,7 @@ def heatmap(grid: Sequence[Sequence[int]], weekdays: Sequence[str]) -> bytes:
     return _png(figure)
 
 
+@rc_context(PLAIN_TEXT)
 def ranked(labels: Sequence[str], values: Sequence[int], title: str, xlabel: str) -> bytes:
     """A horizontal bar chart, largest at the top, each bar labelled with its value."""
     figure, axes = _figure(max(2.2, 0.5 + 0.32 * len(labels)))
@@ -131,6 +141,7 @@ def ranked(labels: Sequence[str], values: Sequence[int], title: str, xlabel: str
     return _png(figure)
 
 
+@rc_context(PLAIN_TEXT)
 def level_changes(
     days: Sequence[dt.date], upgrades: Sequence[int], downgrades: Sequence[int]
 ) -> bytes:
@@ -146,6 +157,7 @@ def level_changes(
     return _png(figure)
 
 
+@rc_context(PLAIN_TEXT)
 def sessions(labels: Sequence[str], counts: Sequence[int]) -> bytes:
     figure, axes = _figure(3.0)
     bars = axes.bar(labels, counts, color=BAR)

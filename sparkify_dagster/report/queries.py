@@ -277,6 +277,11 @@ def _user_agents(
     return agents, sorted(by_system.items(), key=lambda item: (-item[1], item[0]))
 
 
+# Characters of a user agent that are parsed: real ones are a few hundred long, and the parser's
+# patterns take time that grows with the text (a minute for 20 MB).
+USER_AGENT_LIMIT = 1024
+
+
 @functools.lru_cache(maxsize=1024)
 def describe_user_agent(agent: str | None) -> tuple[str, str, str]:
     """``(browser, operating system, platform)`` of a user agent string, for people.
@@ -288,7 +293,7 @@ def describe_user_agent(agent: str | None) -> tuple[str, str, str]:
         return "unknown", "unknown", "unknown"
     from ua_parser import parse
 
-    parsed = parse(agent.strip().strip('"'))
+    parsed = parse(agent[:USER_AGENT_LIMIT].strip().strip('"'))
     browser = "unknown"
     if parsed.user_agent is not None and parsed.user_agent.family != "Other":
         browser = " ".join(
