@@ -117,16 +117,32 @@ def materialized(table: Table, rows: int, **extra: Any) -> dict[str, Any]:
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> MetadataValue:
-    """A Markdown table for the UI; cells are cut at 200 characters and kept on one line."""
+    """A Markdown table for the UI; cells are cut at 200 characters, kept on one line and shown
+    as the text they hold (:func:`escape_markdown`)."""
 
     def cell(value: object) -> str:
         text = "" if value is None else str(value)
-        text = text.replace("|", "\\|").replace("\n", " ")
-        return text if len(text) <= 200 else text[:199] + "…"
+        text = " ".join(text.splitlines())
+        return escape_markdown(text if len(text) <= 200 else text[:199] + "…")
 
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
     return MetadataValue.md("\n".join(lines))
+
+
+# Marks that start Markdown or HTML inside a table cell; the others (".", "-", "(") only do at
+# the start of a line or after one of these, so names and numbers stay as they are written.
+_MARKS = frozenset("\\`*_[]<>|~&!#$")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` as literal Markdown inside a table cell, so that a rejected value such as
+    ``<img src=x>`` or ``[x](javascript:…)`` shows as written.
+
+    >>> print(escape_markdown("a*b* <i>"))
+    a\\*b\\* \\<i\\>
+    """
+    return "".join("\\" + char if char in _MARKS else char for char in text)
 
 
 def common_folder(paths: Sequence[str]) -> str:
@@ -151,4 +167,4 @@ def rejects_table(rejects: Sequence[Reject]) -> MetadataValue:
     )
     if not folder:
         return table
-    return MetadataValue.md(f"In `{folder}`:\n\n{table.value}")
+    return MetadataValue.md(f"In {escape_markdown(folder)}:\n\n{table.value}")
