@@ -158,21 +158,14 @@ def _walk(folder: str, prefix: str) -> Iterator[SourceFile]:
 
     Depth first, each folder's entries sorted by name: the order of sorting the paths part by
     part. Hidden entries are skipped before they are looked into; symbolic links to folders are
-    not followed (links to files are), and an unreadable folder is passed over.
+    not followed (links to files are). A folder that cannot be read, a link that leads nowhere and
+    a name that is not UTF-8 fail the listing (:func:`_entries`): nothing is passed over unsaid.
     """
-    try:
-        with os.scandir(folder) as listing:
-            entries = sorted(
-                (entry for entry in listing if not entry.name.startswith(".")),
-                key=lambda entry: entry.name,
-            )
-    except PermissionError:
-        return
-    for entry in entries:
+    for entry in sorted(_entries(folder), key=lambda entry: entry.name):
         path = prefix + entry.name
         if entry.is_dir(follow_symlinks=False):
             yield from _walk(path, path + "/")
-        elif entry.name.endswith(SUFFIXES) and entry.is_file():
+        elif _is_data_file(entry, path):
             stat = entry.stat()
             yield SourceFile(path, stat.st_size, str(stat.st_mtime_ns))
 
@@ -181,19 +174,54 @@ def _walk_after(folder: str, prefix: str, key_prefix: str, after: str) -> Iterat
     """:func:`_walk`'s files below ``folder`` whose key (path below the location, written with
     ``key_prefix`` here) sorts after ``after``; a folder whose keys all sort before it is skipped
     unopened."""
-    try:
-        with os.scandir(folder) as listing:
-            entries = [entry for entry in listing if not entry.name.startswith(".")]
-    except PermissionError:
-        return
-    for entry in entries:
+    for entry in _entries(folder):
         key = key_prefix + entry.name
         if entry.is_dir(follow_symlinks=False):
             below = key + "/"
             if below > after or after.startswith(below):
                 yield from _walk_after(prefix + entry.name, prefix + entry.name + "/", below, after)
-        elif key > after and entry.name.endswith(SUFFIXES) and entry.is_file():
+        elif key > after and _is_data_file(entry, prefix + entry.name):
             yield _listed(key, prefix + entry.name, entry.stat())
+
+
+def _entries(folder: str) -> list[os.DirEntry[str]]:
+    """The entries of ``folder`` that are not hidden; a folder that cannot be read, or an entry
+    whose name is not UTF-8, is a :class:`SourceError` naming it and the fix."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = [entry for entry in listing if not entry.name.startswith(".")]
+    except OSError as exc:
+        raise SourceError(
+            f"cannot read the folder {_shown(folder)}: {exc.strerror}; give the user running "
+            "Dagster read access to it, or move it out of the data's location"
+        ) from None
+    for entry in entries:
+        try:
+            entry.name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SourceError(
+                f"the name of {_shown(entry.path)} is not valid UTF-8: rename it (file and "
+                "folder names are stored as text)"
+            ) from None
+    return entries
+
+
+def _is_data_file(entry: os.DirEntry[str], path: str) -> bool:
+    """Whether ``entry`` is a data file to load; a ``*.json`` link that leads nowhere (broken,
+    or a loop) is a :class:`SourceError`, never passed over."""
+    if not entry.name.endswith(SUFFIXES):
+        return False
+    if entry.is_symlink() and not os.path.exists(entry.path):
+        raise SourceError(
+            f"{path} is a symbolic link that loops or leads to nothing: remove it, or point it "
+            "at the file it stands for"
+        )
+    return entry.is_file()
+
+
+def _shown(path: str) -> str:
+    """``path`` as a message can show it, whatever bytes its name holds."""
+    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
 
 
 def _listed(key: str, path: str, stat: os.stat_result) -> ListedFile:

@@ -1,0 +1,203 @@
+"""Bad input as an adversary would bring it: one row per case, the input and what must happen.
+
+Every case starts from a small good dataset (one song, one day of events), spoils it in one way,
+and loads it with the library on each engine. What must happen is one of:
+
+- ``loads``: the load succeeds and nothing is rejected;
+- ``rejects N: text``: the load succeeds with ``max_errors`` N, rejecting exactly N records, the
+  first of which says ``text`` (and with ``max_errors`` N - 1 it fails and changes nothing);
+- ``fails: text``: the load fails with a :class:`SparkifyError` whose message says ``text``
+  (never a raw ``OSError`` or ``UnicodeError``) and changes nothing.
+
+To add a case, add a row to :data:`CASES`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import sparkify_dagster
+from sparkify_dagster.core.errors import SparkifyError
+from sparkify_dagster.ingest.sources import LocalSource
+from sparkify_dagster.warehouse.model import TABLES
+from sparkify_dagster.warehouse.staging import TooManyRejects
+from sparkify_dagster_tests.conftest import event, song, write_events, write_songs
+
+DAY = "log_data/2018/11/2018-11-01-events.json"
+T0 = 1541105830796
+NOBODY = 65534
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    spoil: Callable[[Path], object]  # given the dataset folder
+    outcome: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _append_line(line: str) -> Callable[[Path], None]:
+    def spoil(data: Path) -> None:
+        path = data / DAY
+        path.write_text(path.read_text() + "\n" + line)
+
+    return spoil
+
+
+def _symlink(relative: str, to: str) -> Callable[[Path], None]:
+    def spoil(data: Path) -> None:
+        link = data / relative
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(to)
+
+    return spoil
+
+
+def _non_utf8_name(data: Path) -> None:
+    folder = os.fsencode(data / "song_data" / "A" / "B")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, b"TR\xff\xfe.json"), "w") as handle:
+        handle.write('{"song_id": "SOBAD"}')
+
+
+CASES = [
+    Case("the good dataset", lambda data: None, "loads"),
+    Case("a line that is not JSON", _append_line("{not json"), "rejects 1: events.json:3: invalid JSON"),
+    Case(
+        "a ts that is text",
+        _append_line('{"ts": "abc", "userId": "7", "page": "NextSong"}'),
+        "rejects 1: ts is",
+    ),
+    Case(
+        "a log file that links to itself",
+        _symlink("log_data/2018/11/2018-11-02-events.json", "2018-11-02-events.json"),
+        "fails: 2018-11-02-events.json is a symbolic link that loops or leads to nothing",
+    ),
+    Case(
+        "a song file that links to nothing",
+        _symlink("song_data/A/B/C/TRGONE.json", "/nonexistent/TRGONE.json"),
+        "fails: TRGONE.json is a symbolic link that loops or leads to nothing",
+    ),
+    Case(
+        "a file name that is not UTF-8",
+        _non_utf8_name,
+        "fails: TR\\xff\\xfe.json is not valid UTF-8: rename it",
+    ),
+]
+
+
+def good_dataset(data: Path) -> None:
+    write_songs(data / "song_data", [song("SOAAA", "A", "ARA", "Art", 1.5)])
+    write_events(data / DAY, [event(T0, song="A", artist="Art", length=1.5), event(T0 + 1)])
+
+
+def load(data: Path, target: str, max_errors: int) -> sparkify_dagster.RunResult:
+    return sparkify_dagster.etl(
+        song_data=str(data / "song_data"),
+        log_data=str(data / "log_data"),
+        target=target,
+        max_errors=max_errors,
+        rejects_file=data.parent / "rejects.jsonl",
+    )
+
+
+def rows_in(target: str) -> int:
+    """Rows in every table the warehouse has of the model's."""
+    with sparkify_dagster.connect(target) as warehouse:
+        names = warehouse.table_names()
+        return sum(warehouse.count(table) for table in TABLES if table.name in names)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_bad_input_is_loaded_rejected_or_refused_with_its_reason(
+    case: Case, dataset: Path, target: str
+) -> None:
+    good_dataset(dataset)
+    case.spoil(dataset)
+    kind, _, text = case.outcome.partition(": ")
+    if kind == "loads":
+        assert load(dataset, target, 0).stage.rejects == []
+        return
+    if kind == "fails":
+        with pytest.raises(SparkifyError) as failed:
+            load(dataset, target, 0)
+        assert text in str(failed.value)
+        assert rows_in(target) == 0
+        return
+    allowed = int(kind.removeprefix("rejects "))
+    with pytest.raises(TooManyRejects):
+        load(dataset, target, allowed - 1)
+    assert rows_in(target) == 0
+    result = load(dataset, target, allowed)
+    assert len(result.stage.rejects) == allowed
+    assert text in str(result.stage.rejects[0])
+
+
+# -- a folder that cannot be read --------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def world_readable_dataset() -> Iterator[Path]:
+    """A dataset folder that another user can reach (pytest's own are private to this one)."""
+    top = Path(tempfile.mkdtemp(prefix="sparkify-unreadable-"))
+    top.chmod(0o755)
+    try:
+        yield top
+    finally:
+        for folder, _, _ in os.walk(top):
+            Path(folder).chmod(0o755)
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def list_as_another_user(location: Path) -> BaseException | None:
+    """What listing ``location`` raises, listed by a user that the folder's mode keeps out: this
+    one, or, for root (whom no mode keeps out), ``nobody`` in a forked child."""
+    if os.geteuid() != 0:
+        try:
+            LocalSource(location).files()
+        except BaseException as exc:
+            return exc
+        return None
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child)
+        outcome: BaseException | None = None
+        try:
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            LocalSource(location).files()
+        except BaseException as exc:
+            outcome = exc
+        os.write(write, pickle.dumps(outcome))
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        answer = pipe.read()
+    os.waitpid(child, 0)
+    found: BaseException | None = pickle.loads(answer)
+    return found
+
+
+def test_an_unreadable_song_folder_fails_the_load_and_names_the_folder() -> None:
+    with world_readable_dataset() as top:
+        good_dataset(top)
+        locked = top / "song_data" / "A" / "A"
+        locked.chmod(stat.S_IRWXU)  # its owner only
+        if os.geteuid() == 0:
+            os.chown(locked, 0, 0)
+        failure = list_as_another_user(top / "song_data")
+    assert isinstance(failure, SparkifyError), failure
+    assert f"cannot read the folder {locked}: Permission denied" in str(failure)
