@@ -74,7 +74,11 @@ def _non_utf8_name(data: Path) -> None:
 
 CASES = [
     Case("the good dataset", lambda data: None, "loads"),
-    Case("a line that is not JSON", _append_line("{not json"), "rejects 1: events.json:3: invalid JSON"),
+    Case(
+        "a line that is not JSON",
+        _append_line("{not json"),
+        "rejects 1: events.json:3: invalid JSON",
+    ),
     Case(
         "a ts that is text",
         _append_line('{"ts": "abc", "userId": "7", "page": "NextSong"}'),
