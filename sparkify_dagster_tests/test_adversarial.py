@@ -205,3 +205,19 @@ def test_an_unreadable_song_folder_fails_the_load_and_names_the_folder() -> None
         failure = list_as_another_user(top / "song_data")
     assert isinstance(failure, SparkifyError), failure
     assert f"cannot read the folder {locked}: Permission denied" in str(failure)
+
+
+def test_a_deleted_raw_file_keeps_its_rows_until_a_full_refresh(dataset: Path, target: str) -> None:
+    good_dataset(dataset)
+    write_events(dataset / "log_data/2018/11/2018-11-02-events.json", [event(T0 + 86_400_000)])
+    before = load(dataset, target, 0)
+    (dataset / "log_data/2018/11/2018-11-02-events.json").unlink()
+    after = load(dataset, target, 0)
+    assert after.counts == before.counts and after.counts["staging_events"] == 3
+    refreshed = sparkify_dagster.etl(
+        song_data=str(dataset / "song_data"),
+        log_data=str(dataset / "log_data"),
+        target=target,
+        full_refresh=True,
+    )
+    assert refreshed.counts["staging_events"] == 2
