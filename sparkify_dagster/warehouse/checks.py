@@ -186,9 +186,9 @@ def checks() -> list[Check]:
 
 
 def checks_for(engine: type[Warehouse]) -> list[Check]:
-    """The checks that hold on ``engine``: Redshift's COPY keeps no manifest of files read, so
-    its staging tables have nothing to reconcile against."""
-    if not engine.copies_from_s3:
+    """The checks that hold on ``engine``: a staging that keeps no manifest of files read
+    (Redshift's COPY) leaves its staging tables nothing to reconcile against."""
+    if engine.staging.keeps_manifest:
         return checks()
     return [check for check in checks() if LOAD_MANIFEST.name not in check.depends_on]
 

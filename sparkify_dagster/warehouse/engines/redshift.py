@@ -22,14 +22,16 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sparkify_dagster.core.errors import WarehouseError
-from sparkify_dagster.warehouse.engines.base import batched, first_line, quote
-from sparkify_dagster.warehouse.engines.postgres import PostgresWarehouse
+from sparkify_dagster.core.progress import Reporter
+from sparkify_dagster.warehouse.engines.base import Dialect, Warehouse, batched, first_line, quote
+from sparkify_dagster.warehouse.engines.postgres import PostgresDialect, PostgresWarehouse
 from sparkify_dagster.warehouse.engines.redshift_copy import (
     LOAD_ERRORS_SQL,
     STL_LOAD_ERRORS_SQL,
     CopySource,
     RedshiftOptions,
     copy_source,
+    copy_sources,
     load_error,
     prepare,
     staging_statements,
@@ -40,9 +42,12 @@ from sparkify_dagster.warehouse.engines.redshift_driver import (
     translate,
 )
 from sparkify_dagster.warehouse.model import LINEAGE_COLUMNS, Column, Table, Type
+from sparkify_dagster.warehouse.staging import SourceReport, StageReport, Staging
 
 if TYPE_CHECKING:
     from redshift_connector.core import Connection
+
+    from sparkify_dagster.core.settings import Settings
 
 # Staging columns whose source values COPY cannot read as the model's type. eventsim writes
 # ``registration`` as a JSON float (1.540919166796e+12): COPY refuses it for a BIGINT, while a
@@ -52,14 +57,97 @@ COPY_TYPES: dict[tuple[str, str], Type] = {
 }
 
 
-class RedshiftWarehouse(PostgresWarehouse):
-    name: ClassVar[str] = "redshift"
-    dialect: ClassVar[str] = "redshift"
+class RedshiftDialect(PostgresDialect):
+    """PostgreSQL's SQL with Redshift's table design: sized VARCHARs, DIST/SORT keys,
+    informational primary keys, and staging tables as COPY fills them."""
+
+    sqlglot: ClassVar[str] = "redshift"
     types: ClassVar[dict[Type, str]] = {
-        **PostgresWarehouse.types,
+        **PostgresDialect.types,
         Type.TEXT: "VARCHAR(256)",  # only for a TEXT column without a size
     }
-    copies_from_s3: ClassVar[bool] = True
+
+    def physical(self, table: Table) -> Table:
+        """``table`` as Redshift stores it: COPY-friendly staging types, nullable lineage."""
+        columns = []
+        for column in table.columns:
+            kind = COPY_TYPES.get((table.name, column.name), column.type)
+            nullable = column.nullable or column.name in LINEAGE_COLUMNS
+            columns.append(replace(column, type=kind, nullable=nullable))
+        return replace(table, columns=tuple(columns))
+
+    def column_type(self, column: Column) -> str:
+        if column.type is Type.TEXT and column.size:
+            return f"VARCHAR({column.size})"
+        return super().column_type(column)
+
+    def create_table_sql(self, table: Table) -> str:
+        return super().create_table_sql(self.physical(table))
+
+    def constraints(self, table: Table) -> list[str]:
+        # Redshift never enforces a primary key, but its planner uses it (informational).
+        if table.kind != "star" or not table.key:
+            return []
+        return [f"PRIMARY KEY ({', '.join(map(quote, table.key))})"]
+
+    def table_options(self, table: Table) -> str:
+        if table.dist_all:
+            dist = "DISTSTYLE ALL"
+        elif table.dist_key:
+            dist = f"DISTSTYLE KEY DISTKEY ({quote(table.dist_key)})"
+        else:
+            dist = "DISTSTYLE EVEN"
+        if not table.sort_key:
+            return f"\n{dist}"
+        return f"\n{dist} COMPOUND SORTKEY ({', '.join(map(quote, table.sort_key))})"
+
+    def delete_sources_in_sql(self, table: Table, files: int) -> str:
+        """As :meth:`delete_sources_sql`, with an ``IN`` list of ``files`` parameters: Redshift
+        has no array parameters."""
+        marks = ", ".join([self.placeholder] * files)
+        return f"DELETE FROM {quote(table.name)} WHERE source_file IN ({marks})"
+
+
+class CopyStaging(Staging):
+    """Redshift's staging: ``COPY … FROM 's3://…'`` of each whole location, by the cluster
+    itself; it keeps no manifest of files, and always reloads in full."""
+
+    keeps_manifest: ClassVar[bool] = False
+
+    def stage(
+        self,
+        warehouse: Warehouse,
+        locations: dict[str, str],
+        reporter: Reporter | None = None,
+        *,
+        full_refresh: bool = False,
+        max_errors: int = 0,
+        no_sign_request: bool = False,
+    ) -> StageReport:
+        if not isinstance(warehouse, RedshiftWarehouse):
+            raise TypeError(f"Redshift's staging needs a Redshift warehouse, not {warehouse!r}")
+        reports = []
+        for kind, location in locations.items():
+            staged = warehouse.stage_from_s3(kind, location, max_errors=max_errors)
+            reports.append(SourceReport(kind, location, records=staged, staged=staged, copied=True))
+        return StageReport(reports, [])
+
+    def statements(
+        self, dialect: Dialect, settings: Settings, options: RedshiftOptions | None = None
+    ) -> list[str]:
+        """The statements of the COPYs, from the settings and ``options`` (else those the
+        environment and dwh.cfg give)."""
+        options = options or RedshiftOptions.resolve(config=settings.config_path)
+        steps = staging_statements(copy_sources(settings, options), options)
+        return [sql for _, sql in steps]
+
+
+class RedshiftWarehouse(PostgresWarehouse):
+    """A Redshift cluster, through Amazon's driver; staged by COPY from S3."""
+
+    name: ClassVar[str] = "redshift"
+    dialect: ClassVar[RedshiftDialect] = RedshiftDialect()
+    staging: ClassVar[Staging] = CopyStaging()
 
     def __init__(
         self,
@@ -178,49 +266,13 @@ class RedshiftWarehouse(PostgresWarehouse):
     def delete_sources(self, table: Table, source_files: Sequence[str]) -> None:
         """As on PostgreSQL, with an ``IN`` list: Redshift has no array parameters."""
         for batch in batched(((file,) for file in source_files), 500):
-            marks = ", ".join([self.placeholder] * len(batch))
             self.execute(
-                f"DELETE FROM {quote(table.name)} WHERE source_file IN ({marks})",
-                [file for (file,) in batch],
+                self.dialect.delete_sources_in_sql(table, len(batch)), [f for (f,) in batch]
             )
 
     def close(self) -> None:
         with suppress(Exception):  # already closed, or the network is gone: nothing to free
             self.db.close()
-
-    def physical(self, table: Table) -> Table:
-        """``table`` as Redshift stores it: COPY-friendly staging types, nullable lineage."""
-        columns = []
-        for column in table.columns:
-            kind = COPY_TYPES.get((table.name, column.name), column.type)
-            nullable = column.nullable or column.name in LINEAGE_COLUMNS
-            columns.append(replace(column, type=kind, nullable=nullable))
-        return replace(table, columns=tuple(columns))
-
-    def column_type(self, column: Column) -> str:
-        if column.type is Type.TEXT and column.size:
-            return f"VARCHAR({column.size})"
-        return super().column_type(column)
-
-    def create_table_sql(self, table: Table) -> str:
-        return super().create_table_sql(self.physical(table))
-
-    def constraints(self, table: Table) -> list[str]:
-        # Redshift never enforces a primary key, but its planner uses it (informational).
-        if table.kind != "star" or not table.key:
-            return []
-        return [f"PRIMARY KEY ({', '.join(map(quote, table.key))})"]
-
-    def table_options(self, table: Table) -> str:
-        if table.dist_all:
-            dist = "DISTSTYLE ALL"
-        elif table.dist_key:
-            dist = f"DISTSTYLE KEY DISTKEY ({quote(table.dist_key)})"
-        else:
-            dist = "DISTSTYLE EVEN"
-        if not table.sort_key:
-            return f"\n{dist}"
-        return f"\n{dist} COMPOUND SORTKEY ({', '.join(map(quote, table.sort_key))})"
 
     def load_rows(self, table: Table, rows: Iterable[tuple[Any, ...]]) -> int:
         raise WarehouseError(
