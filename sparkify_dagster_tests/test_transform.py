@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sparkify_dagster.warehouse.engines import DuckDBDialect, DuckDBWarehouse, quote
-from sparkify_dagster.warehouse.model import STAGING_EVENTS, STAGING_SONGS, TABLES
+from sparkify_dagster.warehouse.model import (
+    STAGING_EVENTS,
+    STAGING_SONGS,
+    TABLES,
+    build_order,
+    table,
+    upstream,
+)
 
 ROW_ID_TABLES = ("songplays", "users")  # the transforms that differ when the engine has a row id
 
@@ -106,3 +113,12 @@ def test_only_duckdb_renders_the_row_id_forms() -> None:
     for name in ROW_ID_TABLES:
         assert "rowid" in DuckDBWarehouse.dialect.render(f"{name}.sql")
         assert "rowid" not in GenericDuckDB().render(f"{name}.sql")
+
+
+def test_the_star_is_built_in_the_order_its_derivations_allow() -> None:
+    order = [t.name for t in build_order()]
+    assert order == ["songs", "artists", "users", "songplays", "time"]
+    for position, name in enumerate(order):
+        assert set(upstream(table(name))) <= {"staging_songs", "staging_events", *order[:position]}
+    assert upstream(table("songplays")) == ("staging_events", "staging_songs")
+    assert upstream(table("time")) == ("songplays",)

@@ -115,7 +115,8 @@ class Field:
     required: bool = False
 
 
-# In the order of the staging tables' columns (see sparkify_dagster.warehouse.model).
+# Each field's key is the source_key of a staging column, in the table's column order
+# (sparkify_dagster.warehouse.model; checked by its source_columns wherever rows are staged).
 EVENT_FIELDS: tuple[Field, ...] = (
     Field("artist", as_text),
     Field("auth", as_text),

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from sparkify_dagster.core.progress import Reporter, Silent
 from sparkify_dagster.warehouse.engines import Dialect, Warehouse
-from sparkify_dagster.warehouse.model import ARTISTS, SONGPLAYS, SONGS, TIME, USERS, Table
+from sparkify_dagster.warehouse.model import Table, build_order
 
-# Dimensions first: time is derived from songplays.
-BUILD_ORDER: tuple[Table, ...] = (SONGS, ARTISTS, USERS, SONGPLAYS, TIME)
+# Each star table after the tables it is built from (time after songplays), from the model.
+BUILD_ORDER: tuple[Table, ...] = build_order()
 
 
 def table_statements(dialect: Dialect, table: Table) -> list[str]:

@@ -16,7 +16,7 @@ from sparkify_dagster.core.errors import WarehouseError
 from sparkify_dagster.ingest.plain import SHAPES, Shape
 from sparkify_dagster.warehouse.engines.base import Dialect, Warehouse, batched, first_line, quote
 from sparkify_dagster.warehouse.engines.duckdb_staging import load_json
-from sparkify_dagster.warehouse.model import Table, Type
+from sparkify_dagster.warehouse.model import Table, Type, source_columns
 from sparkify_dagster.warehouse.staging import Staging
 from sparkify_dagster.warehouse.staging.report import Outputs
 
@@ -82,7 +82,9 @@ class DuckDBDialect(Dialect):
         struct = json.dumps(
             {
                 field.key: self.column_type(column)
-                for field, column in zip(shape.fields, table.columns, strict=False)
+                for field, column in zip(
+                    shape.fields, source_columns(table, [f.key for f in shape.fields]), strict=True
+                )
             },
             separators=(",", ":"),
         )

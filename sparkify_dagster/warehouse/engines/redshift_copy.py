@@ -20,14 +20,13 @@ import orjson
 
 from sparkify_dagster.core.errors import ConfigError, RecordError
 from sparkify_dagster.core.settings import Settings, config_value, flag, read_config
-from sparkify_dagster.ingest.parse import EVENT_FIELDS
 from sparkify_dagster.warehouse.engines import s3_staging
 from sparkify_dagster.warehouse.engines.base import quote
 from sparkify_dagster.warehouse.engines.compact import Compacted, compact, manifest_uri
 from sparkify_dagster.warehouse.model import (
     LINEAGE_COLUMNS,
     STAGING_EVENTS,
-    STAGING_SONGS,
+    STAGING_TABLE_OF_KIND,
     Table,
 )
 
@@ -161,10 +160,10 @@ def copy_columns(table: Table, *, lineage: bool = False) -> tuple[str, ...]:
 
 def jsonpaths_document(*, lineage: bool = False) -> bytes:
     """The JSONPaths file mapping eventsim's fields to ``staging_events``'s COPY columns."""
-    keys = [field.key for field in EVENT_FIELDS]
-    if lineage:
-        keys += ["source_file", "source_line"]
-    assert len(keys) == len(copy_columns(STAGING_EVENTS, lineage=lineage))
+    columns = [
+        STAGING_EVENTS.column(name) for name in copy_columns(STAGING_EVENTS, lineage=lineage)
+    ]
+    keys = [column.source_key or column.name for column in columns]  # lineage: its own name
     return orjson.dumps({"jsonpaths": [f"$['{key}']" for key in keys]}, option=orjson.OPT_INDENT_2)
 
 
@@ -185,12 +184,9 @@ class CopySource:
     lineage: bool = False  # the objects carry source_file/source_line (compacted ones do)
 
 
-KIND_TABLES: dict[str, Table] = {"songs": STAGING_SONGS, "events": STAGING_EVENTS}
-
-
 def copy_source(kind: str, location: str | None, options: RedshiftOptions) -> CopySource:
     """Where the COPY of one staging table (``songs`` or ``events``) reads from, and how."""
-    table = KIND_TABLES[kind]
+    table = STAGING_TABLE_OF_KIND[kind]
     if location is None:
         raise ConfigError(
             "Redshift loads from S3: set SPARKIFY_SONG_DATA and SPARKIFY_LOG_DATA (s3:// "

@@ -23,7 +23,6 @@ from sparkify_dagster.warehouse.staging.report import (
     TooManyRejects,
 )
 from sparkify_dagster.warehouse.staging.run import (
-    STAGING_TABLE_OF_KIND,
     Staging,
     stage_locations,
     stage_sources,
@@ -31,7 +30,6 @@ from sparkify_dagster.warehouse.staging.run import (
 )
 
 __all__ = [
-    "STAGING_TABLE_OF_KIND",
     "ReconciliationError",
     "Reject",
     "SourceReport",

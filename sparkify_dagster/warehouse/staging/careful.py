@@ -11,7 +11,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from sparkify_dagster.core.errors import RecordError
-from sparkify_dagster.ingest.parse import Parsed, Rejected, event_results, song_results
+from sparkify_dagster.ingest.parse import (
+    EVENT_FIELDS,
+    SONG_FIELDS,
+    Parsed,
+    Rejected,
+    event_results,
+    song_results,
+)
 from sparkify_dagster.ingest.sources import Source, SourceFile, decompress
 from sparkify_dagster.warehouse.model import RAW_TEXT_LIMIT
 from sparkify_dagster.warehouse.staging.manifest import checksum, manifest_entry
@@ -20,6 +27,11 @@ from sparkify_dagster.warehouse.staging.report import Outputs, Reject
 Parser = Callable[[bytes, str, "Counter[str] | None"], Iterable[Parsed]]
 # The careful parser of a whole file, by kind of source.
 PARSERS: dict[str, Parser] = {"songs": song_results, "events": event_results}
+# The record keys each parser reads, in the order of the values it gives.
+PARSER_KEYS: dict[str, tuple[str, ...]] = {
+    kind: tuple(field.key for field in fields)
+    for kind, fields in (("songs", SONG_FIELDS), ("events", EVENT_FIELDS))
+}
 
 
 @dataclass

@@ -19,11 +19,11 @@ from sparkify_dagster.ingest.sources import Source, SourceFile, open_source
 from sparkify_dagster.warehouse.model import (
     LOAD_ERRORS,
     LOAD_MANIFEST,
-    STAGING_EVENTS,
-    STAGING_SONGS,
+    STAGING_TABLE_OF_KIND,
     Table,
+    source_columns,
 )
-from sparkify_dagster.warehouse.staging.careful import careful_rows
+from sparkify_dagster.warehouse.staging.careful import PARSER_KEYS, careful_rows
 from sparkify_dagster.warehouse.staging.manifest import changed_files, read_manifest
 from sparkify_dagster.warehouse.staging.report import (
     Outputs,
@@ -38,12 +38,6 @@ if TYPE_CHECKING:
     from sparkify_dagster.core.settings import Settings
     from sparkify_dagster.warehouse.engines.base import Dialect, Warehouse
     from sparkify_dagster.warehouse.engines.redshift_copy import RedshiftOptions
-
-# Each kind of source and the staging table it fills, in the order a run stages them.
-STAGING_TABLE_OF_KIND: tuple[tuple[str, Table], ...] = (
-    ("songs", STAGING_SONGS),
-    ("events", STAGING_EVENTS),
-)
 
 
 class Staging:
@@ -99,7 +93,7 @@ class Staging:
         """The statements a run sends to stage (:func:`~.plan.plan` shows them); which files they
         touch depends on the manifest, read for each kind first."""
         plan = []
-        for kind, table in STAGING_TABLE_OF_KIND:
+        for kind, table in STAGING_TABLE_OF_KIND.items():
             plan.append(dialect.manifest_sql())
             plan += [
                 dialect.delete_sources_sql(stale) for stale in (table, LOAD_ERRORS, LOAD_MANIFEST)
@@ -148,7 +142,7 @@ def stage_sources(
     reporter = reporter or Silent()
     dialect = warehouse.dialect
     now = datetime.now(UTC).replace(tzinfo=None)
-    kinds = [(kind, table) for kind, table in STAGING_TABLE_OF_KIND if kind in sources]
+    kinds = [(kind, table) for kind, table in STAGING_TABLE_OF_KIND.items() if kind in sources]
     if full_refresh:
         for kind, table in kinds:
             warehouse.execute(dialect.clear_sql(table))
@@ -164,6 +158,7 @@ def stage_sources(
         while listings:
             # Each listing is let go once staged: a million song files' is large.
             kind, table, source, files = listings.pop(0)
+            source_columns(table, PARSER_KEYS[kind])  # the parser fills the columns in order
             # This kind's files only: a million song files' entries are slow and large to read.
             known = read_manifest(warehouse, kind)
             report = SourceReport(kind, source.location, files=len(files))
