@@ -25,11 +25,10 @@ if TYPE_CHECKING:
 
 BATCH_ROWS = 20_000  # rows per Arrow batch: 50,000 took more memory and no less time
 # DuckDB's own memory for a warehouse file (it spills to disk beyond): the default, 80 % of RAM,
-# made a load of 1M events peak at 1.6 GB; this keeps it under 1 GB. Less is slower: songplays
-# from 10M events took 15 s under it, 17 s under 384 MB and 18 s under 256 MB.
+# made a large load's peak far higher; this keeps it low. Less is slower (the star's statements).
 MEMORY_LIMIT = "512MB"
-# Staging needs less: rows wait in memory only until written. At 10M events (tier L) it ran as
-# fast under 128 MB as under 512 MB, and the whole load peaked at 963 MB instead of 1,338 MB.
+# Staging needs less: rows wait in memory only until written. It runs as fast under this cap as
+# under MEMORY_LIMIT, and the whole load peaks lower.
 STAGING_MEMORY_LIMIT = "128MB"
 BATCH_VIEW = "sparkify_load_batch"  # the local variable of DuckDBWarehouse._query_batch
 LOCK_POLL_SECONDS = 0.1
@@ -213,7 +212,7 @@ class DuckDBWarehouse(Warehouse):
         batches = batched(rows, BATCH_ROWS)
         first = next(batches, None)
         if first is None:
-            return 0  # a run with nothing new need not load pyarrow (0.1 s)
+            return 0  # a run with nothing new need not load pyarrow
         import pyarrow as pa  # loaded only by commands that load rows
 
         schema = pa.schema([(column.name, _arrow_type(column.type)) for column in table.columns])
@@ -234,8 +233,8 @@ class DuckDBWarehouse(Warehouse):
         return inserted
 
     def load_plain(self, table: Table, shape: Shape, batches: Iterable[Any]) -> int:
-        # One statement over the stream: one per batch took 1.8 s more for 1M events, 0.7 s of
-        # it the checkpoint merging the partial row groups each statement left.
+        # One statement over the stream: one per batch was slower, much of it the checkpoint
+        # merging the partial row groups each statement left.
         import pyarrow as pa
 
         from sparkify_dagster.ingest.plain import schema
@@ -259,7 +258,7 @@ class DuckDBWarehouse(Warehouse):
 
         DuckDB finds the batch by the name of a local variable (a replacement scan). A view
         registered for it instead stays in the transaction's undo log once dropped, holding the
-        batch until commit: a load of 10M events kept all 4.7 GB of their raw text.
+        batch until commit: a large load kept all of its raw text in memory.
         """
         sparkify_load_batch = batch  # noqa: F841 (read by DuckDB, by the name BATCH_VIEW)
         try:

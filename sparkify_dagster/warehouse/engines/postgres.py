@@ -24,8 +24,8 @@ from sparkify_dagster.warehouse.model import Table, Type
 from sparkify_dagster.warehouse.staging import Staging
 
 RUN_LOCK_KEY = 0x5350_4B46  # "SPKF": the advisory lock every sparkify run takes
-# Each model type as COPY (FORMAT BINARY) sends it, so the server parses no text: parsing it made
-# a load of 1M events about 1 s slower.
+# Each model type as COPY (FORMAT BINARY) sends it, so the server parses no text (parsing it made
+# a load slower).
 BINARY_TYPES = {
     Type.TEXT: "text",
     Type.INT: "int4",
