@@ -106,6 +106,12 @@ class Dialect:
             f"WHERE source_file = {p}"
         )
 
+    def table_names_sql(self) -> str:
+        """The statement that lists the tables of the current schema."""
+        return (
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        )
+
     # -- transforms -----------------------------------------------------------------------------
 
     def timestamp_from_epoch_ms(self, expression: str) -> str:
@@ -113,7 +119,8 @@ class Dialect:
         raise NotImplementedError
 
     def render(self, template_name: str) -> str:
-        """The one statement of the template ``template_name``, rendered for this engine."""
+        """The one statement of the template ``template_name``, rendered for this engine (the
+        templates call the dialect ``engine``)."""
         text = _templates().get_template(template_name).render(engine=self, quote=quote)
         return text.strip().removesuffix(";")
 
@@ -167,7 +174,8 @@ class Warehouse:
             self.execute(self.dialect.delete_sources_sql(table), [list(source_files)])
 
     def table_names(self) -> set[str]:
-        raise NotImplementedError
+        """The tables of the connection's current schema."""
+        return {name for (name,) in self.query(self.dialect.table_names_sql())}
 
     def close(self) -> None:
         raise NotImplementedError

@@ -266,12 +266,6 @@ class DuckDBWarehouse(Warehouse):
         except duckdb.Error as exc:
             raise _refused(sql, exc) from None
 
-    def table_names(self) -> set[str]:
-        rows = self.query(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-        )
-        return {name for (name,) in rows}
-
     def close(self) -> None:
         self.connection.close()
 

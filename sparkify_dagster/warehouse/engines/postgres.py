@@ -182,12 +182,6 @@ class PostgresWarehouse(Warehouse):
         except psycopg.Error as exc:
             translate(exc, f"could not load {table.name}")
 
-    def table_names(self) -> set[str]:
-        rows = self.query(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-        )
-        return {name for (name,) in rows}
-
     def close(self) -> None:
         self.connection.close()
 

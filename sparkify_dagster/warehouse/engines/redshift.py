@@ -21,7 +21,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sparkify_dagster.core.errors import WarehouseError
+from sparkify_dagster.core.errors import ConfigError, WarehouseError
 from sparkify_dagster.core.progress import Reporter
 from sparkify_dagster.warehouse.engines.base import Dialect, Warehouse, batched, first_line, quote
 from sparkify_dagster.warehouse.engines.postgres import PostgresDialect, PostgresWarehouse
@@ -30,11 +30,12 @@ from sparkify_dagster.warehouse.engines.redshift_copy import (
     STL_LOAD_ERRORS_SQL,
     CopySource,
     RedshiftOptions,
+    copy_columns,
     copy_source,
     copy_sources,
+    literal,
     load_error,
     prepare,
-    staging_statements,
 )
 from sparkify_dagster.warehouse.engines.redshift_driver import (
     Endpoint,
@@ -107,6 +108,49 @@ class RedshiftDialect(PostgresDialect):
         marks = ", ".join([self.placeholder] * files)
         return f"DELETE FROM {quote(table.name)} WHERE source_file IN ({marks})"
 
+    def copy_sql(self, source: CopySource, options: RedshiftOptions) -> str:
+        """The ``COPY`` statement that stages ``source``."""
+        if not options.iam_role:
+            raise ConfigError(
+                "Redshift's COPY needs an IAM role that can read the sources: set "
+                "$SPARKIFY_IAM_ROLE or [IAM_ROLE] ARN in dwh.cfg"
+            )
+        columns = copy_columns(source.table, lineage=source.lineage)
+        lines = [
+            f"COPY {quote(source.table.name)} ({', '.join(map(quote, columns))})",
+            f"FROM {literal(source.uri)}",
+            f"IAM_ROLE {literal(options.iam_role)}",
+            f"FORMAT AS JSON {literal(source.json)}",
+        ]
+        if source.manifest:
+            lines.append("MANIFEST")
+        if source.gzip:
+            lines.append("GZIP")
+        if options.region:
+            lines.append(f"REGION {literal(options.region)}")
+        lines.append("COMPUPDATE OFF STATUPDATE OFF")
+        lines.append(f"MAXERROR {options.max_errors}")
+        return "\n".join(lines)
+
+    def lineage_sql(self, source: CopySource) -> str:
+        """COPY cannot say which file a row came from: record the COPY's source instead."""
+        return (
+            f"UPDATE {quote(source.table.name)} SET {quote('source_file')} = "
+            f"{literal(source.uri)} WHERE {quote('source_file')} IS NULL"
+        )
+
+    def staging_statements(
+        self, sources: list[CopySource], options: RedshiftOptions
+    ) -> list[tuple[CopySource | None, str]]:
+        """Per staging table: clear it, COPY (paired with its source), record the lineage."""
+        steps: list[tuple[CopySource | None, str]] = []
+        for source in sources:
+            steps.append((None, self.clear_sql(source.table)))
+            steps.append((source, self.copy_sql(source, options)))
+            if not source.lineage:
+                steps.append((None, self.lineage_sql(source)))
+        return steps
+
 
 class CopyStaging(Staging):
     """Redshift's staging: ``COPY … FROM 's3://…'`` of each whole location, by the cluster
@@ -137,8 +181,10 @@ class CopyStaging(Staging):
     ) -> list[str]:
         """The statements of the COPYs, from the settings and ``options`` (else those the
         environment and dwh.cfg give)."""
+        if not isinstance(dialect, RedshiftDialect):
+            raise TypeError(f"Redshift's staging needs Redshift's dialect, not {dialect!r}")
         options = options or RedshiftOptions.resolve(config=settings.config_path)
-        steps = staging_statements(copy_sources(settings, options), options)
+        steps = dialect.staging_statements(copy_sources(settings, options), options)
         return [sql for _, sql in steps]
 
 
@@ -213,7 +259,7 @@ class RedshiftWarehouse(PostgresWarehouse):
         options = replace(self.options, max_errors=max_errors)
         source = copy_source(kind, location, options)
         prepare(kind, str(location), options)
-        for copying, sql in staging_statements([source], options):
+        for copying, sql in self.dialect.staging_statements([source], options):
             self._failed_copy = copying
             self.execute(sql)
             self._failed_copy = None
