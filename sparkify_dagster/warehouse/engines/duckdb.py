@@ -34,28 +34,6 @@ BATCH_VIEW = "sparkify_load_batch"  # the local variable of DuckDBWarehouse._que
 LOCK_POLL_SECONDS = 0.1
 
 
-class JsonStaging(Staging):
-    """DuckDB's staging: its JSON reader types the plain records, Python the rest
-    (:mod:`~sparkify_dagster.warehouse.engines.duckdb_staging`)."""
-
-    def load_files(
-        self,
-        warehouse: Warehouse,
-        kind: str,
-        table: Table,
-        source: Source,
-        files: list[SourceFile],
-        out: Outputs,
-    ) -> int:
-        return load_json(_duckdb(warehouse), kind, table, source, files, out)
-
-    def load_statements(self, dialect: Dialect, kind: str, table: Table) -> list[str]:
-        if not isinstance(dialect, DuckDBDialect):
-            raise TypeError(f"DuckDB's staging needs DuckDB's dialect, not {dialect!r}")
-        # the plain records first; the pattern is bound (ingest/plain.py)
-        return [dialect.load_plain_sql(table, SHAPES[kind]), dialect.load_sql(table)]
-
-
 class DuckDBDialect(Dialect):
     """DuckDB's SQL: Arrow batches scanned in place, and its row id for narrow transforms."""
 
@@ -114,7 +92,31 @@ class DuckDBDialect(Dialect):
         return f"epoch_ms({expression})"
 
 
+class JsonStaging(Staging):
+    """DuckDB's staging: its JSON reader types the plain records, Python the rest
+    (:mod:`~sparkify_dagster.warehouse.engines.duckdb_staging`)."""
+
+    def load_files(
+        self,
+        warehouse: Warehouse,
+        kind: str,
+        table: Table,
+        source: Source,
+        files: list[SourceFile],
+        out: Outputs,
+    ) -> int:
+        return load_json(_duckdb(warehouse), kind, table, source, files, out)
+
+    def load_statements(self, dialect: Dialect, kind: str, table: Table) -> list[str]:
+        if not isinstance(dialect, DuckDBDialect):
+            raise TypeError(f"DuckDB's staging needs DuckDB's dialect, not {dialect!r}")
+        # the plain records first; the pattern is bound (ingest/plain.py)
+        return [dialect.load_plain_sql(table, SHAPES[kind]), dialect.load_sql(table)]
+
+
 class DuckDBWarehouse(Warehouse):
+    """A DuckDB file (or memory); staged by its own JSON reader and the careful parser."""
+
     name: ClassVar[str] = "duckdb"
     dialect: ClassVar[DuckDBDialect] = DuckDBDialect()
     staging: ClassVar[Staging] = JsonStaging()
