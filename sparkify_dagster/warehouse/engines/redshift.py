@@ -1,6 +1,7 @@
 """Amazon Redshift: PostgreSQL's SQL, with its own table design, bulk load and driver.
 
-Declares only what differs from :class:`PostgresWarehouse` (see ``docs/redshift.md``):
+:class:`RedshiftDialect` extends :class:`PostgresDialect` and :class:`RedshiftWarehouse` extends
+:class:`PostgresWarehouse`, each declaring only what differs (see ``docs/redshift.md``):
 
 - the connection: Amazon's driver, redshift-connector, with TLS and optional IAM
   authentication (:mod:`~sparkify_dagster.warehouse.engines.redshift_driver`); statements, ``%s``
@@ -8,9 +9,10 @@ Declares only what differs from :class:`PostgresWarehouse` (see ``docs/redshift.
 - types: ``VARCHAR(n)`` sized from the model (``Column.size``, in bytes), ``DOUBLE PRECISION``
   for durations and coordinates (a bare ``DECIMAL`` has scale 0 on Redshift and would round);
 - ``DISTSTYLE``/``DISTKEY``/``SORTKEY`` from the model's hints;
-- staging by ``COPY … FROM 's3://…'`` (:mod:`~sparkify_dagster.warehouse.engines.redshift_copy`),
-  never through Python, so the lineage columns cannot be filled per record: they are nullable
-  here, and hold the COPY's source (prefix or manifest) and NULL after a load;
+- staging by ``COPY … FROM 's3://…'`` (:class:`CopyStaging`; what each COPY reads is decided in
+  :mod:`~sparkify_dagster.warehouse.engines.redshift_copy`), never through Python, so the
+  lineage columns cannot be filled per record: they are nullable here, and hold the COPY's
+  source (prefix or manifest) and NULL after a load;
 - rows are cleared with ``DELETE`` (``TRUNCATE`` commits the open transaction on Redshift).
 """
 
