@@ -126,7 +126,7 @@ def reference(song_data: str, log_data: str, warehouse: str) -> None:
                            filename = true)""",
             [os.path.join(log_data, "**", "*.json")],
         )
-        for statement in statements(engine):
+        for statement in statements(engine.dialect):
             connection.execute(statement)
         connection.commit()
         (plays,) = connection.execute("SELECT COUNT(*) FROM songplays").fetchone()
@@ -168,7 +168,7 @@ def postgres_reference(song_data: str, log_data: str, url: str) -> None:
                         values[11] = None if registration is None else int(registration)
                         values[17] = int(record["userId"]) if record.get("userId") else None
                         copy.write_row([*values, path, number])
-        for statement in statements(engine):
+        for statement in statements(engine.dialect):
             connection.execute(statement)
         ((plays,),) = connection.execute("SELECT COUNT(*) FROM songplays").fetchall()
         connection.execute("DROP SCHEMA sparkify_floor CASCADE")

@@ -130,7 +130,8 @@ def test_touched_but_identical_file_is_not_reloaded(dataset: Path, target: str) 
     assert [r.files_loaded for r in result.stage.sources] == [0, 0]
     with sparkify_dagster.connect(target) as warehouse:
         versions = warehouse.query(
-            f"SELECT version FROM load_manifest WHERE source_file = {warehouse.placeholder}",
+            "SELECT version FROM load_manifest WHERE source_file = "
+            + warehouse.dialect.placeholder,
             [str(path)],
         )
     assert versions == [(str(stat.st_mtime_ns + 5_000_000_000),)]

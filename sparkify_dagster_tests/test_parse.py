@@ -18,6 +18,8 @@ from sparkify_dagster.ingest.parse import (
     parse_event,
     song_results,
 )
+from sparkify_dagster.warehouse.model import LINEAGE_COLUMNS, STAGING_TABLE_OF_KIND, source_columns
+from sparkify_dagster.warehouse.staging.careful import PARSER_KEYS
 
 no_nul = st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",))
 texts = st.none() | st.text(no_nul, max_size=40)
@@ -131,3 +133,13 @@ def test_ndjson_song_file_is_read_line_by_line() -> None:
     results = list(song_results(data, "s.json"))
     assert [r[0] for r in results[:2]] == [1, 2]  # type: ignore[index]
     assert results[2] == Rejected(3, "song_id is missing, it is required", b'{"title": "no id"}')
+
+
+def test_the_parsers_fill_the_staging_columns_in_their_order() -> None:
+    for kind, keys in PARSER_KEYS.items():
+        staging = STAGING_TABLE_OF_KIND[kind]
+        columns = [column.name for column in source_columns(staging, keys)]
+        assert columns == [name for name in staging.column_names if name not in LINEAGE_COLUMNS]
+    keys = PARSER_KEYS["events"]
+    with pytest.raises(ValueError, match="not the source keys of staging_events"):
+        source_columns(STAGING_TABLE_OF_KIND["events"], (keys[1], keys[0], *keys[2:]))

@@ -33,13 +33,13 @@ from sparkify_dagster.warehouse.model import (
     STAGING_SONGS,
     TABLES,
 )
-from sparkify_dagster.warehouse.staging import StageReport, read_ahead, stage_sources
+from sparkify_dagster.warehouse.staging import StageReport, Staging, read_ahead, stage_sources
 
 
 class PythonParsedDuckDB(DuckDBWarehouse):
     """DuckDB with every record parsed in Python, as on engines that cannot type JSON."""
 
-    types_json: ClassVar[bool] = False
+    staging: ClassVar[Staging] = Staging()
 
 
 Staged = tuple[list[tuple[Any, ...]], ...]

@@ -107,9 +107,8 @@ def test_a_nul_character_that_reaches_copy_fails_the_load(postgres_database: str
 def test_epoch_milliseconds_become_exact_utc_timestamps(postgres_database: str) -> None:
     with PostgresWarehouse(postgres_database) as warehouse:
         for ms in (0, 1541105830796, 253402300799999):
-            sql = (
-                f"SELECT {warehouse.timestamp_from_epoch_ms('ms')} FROM (SELECT %s::BIGINT AS ms) x"
-            )
+            at = warehouse.dialect.timestamp_from_epoch_ms("ms")
+            sql = f"SELECT {at} FROM (SELECT %s::BIGINT AS ms) x"
             ((value,),) = warehouse.query(sql, [ms])
             expected = dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=ms)
             assert value == expected

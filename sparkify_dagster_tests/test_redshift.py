@@ -52,7 +52,7 @@ def parse_redshift(statement: str) -> exp.Expression:
 
 
 def redshift_golden_sets() -> dict[str, list[str]]:
-    engine = RedshiftWarehouse.offline()
+    engine = RedshiftWarehouse.dialect
     classic = sparkify_dagster.plan(S3_SETTINGS, redshift=CLASSIC)
     compacted = sparkify_dagster.plan(S3_SETTINGS, redshift=COMPACT)
     first, last = len(TABLES), -len(transform.statements(engine))
@@ -90,8 +90,8 @@ def test_the_whole_redshift_plan_is_golden() -> None:
 
 @pytest.mark.parametrize("engine", [DuckDBWarehouse, PostgresWarehouse])
 def test_local_engine_ddl_and_loads_are_golden(engine: type[DuckDBWarehouse]) -> None:
-    offline = engine.offline()
-    golden.check(engine.name, "ddl", [offline.create_table_sql(table) for table in TABLES])
+    dialect = engine.dialect
+    golden.check(engine.name, "ddl", [dialect.create_table_sql(table) for table in TABLES])
     golden.check(
         engine.name,
         "plan",
@@ -102,7 +102,7 @@ def test_local_engine_ddl_and_loads_are_golden(engine: type[DuckDBWarehouse]) ->
 
 
 def test_redshift_table_design_follows_the_model() -> None:
-    engine = RedshiftWarehouse.offline()
+    engine = RedshiftWarehouse.dialect
     for table in TABLES:
         ddl = engine.create_table_sql(table)
         create = parse_redshift(ddl)
@@ -123,7 +123,7 @@ def test_redshift_table_design_follows_the_model() -> None:
             )
         assert isinstance(create, exp.Create)
     # COPY cannot fill the lineage columns: nullable on Redshift only
-    assert '"source_line" INTEGER NOT NULL' in PostgresWarehouse.offline().create_table_sql(
+    assert '"source_line" INTEGER NOT NULL' in PostgresWarehouse.dialect.create_table_sql(
         STAGING_EVENTS
     )
     assert "NOT NULL" not in engine.create_table_sql(STAGING_EVENTS).split('"source_file"')[1]
@@ -379,6 +379,6 @@ def test_parts_are_a_multiple_of_the_slices_and_balanced_by_size() -> None:
 def test_redshift_runs_the_transforms_proven_on_postgresql() -> None:
     from sparkify_dagster.warehouse import transform
 
-    assert transform.statements(RedshiftWarehouse.offline()) == transform.statements(
-        PostgresWarehouse.offline()
+    assert transform.statements(RedshiftWarehouse.dialect) == transform.statements(
+        PostgresWarehouse.dialect
     )

@@ -105,7 +105,7 @@ def test_statements_parameters_and_transactions(target: str, postgres_database: 
 
 def test_delete_sources_binds_each_file(target: str) -> None:
     with warehouse(target) as engine:
-        engine.execute(PostgresWarehouse.offline().create_table_sql(STAGING_SONGS))
+        engine.execute(PostgresWarehouse.dialect.create_table_sql(STAGING_SONGS))
         columns = ", ".join(f'"{name}"' for name in STAGING_SONGS.column_names)
         marks = ", ".join(["%s"] * len(STAGING_SONGS.column_names))
         for file in ("a.json", "b.json", "c'.json"):
@@ -122,7 +122,7 @@ def test_a_failed_copy_names_its_first_rejected_line(target: str) -> None:
     """The COPY reaches the server through the driver; PostgreSQL refuses it as Redshift would
     refuse a bad line, and the load-error view (a table here) is read after the rollback."""
     with warehouse(target, iam_role=ROLE, region="us-west-2") as engine:
-        engine.execute(PostgresWarehouse.offline().create_table_sql(STAGING_SONGS))
+        engine.execute(PostgresWarehouse.dialect.create_table_sql(STAGING_SONGS))
         engine.execute(
             "CREATE TABLE sys_load_error_detail (query_id BIGINT, session_id INTEGER, "
             "file_name TEXT, line_number BIGINT, column_name TEXT, error_message TEXT)"

@@ -133,7 +133,7 @@ def test_accepted_quirks(dataset: Path, target: str) -> None:
         ]
         assert warehouse.query(
             "SELECT item_in_session, length, session_id, status FROM staging_events "
-            f"WHERE ts = {warehouse.placeholder}",
+            f"WHERE ts = {warehouse.dialect.placeholder}",
             [T0 + 1],
         ) == [(3, 246.30812, 38, 200)]
 

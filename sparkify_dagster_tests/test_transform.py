@@ -7,14 +7,21 @@ from typing import Any, ClassVar
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sparkify_dagster.warehouse.engines import DuckDBWarehouse, quote
-from sparkify_dagster.warehouse.model import STAGING_EVENTS, STAGING_SONGS, TABLES
+from sparkify_dagster.warehouse.engines import DuckDBDialect, DuckDBWarehouse, quote
+from sparkify_dagster.warehouse.model import (
+    STAGING_EVENTS,
+    STAGING_SONGS,
+    TABLES,
+    build_order,
+    table,
+    upstream,
+)
 
 ROW_ID_TABLES = ("songplays", "users")  # the transforms that differ when the engine has a row id
 
 
-class GenericDuckDB(DuckDBWarehouse):
-    """DuckDB rendering the transforms as the engines without a row id do."""
+class GenericDuckDB(DuckDBDialect):
+    """DuckDB's dialect rendering the transforms as the dialects without a row id do."""
 
     row_id: ClassVar[str | None] = None
 
@@ -92,17 +99,26 @@ def test_row_id_transforms_build_what_the_generic_sql_builds(
             later = [(event, file + ".new") for event, file in staged]
             warehouse.load_rows(STAGING_EVENTS, iter(lined(later)))
             built = {}
-            for engine in (warehouse, GenericDuckDB.offline()):
+            for dialect in (warehouse.dialect, GenericDuckDB()):
                 for name in ROW_ID_TABLES:
                     warehouse.execute(f"DELETE FROM {quote(name)}")
-                    warehouse.execute(engine.render(f"{name}.sql"))
+                    warehouse.execute(dialect.render(f"{name}.sql"))
                     rows = warehouse.query(f"SELECT * FROM {quote(name)} ORDER BY ALL")
-                    built[type(engine), name] = rows
+                    built[type(dialect), name] = rows
     for name in ROW_ID_TABLES:
-        assert built[DuckDBWarehouse, name] == built[GenericDuckDB, name], name
+        assert built[DuckDBDialect, name] == built[GenericDuckDB, name], name
 
 
 def test_only_duckdb_renders_the_row_id_forms() -> None:
     for name in ROW_ID_TABLES:
-        assert "rowid" in DuckDBWarehouse.offline().render(f"{name}.sql")
-        assert "rowid" not in GenericDuckDB.offline().render(f"{name}.sql")
+        assert "rowid" in DuckDBWarehouse.dialect.render(f"{name}.sql")
+        assert "rowid" not in GenericDuckDB().render(f"{name}.sql")
+
+
+def test_the_star_is_built_in_the_order_its_derivations_allow() -> None:
+    order = [t.name for t in build_order()]
+    assert order == ["songs", "artists", "users", "songplays", "time"]
+    for position, name in enumerate(order):
+        assert set(upstream(table(name))) <= {"staging_songs", "staging_events", *order[:position]}
+    assert upstream(table("songplays")) == ("staging_events", "staging_songs")
+    assert upstream(table("time")) == ("songplays",)

@@ -11,18 +11,18 @@ from dagster import AssetsDefinition, AssetSpec, MaterializeResult, asset
 from sparkify_dagster.failures import reported
 from sparkify_dagster.metadata import GROUP, definition_metadata, materialized
 from sparkify_dagster.resources import WarehouseResource, warehouse_kind
-from sparkify_dagster.warehouse.model import ARTISTS, SONGPLAYS, SONGS, TIME, USERS, Table
+from sparkify_dagster.warehouse.model import ARTISTS, SONGPLAYS, SONGS, TIME, USERS, Table, upstream
 from sparkify_dagster.warehouse.transform import build_table
 
 
-def star_asset(table: Table, upstream: tuple[str, ...]) -> AssetsDefinition:
-    """The asset that rebuilds ``table`` from the ``upstream`` tables."""
+def star_asset(table: Table) -> AssetsDefinition:
+    """The asset that rebuilds ``table`` from the tables the model derives it from."""
 
     @asset(
         name=table.name,
         group_name=GROUP,
         description=table.doc,
-        deps=[AssetSpec(name).key for name in upstream],
+        deps=[AssetSpec(name).key for name in upstream(table)],
         metadata=definition_metadata(table),
         kinds=warehouse_kind(),
     )
@@ -37,8 +37,8 @@ def star_asset(table: Table, upstream: tuple[str, ...]) -> AssetsDefinition:
     return _star
 
 
-songs = star_asset(SONGS, ("staging_songs",))
-artists = star_asset(ARTISTS, ("staging_songs",))
-users = star_asset(USERS, ("staging_events",))
-songplays = star_asset(SONGPLAYS, ("staging_events", "staging_songs"))
-time = star_asset(TIME, ("songplays",))
+songs = star_asset(SONGS)
+artists = star_asset(ARTISTS)
+users = star_asset(USERS)
+songplays = star_asset(SONGPLAYS)
+time = star_asset(TIME)

@@ -115,7 +115,8 @@ class Field:
     required: bool = False
 
 
-# In the order of the staging tables' columns (see sparkify_dagster.warehouse.model).
+# Each field's key is the source_key of a staging column, in the table's column order
+# (sparkify_dagster.warehouse.model; checked by its source_columns wherever rows are staged).
 EVENT_FIELDS: tuple[Field, ...] = (
     Field("artist", as_text),
     Field("auth", as_text),
@@ -158,15 +159,15 @@ KNOWN_KEYS = {
 # the msgspec fast path (ingest/fastparse.py) and the engine's own JSON reader (ingest/plain.py).
 # Both answer "not sure" for anything else, and the careful code below then decides, with the
 # same messages.
-KINDS: dict[Converter, fastparse.Kind] = {
+KIND_OF_CONVERTER: dict[Converter, fastparse.Kind] = {
     as_text: fastparse.TEXT,
     as_double: fastparse.DOUBLE,
     as_int: fastparse.integer(*INT32),
     as_bigint: fastparse.integer(*INT64),
     as_epoch_ms: fastparse.integer(0, INT64[1]),
 }
-_fast_event = fastparse.record_decoder(EVENT_FIELDS, KINDS, "Event")
-_fast_song = fastparse.record_decoder(SONG_FIELDS, KINDS, "Song")
+_fast_event = fastparse.record_decoder(EVENT_FIELDS, KIND_OF_CONVERTER, "Event")
+_fast_song = fastparse.record_decoder(SONG_FIELDS, KIND_OF_CONVERTER, "Song")
 
 
 def _typed(record: Any, fields: tuple[Field, ...], unknown: Counter[str] | None = None) -> Row:

@@ -28,7 +28,7 @@ from functools import cache
 from typing import Any
 
 from sparkify_dagster.ingest import fastparse
-from sparkify_dagster.ingest.parse import BOM, EVENT_FIELDS, KINDS, SONG_FIELDS, Field
+from sparkify_dagster.ingest.parse import BOM, EVENT_FIELDS, KIND_OF_CONVERTER, SONG_FIELDS, Field
 
 WHITESPACE = r"[ \t\n\r]*"
 _HEX = "[0-9a-fA-F]"
@@ -78,10 +78,10 @@ def record_pattern(fields: Sequence[Field]) -> str:
     fields may still be absent here: the engine checks that ``"key":`` occurs in the text, which
     under this pattern can only be the key itself.
     """
+    values = [value_pattern(KIND_OF_CONVERTER[f.convert], required=f.required) for f in fields]
     members = [
-        f'"{f.key}":{WHITESPACE}(?:{value_pattern(KINDS[f.convert], required=f.required)})'
-        f"{WHITESPACE}"
-        for f in fields
+        f'"{f.key}":{WHITESPACE}(?:{value}){WHITESPACE}'
+        for f, value in zip(fields, values, strict=True)
     ]
     lists = [
         member + "".join(f"(?:,{WHITESPACE}{later})?" for later in members[index + 1 :])

@@ -11,7 +11,8 @@ few:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from enum import Enum
 
 RAW_TEXT_LIMIT = 1000
@@ -35,6 +36,9 @@ class Column:
     references: str | None = None  # "table.column" this column points at (checked, not enforced)
     accepted: tuple[str, ...] = ()  # the only values allowed besides NULL (checked)
     doc: str = ""
+    # Staging only: the key of the source JSON record this column is read from. The parsers'
+    # fields come in the same order (checked by source_columns wherever rows are staged).
+    source_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,11 @@ def _text(name: str, size: int, *, nullable: bool = True, doc: str = "") -> Colu
     return Column(name, Type.TEXT, nullable=nullable, size=size, doc=doc)
 
 
+def _read(column: Column, key: str | None = None) -> Column:
+    """``column`` of a staging table, read from the source record's ``key`` (else its name)."""
+    return replace(column, source_key=key or column.name)
+
+
 LEVELS = ("free", "paid")
 GENDERS = ("F", "M")
 
@@ -78,24 +87,26 @@ GENDERS = ("F", "M")
 STAGING_EVENTS = Table(
     "staging_events",
     (
-        _text("artist", 512),
-        _text("auth", 32),
-        _text("first_name", 256),
-        _text("gender", 16),
-        Column("item_in_session", Type.INT),
-        _text("last_name", 256),
-        Column("length", Type.DOUBLE),
-        _text("level", 16),
-        _text("location", 512),
-        _text("method", 16),
-        _text("page", 64),
-        Column("registration", Type.BIGINT, doc="epoch milliseconds"),
-        Column("session_id", Type.BIGINT),
-        _text("song", 512),
-        Column("status", Type.INT),
-        Column("ts", Type.BIGINT, nullable=False, doc="epoch milliseconds"),
-        _text("user_agent", 1024),
-        Column("user_id", Type.BIGINT, doc='NULL for logged-out visitors (userId "")'),
+        _read(_text("artist", 512)),
+        _read(_text("auth", 32)),
+        _read(_text("first_name", 256), "firstName"),
+        _read(_text("gender", 16)),
+        _read(Column("item_in_session", Type.INT), "itemInSession"),
+        _read(_text("last_name", 256), "lastName"),
+        _read(Column("length", Type.DOUBLE)),
+        _read(_text("level", 16)),
+        _read(_text("location", 512)),
+        _read(_text("method", 16)),
+        _read(_text("page", 64)),
+        _read(Column("registration", Type.BIGINT, doc="epoch milliseconds")),
+        _read(Column("session_id", Type.BIGINT), "sessionId"),
+        _read(_text("song", 512)),
+        _read(Column("status", Type.INT)),
+        _read(Column("ts", Type.BIGINT, nullable=False, doc="epoch milliseconds")),
+        _read(_text("user_agent", 1024), "userAgent"),
+        _read(
+            Column("user_id", Type.BIGINT, doc='NULL for logged-out visitors (userId "")'), "userId"
+        ),
         _text("source_file", 1024, nullable=False),
         Column("source_line", Type.INT, nullable=False, doc="1-based line in source_file"),
     ),
@@ -108,16 +119,16 @@ STAGING_EVENTS = Table(
 STAGING_SONGS = Table(
     "staging_songs",
     (
-        Column("num_songs", Type.INT),
-        _text("artist_id", 32),
-        Column("artist_latitude", Type.DOUBLE),
-        Column("artist_longitude", Type.DOUBLE),
-        _text("artist_location", 512),
-        _text("artist_name", 512),
-        _text("song_id", 32, nullable=False),
-        _text("title", 512),
-        Column("duration", Type.DOUBLE),
-        Column("year", Type.INT),
+        _read(Column("num_songs", Type.INT)),
+        _read(_text("artist_id", 32)),
+        _read(Column("artist_latitude", Type.DOUBLE)),
+        _read(Column("artist_longitude", Type.DOUBLE)),
+        _read(_text("artist_location", 512)),
+        _read(_text("artist_name", 512)),
+        _read(_text("song_id", 32, nullable=False)),
+        _read(_text("title", 512)),
+        _read(Column("duration", Type.DOUBLE)),
+        _read(Column("year", Type.INT)),
         _text("source_file", 1024, nullable=False),
         Column("source_line", Type.INT, doc="NULL when the whole file is one song"),
     ),
@@ -240,6 +251,8 @@ LOAD_MANIFEST = Table(
 )
 
 STAGING_TABLES: tuple[Table, ...] = (STAGING_EVENTS, STAGING_SONGS)
+# Each kind of source and the staging table it fills, in the order a run stages them.
+STAGING_TABLE_OF_KIND: dict[str, Table] = {"songs": STAGING_SONGS, "events": STAGING_EVENTS}
 STAR_TABLES: tuple[Table, ...] = (SONGPLAYS, USERS, SONGS, ARTISTS, TIME)
 META_TABLES: tuple[Table, ...] = (LOAD_ERRORS, LOAD_MANIFEST)
 TABLES: tuple[Table, ...] = STAGING_TABLES + STAR_TABLES + META_TABLES
@@ -281,3 +294,59 @@ DERIVED_FROM: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "time": {name: ("songplays.start_time",) for name in TIME.column_names},
 }
+
+
+def source_columns(table: Table, keys: Sequence[str]) -> tuple[Column, ...]:
+    """The columns of staging ``table`` that a parser's fields ``keys`` fill, in order.
+
+    Parsers give a record's values in the order of their fields and the engines put them into
+    the table's columns in that order: a parser whose keys are not the table's source keys, in
+    its order, would stage each value in the wrong column, so it is refused here.
+    """
+    columns = tuple(column for column in table.columns if column.source_key is not None)
+    expected = tuple(column.source_key for column in columns)
+    if tuple(keys) != expected:
+        raise ValueError(
+            f"the parser's fields {tuple(keys)} are not the source keys of {table.name}, "
+            f"in order: {expected}"
+        )
+    return columns
+
+
+def upstream(table: Table) -> tuple[str, ...]:
+    """The tables ``table`` is built from, in the order :data:`DERIVED_FROM` first names them."""
+    sources = (
+        source.split(".")[0]
+        for column_sources in DERIVED_FROM.get(table.name, {}).values()
+        for source in column_sources
+    )
+    return tuple(dict.fromkeys(sources))
+
+
+def build_order(tables: Sequence[Table] = STAR_TABLES) -> tuple[Table, ...]:
+    """``tables`` in an order that builds each after its :func:`upstream` tables.
+
+    Each is built as soon as its inputs are ready, the staging tables ready in the order a run
+    stages them (:data:`STAGING_TABLE_OF_KIND`); among several, first the one whose inputs were
+    ready first, then the one with fewer inputs, then the first in ``tables``.
+    """
+    ready = {staged.name: rank for rank, staged in enumerate(STAGING_TABLE_OF_KIND.values())}
+    pending = list(tables)
+    order: list[Table] = []
+    while pending:
+        buildable = [t for t in pending if all(name in ready for name in upstream(t))]
+        if not buildable:
+            names = ", ".join(t.name for t in pending)
+            raise ValueError(f"{names}: built from each other or from no known table")
+        chosen = min(
+            buildable,
+            key=lambda t: (
+                max((ready[name] for name in upstream(t)), default=-1),
+                len(upstream(t)),
+                pending.index(t),
+            ),
+        )
+        ready[chosen.name] = len(ready)
+        order.append(chosen)
+        pending.remove(chosen)
+    return tuple(order)

@@ -8,13 +8,8 @@ FROM STDIN``); on Redshift they are the ``COPY … FROM 's3://…'`` statements 
 from __future__ import annotations
 
 from sparkify_dagster.core.settings import Settings
-from sparkify_dagster.warehouse import staging, transform
-from sparkify_dagster.warehouse.engines import engine_class
-from sparkify_dagster.warehouse.engines.redshift_copy import (
-    RedshiftOptions,
-    copy_sources,
-    staging_statements,
-)
+from sparkify_dagster.warehouse import transform
+from sparkify_dagster.warehouse.engines import RedshiftOptions, engine_class
 from sparkify_dagster.warehouse.model import TABLES
 
 
@@ -35,13 +30,8 @@ def plan(
         song_data=song_data, log_data=log_data, target=target, environ={}
     )
     engine = engine_class(settings.target)
-    offline = engine.offline()
-    statements = [offline.create_table_sql(table) for table in TABLES]
-    if engine.copies_from_s3:
-        options = redshift or RedshiftOptions.resolve(config=settings.config_path)
-        steps = staging_statements(copy_sources(settings, options), options)
-        statements.extend(sql for _, sql in steps)
-    else:
-        statements.extend(staging.statements(offline))
-    statements.extend(transform.statements(offline))
+    dialect = engine.dialect
+    statements = [dialect.create_table_sql(table) for table in TABLES]
+    statements.extend(engine.staging.statements(dialect, settings, redshift))
+    statements.extend(transform.statements(dialect))
     return statements

@@ -7,21 +7,21 @@ so the star after any run equals the star of one clean run over the staged recor
 from __future__ import annotations
 
 from sparkify_dagster.core.progress import Reporter, Silent
-from sparkify_dagster.warehouse.engines import Warehouse, quote
-from sparkify_dagster.warehouse.model import ARTISTS, SONGPLAYS, SONGS, TIME, USERS, Table
+from sparkify_dagster.warehouse.engines import Dialect, Warehouse
+from sparkify_dagster.warehouse.model import Table, build_order
 
-# Dimensions first: time is derived from songplays.
-BUILD_ORDER: tuple[Table, ...] = (SONGS, ARTISTS, USERS, SONGPLAYS, TIME)
+# Each star table after the tables it is built from (time after songplays), from the model.
+BUILD_ORDER: tuple[Table, ...] = build_order()
 
 
-def table_statements(warehouse: Warehouse, table: Table) -> list[str]:
+def table_statements(dialect: Dialect, table: Table) -> list[str]:
     """The statements that rebuild one star table: empty it, then fill it from staging."""
-    return [f"DELETE FROM {quote(table.name)}", warehouse.render(f"{table.name}.sql")]
+    return [dialect.clear_sql(table), dialect.render(f"{table.name}.sql")]
 
 
-def statements(warehouse: Warehouse) -> list[str]:
-    """Every statement that rebuilds the star schema, in order, for ``warehouse``'s engine."""
-    return [sql for table in BUILD_ORDER for sql in table_statements(warehouse, table)]
+def statements(dialect: Dialect) -> list[str]:
+    """Every statement that rebuilds the star schema, in order, in ``dialect``."""
+    return [sql for table in BUILD_ORDER for sql in table_statements(dialect, table)]
 
 
 def build_star(warehouse: Warehouse, reporter: Reporter | None = None) -> None:
@@ -29,13 +29,13 @@ def build_star(warehouse: Warehouse, reporter: Reporter | None = None) -> None:
     reporter = reporter or Silent()
     reporter.start("building star", len(BUILD_ORDER), unit="tables")
     for table in BUILD_ORDER:
-        for sql in table_statements(warehouse, table):
+        for sql in table_statements(warehouse.dialect, table):
             warehouse.execute(sql)
         reporter.advance(files=1)
 
 
 def build_table(warehouse: Warehouse, table: Table) -> int:
     """Rebuild one star table from staging (call it inside a transaction); its row count."""
-    for sql in table_statements(warehouse, table):
+    for sql in table_statements(warehouse.dialect, table):
         warehouse.execute(sql)
     return warehouse.count(table)

@@ -19,19 +19,24 @@ from collections.abc import Callable
 
 from sparkify_dagster.core.errors import ConfigError
 from sparkify_dagster.core.settings import redact
-from sparkify_dagster.warehouse.engines.base import Warehouse, quote
-from sparkify_dagster.warehouse.engines.duckdb import DuckDBWarehouse
-from sparkify_dagster.warehouse.engines.postgres import PostgresWarehouse
-from sparkify_dagster.warehouse.engines.redshift import RedshiftWarehouse
+from sparkify_dagster.warehouse.engines.base import Dialect, Warehouse, quote
+from sparkify_dagster.warehouse.engines.duckdb import DuckDBDialect, DuckDBWarehouse
+from sparkify_dagster.warehouse.engines.postgres import PostgresDialect, PostgresWarehouse
+from sparkify_dagster.warehouse.engines.redshift import RedshiftDialect, RedshiftWarehouse
 from sparkify_dagster.warehouse.engines.redshift_copy import RedshiftOptions
 
 __all__ = [
+    "Dialect",
+    "DuckDBDialect",
     "DuckDBWarehouse",
+    "PostgresDialect",
     "PostgresWarehouse",
+    "RedshiftDialect",
     "RedshiftOptions",
     "RedshiftWarehouse",
     "Warehouse",
     "connect",
+    "dialect_for",
     "engine_class",
     "quote",
 ]
@@ -52,6 +57,11 @@ def engine_class(target: str) -> type[Warehouse]:
         f"unsupported target {redact(target)!r}: expected duckdb:///path.duckdb, a path ending "
         "in .duckdb, postgresql://user@host:5432/db or redshift://user@host:5439/db"
     )
+
+
+def dialect_for(target: str) -> Dialect:
+    """How the engine ``target`` names writes SQL, without connecting (plans, dry runs)."""
+    return engine_class(target).dialect
 
 
 def duckdb_path(target: str) -> str | None:

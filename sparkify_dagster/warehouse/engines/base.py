@@ -1,8 +1,11 @@
 """What every warehouse engine shares; each engine declares only what differs.
 
-An engine renders the model (:mod:`~sparkify_dagster.warehouse.model`) into DDL, renders the
-transforms in ``warehouse/sql`` with its own fragments, bulk-loads staged rows, and runs everything
-inside one transaction so that a run is all or nothing.
+An engine is two objects. Its :class:`Dialect` renders SQL without connecting: the model
+(:mod:`~sparkify_dagster.warehouse.model`) into DDL, the transforms in ``warehouse/sql``, the
+bulk loads and every statement staging sends; plans, dry runs and golden files use it alone.
+Its :class:`Warehouse` is a connection: it executes, queries, runs everything inside one
+transaction so that a run is all or nothing, and carries the engine's staging strategy
+(:class:`~sparkify_dagster.warehouse.staging.Staging`): how it stages a set of source files.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import jinja2
 
-from sparkify_dagster.warehouse.model import TABLES, Column, Table, Type
+from sparkify_dagster.warehouse.model import LOAD_MANIFEST, TABLES, Column, Table, Type
 
 if TYPE_CHECKING:
-    from sparkify_dagster.ingest.plain import Shape
+    from sparkify_dagster.warehouse.staging import Staging
 
 # The transforms (warehouse/sql) first; report queries by their path in the package.
 PACKAGE = Path(__file__).resolve().parent.parent.parent
@@ -29,25 +32,109 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-class Warehouse:
-    """A connection to one warehouse plus the engine's SQL dialect.
+class Dialect:
+    """How one engine writes SQL; no connection. Subclasses set :attr:`types`, :meth:`load_sql`
+    and :meth:`timestamp_from_epoch_ms`, and override what else differs."""
 
-    Subclasses set :attr:`name`, :attr:`types`, and implement the connection methods and
-    :meth:`load_csv`. Everything else (DDL, transforms, counts) is shared.
+    sqlglot: ClassVar[str]  # sqlglot's name for the engine's SQL dialect
+    types: ClassVar[dict[Type, str]]
+    placeholder: ClassVar[str] = "?"  # how a bound parameter is written in SQL
+    # A column that names each row of a table within a statement, cheap to join on (DuckDB's
+    # rowid). With it the transforms pick and number rows on a few columns (a narrow sort, DuckDB's
+    # arg_max) and join the rest back; without it (None) they use the generic SQL.
+    row_id: ClassVar[str | None] = None
+
+    # -- DDL ------------------------------------------------------------------------------------
+
+    def column_type(self, column: Column) -> str:
+        return self.types[column.type]
+
+    def column_sql(self, column: Column) -> str:
+        null = "" if column.nullable else " NOT NULL"
+        return f"{quote(column.name)} {self.column_type(column)}{null}"
+
+    def constraints(self, table: Table) -> list[str]:
+        """Table constraints to declare; none by default: keys are checked, not enforced."""
+        return []
+
+    def table_options(self, table: Table) -> str:
+        """Text after the closing parenthesis of CREATE TABLE (distribution, sort keys)."""
+        return ""
+
+    def create_table_sql(self, table: Table) -> str:
+        lines = [self.column_sql(column) for column in table.columns]
+        lines += self.constraints(table)
+        body = ",\n    ".join(lines)
+        options = self.table_options(table)
+        return f"CREATE TABLE IF NOT EXISTS {quote(table.name)} (\n    {body}\n){options}"
+
+    def drop_table_sql(self, table: Table) -> str:
+        return f"DROP TABLE IF EXISTS {quote(table.name)}"
+
+    # -- loads and deletes ----------------------------------------------------------------------
+
+    def load_sql(self, table: Table) -> str:
+        """The statement that bulk-loads rows into ``table`` (shown by dry runs)."""
+        raise NotImplementedError
+
+    def clear_sql(self, table: Table) -> str:
+        """The statement that empties ``table`` inside a transaction."""
+        return f"DELETE FROM {quote(table.name)}"
+
+    def delete_kind_sql(self, table: Table) -> str:
+        """The statement that deletes the rows of one kind of source (bound) from ``table``."""
+        return f"DELETE FROM {quote(table.name)} WHERE kind = {self.placeholder}"
+
+    def delete_sources_sql(self, table: Table) -> str:
+        """The statement that deletes the rows of ``table`` from a list of source files."""
+        return f"DELETE FROM {quote(table.name)} WHERE source_file = ANY({self.placeholder})"
+
+    # -- the manifest of files loaded -----------------------------------------------------------
+
+    def manifest_sql(self) -> str:
+        """The statement that reads what the manifest knows of the files of one kind (bound)."""
+        return (
+            f"SELECT source_file, size, version, checksum FROM {quote(LOAD_MANIFEST.name)} "
+            f"WHERE kind = {self.placeholder}"
+        )
+
+    def manifest_refresh_sql(self) -> str:
+        """The statement that records a file's new size and version (bound, then its URI)."""
+        p = self.placeholder
+        return (
+            f"UPDATE {quote(LOAD_MANIFEST.name)} SET size = {p}, version = {p} "
+            f"WHERE source_file = {p}"
+        )
+
+    def table_names_sql(self) -> str:
+        """The statement that lists the tables of the current schema."""
+        return (
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        )
+
+    # -- transforms -----------------------------------------------------------------------------
+
+    def timestamp_from_epoch_ms(self, expression: str) -> str:
+        """SQL turning an epoch-milliseconds BIGINT into a UTC TIMESTAMP, exactly."""
+        raise NotImplementedError
+
+    def render(self, template_name: str) -> str:
+        """The one statement of the template ``template_name``, rendered for this engine (the
+        templates call the dialect ``engine``)."""
+        text = _templates().get_template(template_name).render(engine=self, quote=quote)
+        return text.strip().removesuffix(";")
+
+
+class Warehouse:
+    """A connection to one warehouse: its :attr:`dialect` renders, its :attr:`staging` stages.
+
+    Subclasses set :attr:`name`, :attr:`dialect` and :attr:`staging`, and implement the
+    connection methods and :meth:`load_rows`. Everything else (DDL, counts) is shared.
     """
 
     name: ClassVar[str]
-    dialect: ClassVar[str]  # sqlglot's name for the engine's SQL dialect
-    types: ClassVar[dict[Type, str]]
-    placeholder: ClassVar[str] = "?"  # how a bound parameter is written in SQL
-    # Whether the engine types plain JSON records itself (load_plain); else Python parses all.
-    types_json: ClassVar[bool] = False
-    # Whether the engine reads the sources itself with COPY from S3 (stage_from_s3).
-    copies_from_s3: ClassVar[bool] = False
-    # A column that names each row of a table within a statement, cheap to join on: DuckDB's
-    # rowid. With it the transforms pick and number rows on a few columns (a narrow sort, DuckDB's
-    # arg_max) and join the rest back; without it (None) they use the generic SQL.
-    row_id: ClassVar[str | None] = None
+    dialect: ClassVar[Dialect]
+    staging: ClassVar[Staging]
 
     # -- connection: each engine implements these ---------------------------------------------
 
@@ -81,42 +168,14 @@ class Warehouse:
         """
         raise NotImplementedError
 
-    def load_plain(self, table: Table, shape: Shape, batches: Iterable[Any]) -> int:
-        """Type the plain records of ``batches`` (Arrow record batches of
-        :data:`sparkify_dagster.ingest.plain.COLUMNS`) with the engine's JSON reader and append
-        them to ``table``, in one statement over the whole stream; returns the rows inserted.
-
-        The records left out are those :attr:`Shape.pattern
-        <sparkify_dagster.ingest.plain.Shape.pattern>` does not match (:meth:`plain_left`).
-        Only engines with :attr:`types_json` implement it.
-        """
-        raise NotImplementedError
-
-    def plain_left(self, shape: Shape, records: Any) -> list[int]:
-        """The positions of the records in ``records`` (an Arrow table of
-        :data:`~sparkify_dagster.ingest.plain.COLUMNS`) that :meth:`load_plain` leaves out."""
-        raise NotImplementedError
-
-    def load_plain_sql(self, table: Table, shape: Shape) -> str:
-        """The statement :meth:`load_plain` runs (its parameter: the shape's pattern)."""
-        raise NotImplementedError
-
-    def stage_from_s3(self, kind: str, location: str | None, *, max_errors: int = 0) -> int:
-        """Replace the staging table of ``kind`` with the records at ``location``, read by the
-        engine itself; returns the rows staged. Only engines with :attr:`copies_from_s3`."""
-        raise NotImplementedError
-
-    def delete_sources_sql(self, table: Table) -> str:
-        """The statement that deletes the rows of ``table`` from a list of source files."""
-        return f"DELETE FROM {quote(table.name)} WHERE source_file = ANY({self.placeholder})"
-
     def delete_sources(self, table: Table, source_files: Sequence[str]) -> None:
         """Delete the rows of ``table`` that came from any of ``source_files``."""
         if source_files:
-            self.execute(self.delete_sources_sql(table), [list(source_files)])
+            self.execute(self.dialect.delete_sources_sql(table), [list(source_files)])
 
     def table_names(self) -> set[str]:
-        raise NotImplementedError
+        """The tables of the connection's current schema."""
+        return {name for (name,) in self.query(self.dialect.table_names_sql())}
 
     def close(self) -> None:
         raise NotImplementedError
@@ -127,59 +186,18 @@ class Warehouse:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # -- rendering: shared, with hooks for what differs ---------------------------------------
-
-    @classmethod
-    def offline(cls) -> Self:
-        """An instance that only renders SQL, never connected (plans, dry runs, golden files)."""
-        return cls.__new__(cls)
-
-    def load_sql(self, table: Table) -> str:
-        """The statement :meth:`load_rows` runs to bulk-load ``table`` (shown by dry runs)."""
-        raise NotImplementedError
-
-    def column_type(self, column: Column) -> str:
-        return self.types[column.type]
-
-    def column_sql(self, column: Column) -> str:
-        null = "" if column.nullable else " NOT NULL"
-        return f"{quote(column.name)} {self.column_type(column)}{null}"
-
-    def constraints(self, table: Table) -> list[str]:
-        """Table constraints to declare; none by default: keys are checked, not enforced."""
-        return []
-
-    def table_options(self, table: Table) -> str:
-        """Text after the closing parenthesis of CREATE TABLE (distribution, sort keys)."""
-        return ""
-
-    def create_table_sql(self, table: Table) -> str:
-        lines = [self.column_sql(column) for column in table.columns]
-        lines += self.constraints(table)
-        body = ",\n    ".join(lines)
-        options = self.table_options(table)
-        return f"CREATE TABLE IF NOT EXISTS {quote(table.name)} (\n    {body}\n){options}"
-
-    def drop_table_sql(self, table: Table) -> str:
-        return f"DROP TABLE IF EXISTS {quote(table.name)}"
-
-    def timestamp_from_epoch_ms(self, expression: str) -> str:
-        """SQL turning an epoch-milliseconds BIGINT into a UTC TIMESTAMP, exactly."""
-        raise NotImplementedError
+    # -- shared operations --------------------------------------------------------------------
 
     def render(self, template_name: str) -> str:
-        """The one statement of the template ``template_name``, rendered for this engine."""
-        text = _templates().get_template(template_name).render(engine=self, quote=quote)
-        return text.strip().removesuffix(";")
-
-    # -- shared operations --------------------------------------------------------------------
+        """The template ``template_name`` in this engine's dialect (:meth:`Dialect.render`)."""
+        return self.dialect.render(template_name)
 
     def create_tables(self, tables: Sequence[Table] = TABLES, *, drop: bool = False) -> None:
         if drop:
             for table in tables:
-                self.execute(self.drop_table_sql(table))
+                self.execute(self.dialect.drop_table_sql(table))
         for table in tables:
-            self.execute(self.create_table_sql(table))
+            self.execute(self.dialect.create_table_sql(table))
 
     def count(self, table: Table) -> int:
         ((count,),) = self.query(f"SELECT COUNT(*) FROM {quote(table.name)}")

@@ -13,28 +13,31 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import duckdb
 
 from sparkify_dagster.core.errors import WarehouseError
-from sparkify_dagster.warehouse.engines.base import Warehouse, batched, first_line, quote
-from sparkify_dagster.warehouse.model import Table, Type
+from sparkify_dagster.ingest.plain import SHAPES, Shape
+from sparkify_dagster.warehouse.engines.base import Dialect, Warehouse, batched, first_line, quote
+from sparkify_dagster.warehouse.engines.duckdb_staging import load_json
+from sparkify_dagster.warehouse.model import Table, Type, source_columns
+from sparkify_dagster.warehouse.staging import Staging
+from sparkify_dagster.warehouse.staging.report import Outputs
 
 if TYPE_CHECKING:
-    from sparkify_dagster.ingest.plain import Shape
+    from sparkify_dagster.ingest.sources import Source, SourceFile
 
 BATCH_ROWS = 20_000  # rows per Arrow batch: 50,000 took more memory and no less time
 # DuckDB's own memory for a warehouse file (it spills to disk beyond): the default, 80 % of RAM,
-# made a load of 1M events peak at 1.6 GB; this keeps it under 1 GB. Less is slower: songplays
-# from 10M events took 15 s under it, 17 s under 384 MB and 18 s under 256 MB.
+# made a large load's peak far higher; this keeps it low. Less is slower (the star's statements).
 MEMORY_LIMIT = "512MB"
-# Staging needs less: rows wait in memory only until written. At 10M events (tier L) it ran as
-# fast under 128 MB as under 512 MB, and the whole load peaked at 963 MB instead of 1,338 MB.
+# Staging needs less: rows wait in memory only until written. It runs as fast under this cap as
+# under MEMORY_LIMIT, and the whole load peaks lower.
 STAGING_MEMORY_LIMIT = "128MB"
 BATCH_VIEW = "sparkify_load_batch"  # the local variable of DuckDBWarehouse._query_batch
 LOCK_POLL_SECONDS = 0.1
 
 
-class DuckDBWarehouse(Warehouse):
-    name: ClassVar[str] = "duckdb"
-    dialect: ClassVar[str] = "duckdb"
-    types_json: ClassVar[bool] = True
+class DuckDBDialect(Dialect):
+    """DuckDB's SQL: Arrow batches scanned in place, and its row id for narrow transforms."""
+
+    sqlglot: ClassVar[str] = "duckdb"
     row_id: ClassVar[str | None] = "rowid"
     types: ClassVar[dict[Type, str]] = {
         Type.TEXT: "VARCHAR",
@@ -44,6 +47,79 @@ class DuckDBWarehouse(Warehouse):
         Type.DOUBLE: "DOUBLE",
         Type.TIMESTAMP: "TIMESTAMP",
     }
+
+    def load_sql(self, table: Table) -> str:
+        names = ", ".join(map(quote, table.column_names))
+        return f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM {BATCH_VIEW}"
+
+    def load_plain_sql(self, table: Table, shape: Shape) -> str:
+        """The statement that types the plain records of a batch (its parameter: the shape's
+        pattern) and appends them to ``table``."""
+        # from_json types the fields in the order of the staging columns; lineage follows.
+        struct = json.dumps(
+            {
+                field.key: self.column_type(column)
+                for field, column in zip(
+                    shape.fields, source_columns(table, [f.key for f in shape.fields]), strict=True
+                )
+            },
+            separators=(",", ":"),
+        )
+        names = ", ".join(map(quote, table.column_names))
+        return (
+            f"INSERT INTO {quote(table.name)} ({names})\n"
+            f"SELECT unnest(from_json(raw, '{struct}')), source_file, line\n"
+            f"FROM {BATCH_VIEW}\nWHERE {_plain(shape)}"
+        )
+
+    def plain_left_sql(self, shape: Shape) -> str:
+        """The positions of a batch's records that :meth:`load_plain_sql` leaves out (bound:
+        the shape's pattern)."""
+        return f"SELECT position FROM {BATCH_VIEW} WHERE NOT ({_plain(shape)}) ORDER BY position"
+
+    def staged_per_file_sql(self, table: Table) -> str:
+        """The rows of ``table`` staged from each of a list of source files (bound)."""
+        return (
+            f"SELECT s.source_file, count(*) FROM {quote(table.name)} AS s "
+            f"JOIN (SELECT unnest({self.placeholder}) AS uri) AS f ON s.source_file = f.uri "
+            "GROUP BY s.source_file"
+        )
+
+    def delete_sources_sql(self, table: Table) -> str:
+        return f"DELETE FROM {quote(table.name)} WHERE list_contains(?, source_file)"
+
+    def timestamp_from_epoch_ms(self, expression: str) -> str:
+        return f"epoch_ms({expression})"
+
+
+class JsonStaging(Staging):
+    """DuckDB's staging: its JSON reader types the plain records, Python the rest
+    (:mod:`~sparkify_dagster.warehouse.engines.duckdb_staging`)."""
+
+    def load_files(
+        self,
+        warehouse: Warehouse,
+        kind: str,
+        table: Table,
+        source: Source,
+        files: list[SourceFile],
+        out: Outputs,
+    ) -> int:
+        return load_json(_duckdb(warehouse), kind, table, source, files, out)
+
+    def load_statements(self, dialect: Dialect, kind: str, table: Table) -> list[str]:
+        if not isinstance(dialect, DuckDBDialect):
+            raise TypeError(f"DuckDB's staging needs DuckDB's dialect, not {dialect!r}")
+        # the plain records first; the pattern is bound (ingest/plain.py)
+        return [dialect.load_plain_sql(table, SHAPES[kind]), dialect.load_sql(table)]
+
+
+class DuckDBWarehouse(Warehouse):
+    """A DuckDB file (or memory); staged by its own JSON reader and the careful parser."""
+
+    name: ClassVar[str] = "duckdb"
+    dialect: ClassVar[DuckDBDialect] = DuckDBDialect()
+    staging: ClassVar[Staging] = JsonStaging()
 
     def __init__(
         self, path: str | Path, *, lock_timeout: float = 0.0, memory_limit: str | None = None
@@ -138,14 +214,14 @@ class DuckDBWarehouse(Warehouse):
         batches = batched(rows, BATCH_ROWS)
         first = next(batches, None)
         if first is None:
-            return 0  # a run with nothing new need not load pyarrow (0.1 s)
+            return 0  # a run with nothing new need not load pyarrow
         import pyarrow as pa  # loaded only by commands that load rows
 
         schema = pa.schema([(column.name, _arrow_type(column.type)) for column in table.columns])
         # malloc's pool: the default (mimalloc) was slower for these many short-lived buffers
         # and kept hundreds of MB after they were freed.
         pool = pa.system_memory_pool()
-        insert = self.load_sql(table)
+        insert = self.dialect.load_sql(table)
         inserted = 0
         for batch in itertools.chain([first], batches):
             columns = zip(*batch, strict=True)
@@ -159,22 +235,22 @@ class DuckDBWarehouse(Warehouse):
         return inserted
 
     def load_plain(self, table: Table, shape: Shape, batches: Iterable[Any]) -> int:
-        # One statement over the stream: one per batch took 1.8 s more for 1M events, 0.7 s of
-        # it the checkpoint merging the partial row groups each statement left.
+        # One statement over the stream: one per batch was slower, much of it the checkpoint
+        # merging the partial row groups each statement left.
         import pyarrow as pa
 
         from sparkify_dagster.ingest.plain import schema
 
         stream = pa.RecordBatchReader.from_batches(schema(), batches)
         ((inserted,),) = self._query_batch(
-            stream, self.load_plain_sql(table, shape), [shape.pattern]
+            stream, self.dialect.load_plain_sql(table, shape), [shape.pattern]
         )
         return int(inserted)
 
     def plain_left(self, shape: Shape, records: Any) -> list[int]:
         if records is None or not records.num_rows:
             return []
-        left = f"SELECT position FROM {BATCH_VIEW} WHERE NOT ({_plain(shape)}) ORDER BY position"
+        left = self.dialect.plain_left_sql(shape)
         return [position for (position,) in self._query_batch(records, left, [shape.pattern])]
 
     def _query_batch(
@@ -184,7 +260,7 @@ class DuckDBWarehouse(Warehouse):
 
         DuckDB finds the batch by the name of a local variable (a replacement scan). A view
         registered for it instead stays in the transaction's undo log once dropped, holding the
-        batch until commit: a load of 10M events kept all 4.7 GB of their raw text.
+        batch until commit: a large load kept all of its raw text in memory.
         """
         sparkify_load_batch = batch  # noqa: F841 (read by DuckDB, by the name BATCH_VIEW)
         try:
@@ -192,40 +268,14 @@ class DuckDBWarehouse(Warehouse):
         except duckdb.Error as exc:
             raise _refused(sql, exc) from None
 
-    def load_plain_sql(self, table: Table, shape: Shape) -> str:
-        # from_json types the fields in the order of the staging columns; lineage follows.
-        struct = json.dumps(
-            {
-                field.key: self.column_type(column)
-                for field, column in zip(shape.fields, table.columns, strict=False)
-            },
-            separators=(",", ":"),
-        )
-        names = ", ".join(map(quote, table.column_names))
-        return (
-            f"INSERT INTO {quote(table.name)} ({names})\n"
-            f"SELECT unnest(from_json(raw, '{struct}')), source_file, line\n"
-            f"FROM {BATCH_VIEW}\nWHERE {_plain(shape)}"
-        )
-
-    def load_sql(self, table: Table) -> str:
-        names = ", ".join(map(quote, table.column_names))
-        return f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM {BATCH_VIEW}"
-
-    def delete_sources_sql(self, table: Table) -> str:
-        return f"DELETE FROM {quote(table.name)} WHERE list_contains(?, source_file)"
-
-    def table_names(self) -> set[str]:
-        rows = self.query(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-        )
-        return {name for (name,) in rows}
-
-    def timestamp_from_epoch_ms(self, expression: str) -> str:
-        return f"epoch_ms({expression})"
-
     def close(self) -> None:
         self.connection.close()
+
+
+def _duckdb(warehouse: Warehouse) -> DuckDBWarehouse:
+    if not isinstance(warehouse, DuckDBWarehouse):
+        raise TypeError(f"DuckDB's staging needs a DuckDB warehouse, not {warehouse!r}")
+    return warehouse
 
 
 def _plain(shape: Shape) -> str:

@@ -8,7 +8,6 @@ through :func:`translate`.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,13 +18,14 @@ import psycopg.conninfo
 import psycopg.errors
 
 from sparkify_dagster.core.errors import RecordError, SparkifyError, WarehouseError
-from sparkify_dagster.core.settings import redact
-from sparkify_dagster.warehouse.engines.base import Warehouse, first_line, quote
+from sparkify_dagster.core.settings import environ, redact
+from sparkify_dagster.warehouse.engines.base import Dialect, Warehouse, first_line, quote
 from sparkify_dagster.warehouse.model import Table, Type
+from sparkify_dagster.warehouse.staging import Staging
 
 RUN_LOCK_KEY = 0x5350_4B46  # "SPKF": the advisory lock every sparkify run takes
-# Each model type as COPY (FORMAT BINARY) sends it, so the server parses no text: parsing it made
-# a load of 1M events about 1 s slower.
+# Each model type as COPY (FORMAT BINARY) sends it, so the server parses no text (parsing it made
+# a load slower).
 BINARY_TYPES = {
     Type.TEXT: "text",
     Type.INT: "int4",
@@ -61,10 +61,11 @@ def translate(exc: psycopg.Error, doing: str) -> NoReturn:
     raise WarehouseError(f"PostgreSQL {doing}: {message}") from None
 
 
-class PostgresWarehouse(Warehouse):
-    name: ClassVar[str] = "postgresql"
-    dialect: ClassVar[str] = "postgres"
-    placeholder: ClassVar[str] = "%s"  # how a bound parameter is written in SQL
+class PostgresDialect(Dialect):
+    """PostgreSQL's SQL: ``%s`` parameters, binary ``COPY FROM STDIN``, interval arithmetic."""
+
+    sqlglot: ClassVar[str] = "postgres"
+    placeholder: ClassVar[str] = "%s"
     types: ClassVar[dict[Type, str]] = {
         Type.TEXT: "TEXT",
         Type.INT: "INTEGER",
@@ -74,6 +75,27 @@ class PostgresWarehouse(Warehouse):
         Type.TIMESTAMP: "TIMESTAMP",
     }
 
+    def load_sql(self, table: Table) -> str:
+        columns = ", ".join(map(quote, table.column_names))
+        return f"COPY {quote(table.name)} ({columns}) FROM STDIN (FORMAT BINARY)"
+
+    def timestamp_from_epoch_ms(self, expression: str) -> str:
+        # Whole seconds and the milliseconds apart: interval arithmetic goes through float64,
+        # which holds seconds * 10**6 exactly to year 20000 (milliseconds alone only to 2255).
+        # Redshift runs the same fragment (its DATEADD takes an INTEGER and would overflow).
+        return (
+            f"(TIMESTAMP '1970-01-01 00:00:00' + ({expression} / 1000) * INTERVAL '1 second'"
+            f" + MOD({expression}, 1000) * INTERVAL '1 millisecond')"
+        )
+
+
+class PostgresWarehouse(Warehouse):
+    """A PostgreSQL database; staged by the careful Python parser and a binary ``COPY``."""
+
+    name: ClassVar[str] = "postgresql"
+    dialect: ClassVar[Dialect] = PostgresDialect()
+    staging: ClassVar[Staging] = Staging()
+
     def __init__(
         self, conninfo: str = "", *, password: str | None = None, lock_timeout: float = 0.0
     ) -> None:
@@ -82,9 +104,9 @@ class PostgresWarehouse(Warehouse):
         extra: dict[str, Any] = {"password": password} if password else {}
         try:
             given = psycopg.conninfo.conninfo_to_dict(conninfo) if conninfo else {}
-            if "connect_timeout" not in given and not os.environ.get("PGCONNECT_TIMEOUT"):
+            if "connect_timeout" not in given and not environ().get("PGCONNECT_TIMEOUT"):
                 extra["connect_timeout"] = CONNECT_TIMEOUT  # else TCP's own, minutes
-            if "application_name" not in given and not os.environ.get("PGAPPNAME"):
+            if "application_name" not in given and not environ().get("PGAPPNAME"):
                 extra["application_name"] = "sparkify"  # how a DBA tells these sessions apart
             # autocommit: sparkify opens its transactions explicitly with transaction().
             self.connection = psycopg.connect(conninfo, autocommit=True, **extra)
@@ -135,10 +157,6 @@ class PostgresWarehouse(Warehouse):
             ) from None
         self.connection.execute("SET LOCAL lock_timeout = 0")
 
-    def load_sql(self, table: Table) -> str:
-        columns = ", ".join(map(quote, table.column_names))
-        return f"COPY {quote(table.name)} ({columns}) FROM STDIN (FORMAT BINARY)"
-
     def load_rows(self, table: Table, rows: Iterable[tuple[Any, ...]]) -> int:
         # One COPY streams every row; psycopg packs each row in C and buffers the writes.
         bounded = [
@@ -148,7 +166,7 @@ class PostgresWarehouse(Warehouse):
         ]
         try:
             with self.connection.cursor() as cursor:
-                with cursor.copy(self.load_sql(table)) as copy:
+                with cursor.copy(self.dialect.load_sql(table)) as copy:
                     copy.set_types([BINARY_TYPES[column.type] for column in table.columns])
                     for row in rows:
                         for index, name, low, high in bounded:
@@ -163,21 +181,6 @@ class PostgresWarehouse(Warehouse):
                 return cursor.rowcount
         except psycopg.Error as exc:
             translate(exc, f"could not load {table.name}")
-
-    def table_names(self) -> set[str]:
-        rows = self.query(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-        )
-        return {name for (name,) in rows}
-
-    def timestamp_from_epoch_ms(self, expression: str) -> str:
-        # Whole seconds and the milliseconds apart: interval arithmetic goes through float64,
-        # which holds seconds * 10**6 exactly to year 20000 (milliseconds alone only to 2255).
-        # Redshift runs the same fragment (its DATEADD takes an INTEGER and would overflow).
-        return (
-            f"(TIMESTAMP '1970-01-01 00:00:00' + ({expression} / 1000) * INTERVAL '1 second'"
-            f" + MOD({expression}, 1000) * INTERVAL '1 millisecond')"
-        )
 
     def close(self) -> None:
         self.connection.close()

@@ -4,9 +4,9 @@ Redshift reads the source files itself, in parallel on every slice; nothing pass
 machine except small control files (a JSONPaths file for the events, and with ``compact`` the
 merged objects and their manifest) written under a staging prefix the user owns.
 
-Every statement is produced here without connecting: the plan
-(:func:`sparkify_dagster.warehouse.plan.plan`) shows exactly what a run sends, and
-``sparkify_dagster_tests/golden/redshift`` pins it.
+What the COPYs read is decided here without connecting; :class:`~.redshift.RedshiftDialect`
+renders the statements, so the plan (:func:`sparkify_dagster.warehouse.plan.plan`) shows exactly
+what a run sends, and ``sparkify_dagster_tests/golden/redshift`` pins it.
 """
 
 from __future__ import annotations
@@ -33,14 +33,12 @@ from sparkify_dagster.core.settings import (
     Setting,
     Settings,
 )
-from sparkify_dagster.ingest.parse import EVENT_FIELDS
 from sparkify_dagster.warehouse.engines import s3_staging
-from sparkify_dagster.warehouse.engines.base import quote
 from sparkify_dagster.warehouse.engines.compact import Compacted, compact, manifest_uri
 from sparkify_dagster.warehouse.model import (
     LINEAGE_COLUMNS,
     STAGING_EVENTS,
-    STAGING_SONGS,
+    STAGING_TABLE_OF_KIND,
     Table,
 )
 
@@ -151,10 +149,10 @@ def copy_columns(table: Table, *, lineage: bool = False) -> tuple[str, ...]:
 
 def jsonpaths_document(*, lineage: bool = False) -> bytes:
     """The JSONPaths file mapping eventsim's fields to ``staging_events``'s COPY columns."""
-    keys = [field.key for field in EVENT_FIELDS]
-    if lineage:
-        keys += ["source_file", "source_line"]
-    assert len(keys) == len(copy_columns(STAGING_EVENTS, lineage=lineage))
+    columns = [
+        STAGING_EVENTS.column(name) for name in copy_columns(STAGING_EVENTS, lineage=lineage)
+    ]
+    keys = [column.source_key or column.name for column in columns]  # lineage: its own name
     return orjson.dumps({"jsonpaths": [f"$['{key}']" for key in keys]}, option=orjson.OPT_INDENT_2)
 
 
@@ -175,12 +173,9 @@ class CopySource:
     lineage: bool = False  # the objects carry source_file/source_line (compacted ones do)
 
 
-KIND_TABLES: dict[str, Table] = {"songs": STAGING_SONGS, "events": STAGING_EVENTS}
-
-
 def copy_source(kind: str, location: str | None, options: RedshiftOptions) -> CopySource:
     """Where the COPY of one staging table (``songs`` or ``events``) reads from, and how."""
-    table = KIND_TABLES[kind]
+    table = STAGING_TABLE_OF_KIND[kind]
     if location is None:
         raise ConfigError(
             "Redshift loads from S3: set SPARKIFY_SONG_DATA and SPARKIFY_LOG_DATA (s3:// "
@@ -223,52 +218,6 @@ def copy_sources(settings: Settings, options: RedshiftOptions) -> list[CopySourc
 
 def _gzip(location: str, options: RedshiftOptions) -> bool:
     return options.gzip or location.endswith(".gz")
-
-
-def copy_sql(source: CopySource, options: RedshiftOptions) -> str:
-    """The ``COPY`` statement that stages ``source`` on Redshift."""
-    if not options.iam_role:
-        raise ConfigError(
-            "Redshift's COPY needs an IAM role that can read the sources: set "
-            "$SPARKIFY_IAM_ROLE or [IAM_ROLE] ARN in dwh.cfg"
-        )
-    columns = copy_columns(source.table, lineage=source.lineage)
-    lines = [
-        f"COPY {quote(source.table.name)} ({', '.join(map(quote, columns))})",
-        f"FROM {literal(source.uri)}",
-        f"IAM_ROLE {literal(options.iam_role)}",
-        f"FORMAT AS JSON {literal(source.json)}",
-    ]
-    if source.manifest:
-        lines.append("MANIFEST")
-    if source.gzip:
-        lines.append("GZIP")
-    if options.region:
-        lines.append(f"REGION {literal(options.region)}")
-    lines.append("COMPUPDATE OFF STATUPDATE OFF")
-    lines.append(f"MAXERROR {options.max_errors}")
-    return "\n".join(lines)
-
-
-def lineage_sql(source: CopySource) -> str:
-    """COPY cannot say which file a row came from: record the COPY's source instead."""
-    return (
-        f"UPDATE {quote(source.table.name)} SET {quote('source_file')} = {literal(source.uri)} "
-        f"WHERE {quote('source_file')} IS NULL"
-    )
-
-
-def staging_statements(
-    sources: list[CopySource], options: RedshiftOptions
-) -> list[tuple[CopySource | None, str]]:
-    """Per staging table: clear it, COPY (paired with its source), record the lineage."""
-    steps: list[tuple[CopySource | None, str]] = []
-    for source in sources:
-        steps.append((None, f"DELETE FROM {quote(source.table.name)}"))
-        steps.append((source, copy_sql(source, options)))
-        if not source.lineage:
-            steps.append((None, lineage_sql(source)))
-    return steps
 
 
 # -- the run --------------------------------------------------------------------------------
