@@ -11,8 +11,8 @@ import boto3
 import pytest
 
 from sparkify_dagster.cluster.aws import Aws, translate
+from sparkify_dagster.cluster.iam import S3_READ_ONLY
 from sparkify_dagster.cluster.lifecycle import (
-    S3_READ_ONLY,
     cluster_endpoint,
     cluster_status,
     create_cluster,

@@ -28,6 +28,9 @@ from sparkify_dagster.core.errors import (
 
 Progress = Callable[[str], None]
 
+DEFAULT_TIMEOUT = 1800.0  # seconds a step waits for the cluster, at most
+DEFAULT_DELAY = 15.0  # seconds between two looks at it
+
 _SECRET_PARAMS = frozenset({"MasterUserPassword"})
 
 _CREDENTIAL_CODES = frozenset(
