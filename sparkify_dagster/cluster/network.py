@@ -16,26 +16,9 @@ ANYWHERE = "0.0.0.0/0"
 _RULE_KEYS = ("IpProtocol", "FromPort", "ToPort")
 
 
-def remove_security_group(
-    aws: Aws,
-    cfg: ClusterConfig,
-    result: ClusterResult,
-    *,
-    timeout: float = DEFAULT_TIMEOUT,
-    delay: float = DEFAULT_DELAY,
-    progress: Progress | None = None,
-) -> None:
-    """Delete the cluster's security group if sparkify created it, waiting while AWS still
-    holds it for a just-deleted cluster."""
-    group = _find_security_group(aws, cfg)
-    if group is None and not aws.dry_run:
-        result.steps.append(f"security group {group_name(cfg)} is already gone")
-    elif group is not None and not tagged(group.get("Tags", [])):
-        result.steps.append(f"kept security group {group_name(cfg)}: not created by sparkify")
-    else:
-        group_id = group["GroupId"] if group else f"<id of {group_name(cfg)}>"
-        _delete_security_group(aws, cfg, group_id, timeout, delay, progress)
-        did(result, f"deleted security group {group_name(cfg)} ({group_id})")
+def group_name(cfg: ClusterConfig) -> str:
+    """The name of the cluster's dedicated security group."""
+    return f"sparkify-{cfg.identifier}"
 
 
 def ingress_cidr(cfg: ClusterConfig, allow_anywhere: bool, result: ClusterResult) -> str:
@@ -62,33 +45,6 @@ def ingress_cidr(cfg: ClusterConfig, allow_anywhere: bool, result: ClusterResult
             "database password protects it; set DWH_ALLOWED_CIDR to narrow it"
         )
     return cidr
-
-
-def group_name(cfg: ClusterConfig) -> str:
-    """The name of the cluster's dedicated security group."""
-    return f"sparkify-{cfg.identifier}"
-
-
-def _default_vpc(aws: Aws) -> str:
-    vpcs = aws.call("ec2", "describe_vpcs", Filters=[{"Name": "isDefault", "Values": ["true"]}])
-    if vpcs is None:
-        return "<default VPC id>"
-    if not vpcs.get("Vpcs"):
-        raise ConfigError(
-            f"region {aws.region_name} has no default VPC for the cluster: create one with "
-            "`aws ec2 create-default-vpc`, or use another [AWS] REGION"
-        )
-    return str(vpcs["Vpcs"][0]["VpcId"])
-
-
-def _find_security_group(aws: Aws, cfg: ClusterConfig) -> dict[str, Any] | None:
-    found = aws.call(
-        "ec2",
-        "describe_security_groups",
-        Filters=[{"Name": "group-name", "Values": [group_name(cfg)]}],
-    )
-    groups: list[dict[str, Any]] = (found or {}).get("SecurityGroups", [])
-    return groups[0] if groups else None
 
 
 def ensure_security_group(aws: Aws, cfg: ClusterConfig, cidr: str, result: ClusterResult) -> str:
@@ -123,6 +79,28 @@ def ensure_security_group(aws: Aws, cfg: ClusterConfig, cidr: str, result: Clust
         permissions = group.get("IpPermissions", [])
     _ensure_ingress(aws, cfg, group_id, cidr, permissions, result)
     return str(group_id)
+
+
+def _default_vpc(aws: Aws) -> str:
+    vpcs = aws.call("ec2", "describe_vpcs", Filters=[{"Name": "isDefault", "Values": ["true"]}])
+    if vpcs is None:
+        return "<default VPC id>"
+    if not vpcs.get("Vpcs"):
+        raise ConfigError(
+            f"region {aws.region_name} has no default VPC for the cluster: create one with "
+            "`aws ec2 create-default-vpc`, or use another [AWS] REGION"
+        )
+    return str(vpcs["Vpcs"][0]["VpcId"])
+
+
+def _find_security_group(aws: Aws, cfg: ClusterConfig) -> dict[str, Any] | None:
+    found = aws.call(
+        "ec2",
+        "describe_security_groups",
+        Filters=[{"Name": "group-name", "Values": [group_name(cfg)]}],
+    )
+    groups: list[dict[str, Any]] = (found or {}).get("SecurityGroups", [])
+    return groups[0] if groups else None
 
 
 def _ensure_ingress(
@@ -172,6 +150,28 @@ def _ensure_ingress(
         IpPermissions=[wanted],
     )
     did(result, f"allowed TCP {cfg.port} from {cidr} only")
+
+
+def remove_security_group(
+    aws: Aws,
+    cfg: ClusterConfig,
+    result: ClusterResult,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    delay: float = DEFAULT_DELAY,
+    progress: Progress | None = None,
+) -> None:
+    """Delete the cluster's security group if sparkify created it, waiting while AWS still
+    holds it for a just-deleted cluster."""
+    group = _find_security_group(aws, cfg)
+    if group is None and not aws.dry_run:
+        result.steps.append(f"security group {group_name(cfg)} is already gone")
+    elif group is not None and not tagged(group.get("Tags", [])):
+        result.steps.append(f"kept security group {group_name(cfg)}: not created by sparkify")
+    else:
+        group_id = group["GroupId"] if group else f"<id of {group_name(cfg)}>"
+        _delete_security_group(aws, cfg, group_id, timeout, delay, progress)
+        did(result, f"deleted security group {group_name(cfg)} ({group_id})")
 
 
 def _delete_security_group(
