@@ -1,9 +1,10 @@
 """The Redshift cluster as jobs a user launches: provision it, look at it, tear it down.
 
-Each op is one step of :mod:`sparkify_dagster.cluster.lifecycle`, so the UI shows which step
-failed and a run can be re-executed from it; every step looks before it acts, so running a job
-again changes nothing that is already right. The steps log what they did (or, with the
-resource's ``dry_run``, every AWS call they would make) and record their result as metadata.
+Each op is one step of the cluster's lifecycle (:mod:`sparkify_dagster.cluster`), so the UI
+shows which step failed and a run can be re-executed from it; every step looks before it acts,
+so running a job again changes nothing that is already right. The steps log what they did (or,
+with the resource's ``dry_run``, every AWS call they would make) and record their result as
+metadata.
 
 These are op jobs, not assets: "Materialize all" never creates, changes or deletes anything on
 AWS. Launch them from the UI's Jobs page, or::
@@ -16,24 +17,10 @@ from typing import Any
 from dagster import Config, OpExecutionContext, Output, job, op
 from pydantic import Field
 
-from sparkify_dagster.cluster.lifecycle import (
-    DEFAULT_DELAY,
-    DEFAULT_TIMEOUT,
-    ClusterInfo,
-    ClusterResult,
-    check_snapshot_name,
-    describe_cluster,
-    ensure_cluster,
-    ensure_role,
-    ensure_security_group,
-    group_name,
-    ingress_cidr,
-    remove_cluster,
-    remove_role,
-    remove_security_group,
-    wait_until_available,
-    write_endpoint,
-)
+from sparkify_dagster.cluster import iam, network
+from sparkify_dagster.cluster import redshift_cluster as cluster_steps
+from sparkify_dagster.cluster.aws import DEFAULT_DELAY, DEFAULT_TIMEOUT
+from sparkify_dagster.cluster.result import ClusterInfo, ClusterResult
 from sparkify_dagster.core.settings import config_value, read_config
 from sparkify_dagster.failures import reported
 from sparkify_dagster.resources import RedshiftClusterResource
@@ -66,15 +53,8 @@ class DeleteRoleConfig(Config):
     )
 
 
-def _report(context: OpExecutionContext, result: ClusterResult) -> dict[str, Any]:
-    """Log what the step did (or would call) and return the metadata every step records."""
-    for step in result.steps:
-        context.log.info(step)
-    for warning in result.warnings:
-        context.log.warning(warning)
-    if result.dry_run:
-        for call in result.calls:
-            context.log.info(f"would call {call}")
+def _recorded(result: ClusterResult) -> dict[str, Any]:
+    """The metadata every step records."""
     return {"changed": result.changed, "dry_run": result.dry_run}
 
 
@@ -104,10 +84,9 @@ def cluster_metadata(info: ClusterInfo | None) -> dict[str, Any]:
 def cluster_settings(
     context: OpExecutionContext, redshift_cluster: RedshiftClusterResource
 ) -> Output[str]:
-    with reported():
-        cfg, aws, result = redshift_cluster.session()
-        cidr = ingress_cidr(cfg, redshift_cluster.allow_anywhere, result)
-    metadata = _report(context, result)
+    with redshift_cluster.step(context) as (cfg, aws, result):
+        cidr = network.ingress_cidr(cfg, redshift_cluster.allow_anywhere, result)
+    metadata = _recorded(result)
     context.log.info(f"settings of cluster {cfg.identifier} from {cfg.path} are valid")
     return Output(
         cfg.identifier,
@@ -128,25 +107,23 @@ def cluster_settings(
 def iam_role(
     context: OpExecutionContext, redshift_cluster: RedshiftClusterResource, identifier: str
 ) -> Output[str]:
-    with reported():
-        cfg, aws, result = redshift_cluster.session()
-        arn = ensure_role(aws, cfg, result)
-    return Output(arn, metadata={**_report(context, result), "role_arn": arn})
+    with redshift_cluster.step(context) as (cfg, aws, result):
+        arn = iam.ensure_role(aws, cfg, result)
+    return Output(arn, metadata={**_recorded(result), "role_arn": arn})
 
 
 @op(description="The cluster's security group, open on its port to DWH_ALLOWED_CIDR only.")
 def security_group(
     context: OpExecutionContext, redshift_cluster: RedshiftClusterResource, identifier: str
 ) -> Output[str]:
-    with reported():
-        cfg, aws, result = redshift_cluster.session()
-        cidr = ingress_cidr(cfg, redshift_cluster.allow_anywhere, result)
-        group_id = ensure_security_group(aws, cfg, cidr, result)
+    with redshift_cluster.step(context) as (cfg, aws, result):
+        cidr = network.ingress_cidr(cfg, redshift_cluster.allow_anywhere, result)
+        group_id = network.ensure_security_group(aws, cfg, cidr, result)
     return Output(
         group_id,
         metadata={
-            **_report(context, result),
-            "group": group_name(cfg),
+            **_recorded(result),
+            "group": network.group_name(cfg),
             "group_id": group_id,
             "ingress": f"TCP {cfg.port} from {cidr}",
         },
@@ -160,10 +137,9 @@ def cluster(
     role_arn: str,
     group_id: str,
 ) -> Output[str]:
-    with reported():
-        cfg, aws, result = redshift_cluster.session()
-        ensure_cluster(aws, cfg, result, role_arn=role_arn, group_id=group_id)
-    return Output(cfg.identifier, metadata={**_report(context, result), "cluster": cfg.identifier})
+    with redshift_cluster.step(context) as (cfg, aws, result):
+        cluster_steps.ensure_cluster(aws, cfg, result, role_arn=role_arn, group_id=group_id)
+    return Output(cfg.identifier, metadata={**_recorded(result), "cluster": cfg.identifier})
 
 
 @op(description="Wait until the cluster is available, logging its status at every look.")
@@ -173,18 +149,17 @@ def wait_for_cluster(
     redshift_cluster: RedshiftClusterResource,
     identifier: str,
 ) -> Output[str]:
-    with reported():
-        cfg, aws, result = redshift_cluster.session()
-        info = wait_until_available(
+    with redshift_cluster.step(context) as (cfg, aws, result):
+        info = cluster_steps.wait_until_available(
             aws,
             cfg,
             timeout=config.timeout_seconds,
             delay=config.poll_seconds,
             progress=context.log.info,
         )
-    if info is not None:
-        context.log.info(f"cluster {info.identifier} is {info.status}")
-    return Output(cfg.identifier, metadata={**_report(context, result), **cluster_metadata(info)})
+        if info is not None:  # logged before the step's own lines
+            context.log.info(f"cluster {info.identifier} is {info.status}")
+    return Output(cfg.identifier, metadata={**_recorded(result), **cluster_metadata(info)})
 
 
 @op(description="Write the endpoint and the role ARN into dwh.cfg, changing nothing else.")
@@ -194,16 +169,15 @@ def cluster_endpoint(
     identifier: str,
     group_id: str,
 ) -> Output[str]:
-    with reported():
-        cfg, aws, result = redshift_cluster.session()
-        info = write_endpoint(aws, cfg, result, group_id=group_id)
+    with redshift_cluster.step(context) as (cfg, aws, result):
+        info = cluster_steps.write_endpoint(aws, cfg, result, group_id=group_id)
     written = read_config(cfg.path) if cfg.path.exists() else None
     host = (config_value(written, "CLUSTER", "HOST") if written else None) or ""
     arn = (config_value(written, "IAM_ROLE", "ARN") if written else None) or ""
     return Output(
         host,
         metadata={
-            **_report(context, result),
+            **_recorded(result),
             "endpoint": host,
             "port": (info.port or 0) if info is not None else 0,
             "role_arn": arn,
@@ -234,10 +208,9 @@ def provision_redshift() -> None:
 def cluster_details(
     context: OpExecutionContext, redshift_cluster: RedshiftClusterResource
 ) -> Output[str]:
-    with reported():
-        cfg, aws, result = redshift_cluster.session()
-        info = describe_cluster(aws, cfg)
-    metadata = {**_report(context, result), **cluster_metadata(info)}
+    with redshift_cluster.step(context) as (cfg, aws, result):
+        info = cluster_steps.describe_cluster(aws, cfg)
+    metadata = {**_recorded(result), **cluster_metadata(info)}
     if info is not None:
         where = f" at {info.endpoint}:{info.port}" if info.endpoint else ""
         context.log.info(
@@ -261,10 +234,10 @@ def delete_cluster(
     config: DeleteClusterConfig,
     redshift_cluster: RedshiftClusterResource,
 ) -> Output[str]:
-    with reported():
-        check_snapshot_name(config.final_snapshot)
-        cfg, aws, result = redshift_cluster.session()
-        remove_cluster(
+    with reported():  # a bad name fails before dwh.cfg is read
+        cluster_steps.check_snapshot_name(config.final_snapshot)
+    with redshift_cluster.step(context) as (cfg, aws, result):
+        cluster_steps.remove_cluster(
             aws,
             cfg,
             result,
@@ -273,7 +246,7 @@ def delete_cluster(
             delay=config.poll_seconds,
             progress=context.log.info,
         )
-    metadata = {**_report(context, result), "final_snapshot": config.final_snapshot or ""}
+    metadata = {**_recorded(result), "final_snapshot": config.final_snapshot or ""}
     return Output(cfg.identifier, metadata=metadata)
 
 
@@ -284,9 +257,8 @@ def delete_security_group(
     redshift_cluster: RedshiftClusterResource,
     identifier: str,
 ) -> Output[str]:
-    with reported():
-        cfg, aws, result = redshift_cluster.session()
-        remove_security_group(
+    with redshift_cluster.step(context) as (cfg, aws, result):
+        network.remove_security_group(
             aws,
             cfg,
             result,
@@ -294,7 +266,7 @@ def delete_security_group(
             delay=config.poll_seconds,
             progress=context.log.info,
         )
-    return Output(group_name(cfg), metadata=_report(context, result))
+    return Output(network.group_name(cfg), metadata=_recorded(result))
 
 
 @op(description="Delete the IAM role, if provisioning made it, unless keep_role.")
@@ -304,13 +276,12 @@ def delete_role(
     redshift_cluster: RedshiftClusterResource,
     group: str,
 ) -> Output[str]:
-    with reported():
-        cfg, aws, result = redshift_cluster.session()
+    with redshift_cluster.step(context) as (cfg, aws, result):
         if config.keep_role:
             result.steps.append(f"kept IAM role {cfg.role_name} (keep_role)")
         else:
-            remove_role(aws, cfg, result)
-    return Output(cfg.role_name, metadata=_report(context, result))
+            iam.remove_role(aws, cfg, result)
+    return Output(cfg.role_name, metadata=_recorded(result))
 
 
 @job(

@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dagster import ConfigurableResource, EnvVar, InitResourceContext
+from dagster import ConfigurableResource, EnvVar, InitResourceContext, OpExecutionContext
 from pydantic import Field, PrivateAttr
 
 from sparkify_dagster.cluster.aws import Aws
-from sparkify_dagster.cluster.lifecycle import ClusterConfig, ClusterResult, open_session
+from sparkify_dagster.cluster.dwhcfg import ClusterConfig
+from sparkify_dagster.cluster.lifecycle import ClusterResult, open_session
 from sparkify_dagster.core.errors import ConfigError
 from sparkify_dagster.core.settings import (
     CLUSTER_IDENTIFIER,
@@ -44,6 +45,7 @@ from sparkify_dagster.core.settings import (
     environ,
     redact,
 )
+from sparkify_dagster.failures import reported
 from sparkify_dagster.warehouse.engines import RedshiftOptions, Warehouse, connect, engine_class
 from sparkify_dagster.warehouse.pipeline import source_locations
 
@@ -287,6 +289,28 @@ class RedshiftClusterResource(ConfigurableResource):
             profile=self.profile_name,
             client_config=retries,
         )
+
+    @contextmanager
+    def step(
+        self, context: OpExecutionContext
+    ) -> Iterator[tuple[ClusterConfig, Aws, ClusterResult]]:
+        """One op's session for a ``with`` block: a :class:`SparkifyError` in it fails the op
+        with its message; when the block succeeds, what the step did (or, in a dry run, would
+        call) goes to the op's log.
+
+        >>> with redshift_cluster.step(context) as (cfg, aws, result):  # doctest: +SKIP
+        ...     arn = ensure_role(aws, cfg, result)
+        """
+        with reported():
+            cfg, aws, result = self.session()
+            yield cfg, aws, result
+        for done in result.steps:
+            context.log.info(done)
+        for warning in result.warnings:
+            context.log.warning(warning)
+        if result.dry_run:
+            for call in result.calls:
+                context.log.info(f"would call {call}")
 
 
 def _from_env(setting: Setting[Any]) -> EnvVar | None:

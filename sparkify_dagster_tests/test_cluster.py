@@ -10,9 +10,9 @@ from typing import Any
 import boto3
 import pytest
 
-from sparkify_dagster.cluster.aws import Aws, translate
+from sparkify_dagster.cluster.aws import Aws
+from sparkify_dagster.cluster.iam import S3_READ_ONLY
 from sparkify_dagster.cluster.lifecycle import (
-    S3_READ_ONLY,
     cluster_endpoint,
     cluster_status,
     create_cluster,
@@ -268,7 +268,7 @@ def test_translate_covers_invalid_node_parameters() -> None:
         {"Error": {"Code": "InvalidParameterValue", "Message": "Invalid node type: dc9.large"}},
         "CreateCluster",
     )
-    translated = translate(error, Aws(dry_run=True), "redshift")
+    translated = Aws(dry_run=True).translate(error, "redshift")
     assert isinstance(translated, AwsParameterError)
     assert str(translated) == (
         "AWS rejected redshift:CreateCluster: Invalid node type: dc9.large "

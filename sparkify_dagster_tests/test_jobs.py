@@ -23,7 +23,7 @@ from dagster import (
     reconstructable,
 )
 
-from sparkify_dagster.cluster.lifecycle import S3_READ_ONLY
+from sparkify_dagster.cluster.iam import S3_READ_ONLY
 from sparkify_dagster.definitions import defs
 from sparkify_dagster.jobs import provision_redshift, redshift_status, teardown_redshift
 from sparkify_dagster.resources import RedshiftClusterResource

@@ -3,8 +3,8 @@
 botocore (the core of boto3) finds credentials, region and endpoint through the standard AWS
 configuration chain (``AWS_PROFILE``, ``AWS_ACCESS_KEY_ID``, ``~/.aws``, instance roles,
 ``AWS_ENDPOINT_URL``, …); nothing here names an endpoint. Every AWS failure becomes a
-:class:`SparkifyError` in one place, :func:`translate`, with the fix, naming the credentials
-*source* but never a key.
+:class:`SparkifyError` through :func:`sparkify_dagster.core.aws.translate` in the words of
+:data:`WORDING`, with the fix, naming the credentials *source* but never a key.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sparkify_dagster.core.aws import Wording, credentials_source, translate
 from sparkify_dagster.core.errors import (
     AwsAccessDeniedError,
     AwsCredentialsError,
-    AwsError,
     AwsParameterError,
     ClusterNotFoundError,
     ClusterStuckError,
@@ -28,52 +28,60 @@ from sparkify_dagster.core.errors import (
 
 Progress = Callable[[str], None]
 
+DEFAULT_TIMEOUT = 1800.0  # seconds a step waits for the cluster, at most
+DEFAULT_DELAY = 15.0  # seconds between two looks at it
+
 _SECRET_PARAMS = frozenset({"MasterUserPassword"})
 
-_CREDENTIAL_CODES = frozenset(
-    {
-        "InvalidClientTokenId",
-        "UnrecognizedClientException",
-        "AuthFailure",
-        "SignatureDoesNotMatch",
-        "InvalidAccessKeyId",
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "RequestExpired",
-        "InvalidToken",
-    }
+# What the cluster steps say about each kind of AWS failure (see core.aws.translate).
+WORDING = Wording(
+    messages={
+        "profile": (
+            "AWS profile {profile!r} is not in the AWS configuration: run "
+            "`aws configure --profile NAME`, or name another profile"
+        ),
+        "region": (
+            "no AWS region is set: add REGION to the [AWS] section of dwh.cfg, or set AWS_REGION"
+        ),
+        "no-credentials": (
+            "no AWS credentials found: run `aws configure`, set AWS_PROFILE, or set "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        ),
+        "unreachable": (
+            "cannot reach AWS ({error}): check the network, the region and AWS_ENDPOINT_URL"
+        ),
+        "waiter": (
+            "waiting stopped: {reason}: look at the cluster's events in the Redshift console"
+        ),
+        "credentials": (
+            "AWS does not accept the credentials from {credentials} ({code}): renew or correct "
+            "them, or remove them to use another source of the AWS credential chain"
+        ),
+        "denied": (
+            "the credentials from {credentials} may not call {action} ({code}): grant that "
+            "action to the IAM user or role, or use other credentials"
+        ),
+        "cluster-not-found": (
+            "{message} (region {region}): check [DWH] DWH_CLUSTER_IDENTIFIER and [AWS] REGION, "
+            "or create it with the provision_redshift job"
+        ),
+        "parameter": (
+            "AWS rejected {action}: {message} ({code}): correct the [DWH] values in dwh.cfg and "
+            "run the command again"
+        ),
+        "refused": "AWS refused {action}: {message} ({code})",
+        "failed": "AWS request failed: {error}",
+    },
+    errors={
+        "profile": ConfigError,
+        "region": ConfigError,
+        "no-credentials": AwsCredentialsError,
+        "credentials": AwsCredentialsError,
+        "denied": AwsAccessDeniedError,
+        "cluster-not-found": ClusterNotFoundError,
+        "parameter": AwsParameterError,
+    },
 )
-_ACCESS_CODES = frozenset(
-    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AccessDeniedFault"}
-)
-_PARAMETER_CODES = frozenset(
-    {
-        "InvalidParameterValue",
-        "InvalidParameterCombination",
-        "InvalidParameter",
-        "ValidationError",
-        "MalformedPolicyDocument",
-        "UnsupportedOperation",
-        "InvalidClusterType",
-        "ClusterQuotaExceeded",
-        "NumberOfNodesQuotaExceeded",
-        "NumberOfNodesPerClusterLimitExceeded",
-        "InsufficientClusterCapacity",
-        "InvalidVPCNetworkStateFault",
-        "ClusterSnapshotAlreadyExists",
-        "InvalidClusterState",
-    }
-)
-_CREDENTIAL_SOURCES = {
-    "explicit": "[AWS] KEY and SECRET in dwh.cfg",
-    "env": "the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
-    "shared-credentials-file": "the shared credentials file (~/.aws/credentials)",
-    "config-file": "the AWS config file (~/.aws/config)",
-    "iam-role": "the instance's IAM role",
-    "container-role": "the container's IAM role",
-    "assume-role": "an assumed role from the AWS config",
-    "sso": "AWS SSO (IAM Identity Center)",
-}
 
 
 @dataclass(frozen=True)
@@ -146,7 +154,7 @@ class Aws:
                     config=self.client_config,
                 )
             except Exception as exc:
-                raise translate(exc, self, service) from None
+                raise self.translate(exc, service) from None
         return self._clients[service]
 
     @property
@@ -157,15 +165,22 @@ class Aws:
     def credentials_source(self) -> str:
         """Where the credentials came from, in words (never the credentials themselves)."""
         if self.access_key and self.secret_key:
-            return _CREDENTIAL_SOURCES["explicit"]
+            return credentials_source("explicit")
         try:
             credentials = self.session.get_credentials()
         except Exception:
             return "the AWS credential chain"
-        if credentials is None:
-            return "nowhere (no credentials found)"
-        return _CREDENTIAL_SOURCES.get(
-            credentials.method, f"the AWS credential chain ({credentials.method})"
+        method = None if credentials is None else credentials.method
+        return credentials_source(method, self.session.profile)
+
+    def translate(self, exc: Exception, service: str | None = None) -> SparkifyError:
+        """``exc`` as the :class:`SparkifyError` that names the fix (see :data:`WORDING`)."""
+        return translate(
+            exc,
+            WORDING,
+            service=service,
+            credentials=self.credentials_source,
+            region=lambda: self.region_name,
         )
 
     def call(self, service: str, operation: str, note: str = "", **params: Any) -> Any:
@@ -178,7 +193,7 @@ class Aws:
         except SparkifyError:
             raise
         except Exception as exc:
-            raise translate(exc, self, service) from None
+            raise self.translate(exc, service) from None
 
     def read(self, service: str, operation: str, missing: str, **params: Any) -> Any:
         """Like :meth:`call`, but ``None`` when AWS answers with the error code ``missing``."""
@@ -192,11 +207,11 @@ class Aws:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == missing:
                 return None
-            raise translate(exc, self, service) from None
+            raise self.translate(exc, service) from None
         except SparkifyError:
             raise
         except Exception as exc:
-            raise translate(exc, self, service) from None
+            raise self.translate(exc, service) from None
 
     def wait(
         self,
@@ -232,12 +247,12 @@ class Aws:
             except WaiterError as exc:
                 response = exc.last_response or {}
                 if "Error" in response or exc.kwargs.get("reason") != "Max attempts exceeded":
-                    raise translate(exc, self, service) from None
+                    raise self.translate(exc, service) from None
                 seen = state(response)
             except SparkifyError:
                 raise
             except Exception as exc:
-                raise translate(exc, self, service) from None
+                raise self.translate(exc, service) from None
             elapsed = time.monotonic() - start
             if elapsed + delay > timeout:
                 raise ClusterStuckError(
@@ -250,76 +265,3 @@ class Aws:
             if progress is not None:
                 progress(f"waiting for {what}: {seen} ({elapsed:.0f} s of at most {timeout:g} s)")
             time.sleep(delay)
-
-
-def translate(exc: Exception, aws: Aws, service: str | None = None) -> SparkifyError:
-    """The one place where botocore and AWS errors become sparkify errors, each with its fix."""
-    from botocore import exceptions as boto
-
-    if isinstance(exc, SparkifyError):
-        return exc
-    if isinstance(exc, boto.ProfileNotFound):
-        return ConfigError(
-            f"AWS profile {exc.kwargs.get('profile')!r} is not in the AWS configuration: run "
-            "`aws configure --profile NAME`, or name another profile"
-        )
-    if isinstance(exc, boto.NoRegionError):
-        return ConfigError(
-            "no AWS region is set: add REGION to the [AWS] section of dwh.cfg, or set AWS_REGION"
-        )
-    if isinstance(exc, boto.NoCredentialsError | boto.PartialCredentialsError):
-        return AwsCredentialsError(
-            "no AWS credentials found: run `aws configure`, set AWS_PROFILE, or set "
-            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-        )
-    if isinstance(exc, boto.EndpointConnectionError | boto.ConnectTimeoutError):
-        return AwsError(
-            f"cannot reach AWS ({exc}): check the network, the region and AWS_ENDPOINT_URL"
-        )
-    if isinstance(exc, boto.WaiterError):
-        response = exc.last_response or {}
-        if "Error" in response:
-            exc = boto.ClientError(response, exc.kwargs.get("name", "Waiter"))
-        else:
-            return AwsError(
-                f"waiting stopped: {exc.kwargs.get('reason')}: look at the cluster's events in "
-                "the Redshift console"
-            )
-    if isinstance(exc, boto.ClientError):
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", "Unknown"))
-        message = str(error.get("Message", "")).strip() or code
-        action = f"{service}:{exc.operation_name}" if service else exc.operation_name
-        if code in _CREDENTIAL_CODES:
-            return AwsCredentialsError(
-                f"AWS does not accept the credentials from {aws.credentials_source()} ({code}): "
-                "renew or correct them, or remove them to use another source of the AWS "
-                "credential chain",
-                code=code,
-                action=action,
-            )
-        if code in _ACCESS_CODES:
-            return AwsAccessDeniedError(
-                f"the credentials from {aws.credentials_source()} may not call {action} "
-                f"({code}): grant that action to the IAM user or role, or use other credentials",
-                code=code,
-                action=action,
-            )
-        if code == "ClusterNotFound":
-            return ClusterNotFoundError(
-                f"{message} (region {aws.region_name}): check [DWH] DWH_CLUSTER_IDENTIFIER and "
-                "[AWS] REGION, or create it with the provision_redshift job",
-                code=code,
-                action=action,
-            )
-        if code in _PARAMETER_CODES:
-            return AwsParameterError(
-                f"AWS rejected {action}: {message} ({code}): correct the [DWH] values in "
-                "dwh.cfg and run the command again",
-                code=code,
-                action=action,
-            )
-        return AwsError(f"AWS refused {action}: {message} ({code})", code=code, action=action)
-    if isinstance(exc, boto.BotoCoreError):
-        return AwsError(f"AWS request failed: {exc}")
-    return AwsError(f"AWS request failed: {type(exc).__name__}: {exc}")

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sparkify_dagster.core import settings
 from sparkify_dagster.core.errors import ConfigError
 from sparkify_dagster.core.settings import config_value, read_config
 
@@ -39,7 +40,6 @@ _RETIRED_NODE_TYPES = ("ds2.xlarge", "ds2.8xlarge", "dc1.large", "dc1.8xlarge")
 CLUSTER_TYPES = ("single-node", "multi-node")
 MAX_NODES = 128
 
-_IDENTIFIER = re.compile(r"[a-z][a-z0-9-]{0,62}")
 _DB_NAME = re.compile(r"[a-z_][a-z0-9_$]{0,63}")
 _DB_USER = re.compile(r"[a-z_][a-z0-9_$]{0,127}", re.IGNORECASE)
 _ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
@@ -79,7 +79,7 @@ def load_cluster_config(
 
     Raises :class:`ConfigError` listing every bad or missing value, each with its fix.
     """
-    environ = os.environ if environ is None else environ
+    environ = settings.environ() if environ is None else environ
     overrides = {k: v.strip() for k, v in environ.items() if k.startswith("DWH_") and v.strip()}
     if Path(path).is_file():
         cfg = read_config(path)

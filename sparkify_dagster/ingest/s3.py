@@ -40,7 +40,8 @@ from botocore.exceptions import (
 from rich import filesize
 
 from sparkify_dagster.core import progress
-from sparkify_dagster.core.errors import SourceError
+from sparkify_dagster.core.aws import CREDENTIAL_SOURCES, Wording, credentials_source, translate
+from sparkify_dagster.core.errors import SourceError, SparkifyError
 from sparkify_dagster.ingest.sources import ListedFile, Listing, SourceFile, is_wanted
 from sparkify_dagster.warehouse.engines.s3_staging import split_uri
 
@@ -50,31 +51,47 @@ WORKERS = 32  # concurrent GETs; the connection pool is sized to match
 WINDOW_BYTES = 64 * 2**20  # listed bytes fetched ahead of the consumer, at most
 DEFAULT_MAX_ATTEMPTS = 5  # per request, when AWS_MAX_ATTEMPTS / max_attempts is not set
 
-_MISSING_BUCKET = {"NoSuchBucket"}
-_DENIED = {
-    "AccessDenied",
-    "AllAccessDisabled",
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "ExpiredToken",
-    "InvalidToken",
-    "403",
-}
-_VANISHED = {"NoSuchKey", "404"}
-_CHANGED = {"PreconditionFailed", "412"}
+# S3 messages name the environment as "environment variables".
+_CREDENTIAL_SOURCES = {**CREDENTIAL_SOURCES, "env": "environment variables (AWS_ACCESS_KEY_ID)"}
 
-# botocore's names for where credentials came from, in words.
-_CREDENTIAL_SOURCES = {
-    "env": "environment variables (AWS_ACCESS_KEY_ID)",
-    "shared-credentials-file": "the shared credentials file, profile {profile!r}",
-    "config-file": "the AWS config file, profile {profile!r}",
-    "assume-role": "a role assumed by profile {profile!r}",
-    "assume-role-with-web-identity": "a web identity role (AWS_ROLE_ARN)",
-    "sso": "AWS SSO, profile {profile!r}",
-    "custom-process": "a credential_process of profile {profile!r}",
-    "container-role": "the container's role",
-    "iam-role": "the instance's IAM role",
+# What the S3 reader says about each kind of AWS failure (see core.aws.translate).
+_DENIED_SIGNED = (
+    "access to {what} was denied ({code}) using {credentials}; give these credentials "
+    "s3:ListBucket and s3:GetObject, choose others with AWS_PROFILE, or set "
+    "SPARKIFY_NO_SIGN_REQUEST=true for a public bucket"
+)
+_DENIED_UNSIGNED = (
+    "access to {what} was denied ({code}) to unsigned requests: it is not public. Configure "
+    "AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...) and unset SPARKIFY_NO_SIGN_REQUEST"
+)
+_MESSAGES = {
+    "missing-bucket": (
+        "bucket {bucket} does not exist (reading {what}); check the name in "
+        "SPARKIFY_SONG_DATA/SPARKIFY_LOG_DATA"
+    ),
+    "vanished": (
+        "{what} was listed but is gone now (it was deleted while sparkify was reading); nothing "
+        "was loaded, run again"
+    ),
+    "changed": (
+        "{what} changed while sparkify was reading it (its ETag differs from the listing); "
+        "nothing was loaded, run again"
+    ),
+    "refused": (
+        "reading {what} failed after {attempts}: {code} ({message}); the store is busy or "
+        "unavailable, retry later or raise AWS_MAX_ATTEMPTS"
+    ),
+    "failed": (
+        "reading {what} failed: {error}; check AWS_ENDPOINT_URL/AWS_REGION and the network, "
+        "retry later or raise AWS_MAX_ATTEMPTS"
+    ),
 }
+_SIGNED = Wording(
+    {**_MESSAGES, "credentials": _DENIED_SIGNED, "denied": _DENIED_SIGNED}, error=SourceError
+)
+_UNSIGNED = Wording(
+    {**_MESSAGES, "credentials": _DENIED_UNSIGNED, "denied": _DENIED_UNSIGNED}, error=SourceError
+)
 
 
 @dataclass(frozen=True)
@@ -303,7 +320,10 @@ class S3Source:
                         "says so and skips the credential lookup)"
                     )
             else:
-                self.credentials = _describe(credentials.method, session.profile_name)
+                where = credentials_source(
+                    credentials.method, session.profile_name, sources=_CREDENTIAL_SOURCES
+                )
+                self.credentials = f"credentials from {where}"
             configured = core.get_config_variable("max_attempts")
             if configured is None:
                 options["retries"] = {"total_max_attempts": DEFAULT_MAX_ATTEMPTS}
@@ -312,48 +332,15 @@ class S3Source:
             self._client = session.client("s3", config=Config(**options))
         return self._client
 
-    def _explain(self, exc: Exception, what: str) -> SourceError:
-        """One place that turns botocore's errors into messages naming the object and the fix."""
-        if isinstance(exc, ClientError):
-            error = exc.response.get("Error", {})
-            code = str(error.get("Code", ""))
-            message = error.get("Message") or code
-            tries = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) + 1
-            if code in _MISSING_BUCKET:
-                return SourceError(
-                    f"bucket {self.bucket} does not exist (reading {what}); check the name in "
-                    "SPARKIFY_SONG_DATA/SPARKIFY_LOG_DATA"
-                )
-            if code in _DENIED and self.credentials.startswith("no credentials"):
-                return SourceError(
-                    f"access to {what} was denied ({code}) to unsigned requests: it is not "
-                    "public. Configure AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...) "
-                    "and unset SPARKIFY_NO_SIGN_REQUEST"
-                )
-            if code in _DENIED:
-                return SourceError(
-                    f"access to {what} was denied ({code}) using {self.credentials}; give "
-                    "these credentials s3:ListBucket and s3:GetObject, choose others with "
-                    "AWS_PROFILE, or set SPARKIFY_NO_SIGN_REQUEST=true for a public bucket"
-                )
-            if code in _VANISHED:
-                return SourceError(
-                    f"{what} was listed but is gone now (it was deleted while sparkify was "
-                    "reading); nothing was loaded, run again"
-                )
-            if code in _CHANGED:
-                return SourceError(
-                    f"{what} changed while sparkify was reading it (its ETag differs from the "
-                    "listing); nothing was loaded, run again"
-                )
-            return SourceError(
-                f"reading {what} failed after {tries} attempt{'s' if tries > 1 else ''}: "
-                f"{code} ({message}); the store is busy or unavailable, retry later or raise "
-                "AWS_MAX_ATTEMPTS"
-            )
-        return SourceError(
-            f"reading {what} failed: {exc}; check AWS_ENDPOINT_URL/AWS_REGION and the network, "
-            "retry later or raise AWS_MAX_ATTEMPTS"
+    def _explain(self, exc: Exception, what: str) -> SparkifyError:
+        """botocore's error as a message naming the object and the fix."""
+        unsigned = self.credentials.startswith("no credentials")
+        return translate(
+            exc,
+            _UNSIGNED if unsigned else _SIGNED,
+            what=what,
+            bucket=self.bucket,
+            credentials=self.credentials,
         )
 
 
@@ -364,10 +351,3 @@ def _server_time(response: dict[str, Any]) -> float:
         return parsedate_to_datetime(header).timestamp() if header else time.time()
     except (TypeError, ValueError):
         return time.time()
-
-
-def _describe(method: str | None, profile: str | None) -> str:
-    """Where credentials came from, in words, never their values."""
-    template = _CREDENTIAL_SOURCES.get(method or "", "credentials from {method}")
-    where = template.format(profile=profile or "default", method=method or "an unknown source")
-    return where if where.startswith("credentials") else f"credentials from {where}"
