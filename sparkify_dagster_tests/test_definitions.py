@@ -202,3 +202,10 @@ def test_the_checks_do_not_depend_on_the_target(tmp_path: Path) -> None:
         keys.append(done.stdout)
     assert keys[0] == keys[1] == keys[2]
     assert "staging_events:records_reconcile" in keys[0]
+
+
+def test_every_public_name_resolves_from_its_module() -> None:
+    names = set(sparkify_dagster.__all__) - {"__version__"}
+    assert names == set(sparkify_dagster._HOMES)
+    for name in names:
+        assert getattr(sparkify_dagster, name) is not None, name

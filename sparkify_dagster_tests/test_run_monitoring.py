@@ -119,3 +119,13 @@ def test_a_process_is_alive_only_while_it_runs_and_is_the_one_reported() -> None
     wait_for(lambda: not process_alive(child.pid, reported), 30, "the child exiting")  # a zombie
     child.wait()
     assert not process_alive(child.pid, reported)
+
+
+def test_the_launcher_every_dagster_process_loads_does_not_load_the_engines() -> None:
+    code = (
+        "import sys, sparkify_dagster.launcher; print(sorted(m for m in sys.modules if "
+        "'duckdb' in m or 'psycopg' in m or m.startswith('sparkify_dagster.warehouse')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
