@@ -16,8 +16,8 @@ from sqlglot import exp
 import sparkify_dagster
 from sparkify_dagster.core.errors import ConfigError, RecordError, WarehouseError
 from sparkify_dagster.core.settings import Settings
+from sparkify_dagster.ingest.files import SourceFile
 from sparkify_dagster.ingest.parse import EVENT_FIELDS
-from sparkify_dagster.ingest.sources import SourceFile
 from sparkify_dagster.warehouse import checks, transform
 from sparkify_dagster.warehouse.checks import checks_for
 from sparkify_dagster.warehouse.engines import DuckDBWarehouse, PostgresWarehouse, RedshiftWarehouse

@@ -24,8 +24,9 @@ import sparkify_dagster
 from sparkify_dagster.core.errors import ConfigError, SourceError
 from sparkify_dagster.core.progress import reporter
 from sparkify_dagster.core.settings import Settings
+from sparkify_dagster.ingest.files import decompress
 from sparkify_dagster.ingest.s3 import S3Source
-from sparkify_dagster.ingest.sources import LocalSource, decompress, open_source
+from sparkify_dagster.ingest.sources import LocalSource, open_source
 from sparkify_dagster_tests.conftest import event, song
 from sparkify_dagster_tests.faults import FaultyProxy
 

@@ -41,7 +41,7 @@ from rich import filesize
 
 from sparkify_dagster.core import progress
 from sparkify_dagster.core.errors import SourceError
-from sparkify_dagster.ingest.sources import ListedFile, Listing, SourceFile, is_wanted
+from sparkify_dagster.ingest.files import ListedFile, Listing, SourceFile, is_wanted
 from sparkify_dagster.warehouse.engines.s3_staging import split_uri
 
 log = logging.getLogger(__name__)

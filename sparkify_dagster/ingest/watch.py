@@ -38,7 +38,8 @@ from typing import Any
 import orjson
 
 from sparkify_dagster.core.errors import SourceError
-from sparkify_dagster.ingest.sources import ListedFile, Listing, Source, open_source
+from sparkify_dagster.ingest.files import ListedFile, Listing, Source
+from sparkify_dagster.ingest.sources import open_source
 
 LOOKBACK_DAYS = 7  # days before the newest event log that are listed again for late files
 MAX_KEYS = 20_000  # song keys listed per look at most

@@ -32,6 +32,7 @@ from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from sparkify_dagster.core.errors import RecordError, SourceError, SparkifyError
 from sparkify_dagster.core.progress import Reporter, Silent
+from sparkify_dagster.ingest.files import Source, SourceFile, decompress
 from sparkify_dagster.ingest.parse import (
     Parsed,
     Rejected,
@@ -40,7 +41,7 @@ from sparkify_dagster.ingest.parse import (
     song_results,
 )
 from sparkify_dagster.ingest.plain import SHAPES, RawRecords
-from sparkify_dagster.ingest.sources import Source, SourceFile, decompress, open_source
+from sparkify_dagster.ingest.sources import open_source
 from sparkify_dagster.warehouse.engines import Warehouse, quote
 from sparkify_dagster.warehouse.model import (
     LOAD_ERRORS,

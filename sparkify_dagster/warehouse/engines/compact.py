@@ -30,8 +30,9 @@ from typing import Any
 import orjson
 
 from sparkify_dagster.core.errors import ConfigError, RecordError
+from sparkify_dagster.ingest.files import SourceFile, decompress, is_wanted
 from sparkify_dagster.ingest.parse import event_lines
-from sparkify_dagster.ingest.sources import SourceFile, decompress, is_wanted, open_source
+from sparkify_dagster.ingest.sources import open_source
 from sparkify_dagster.warehouse.engines import s3_staging
 
 PART_TARGET_BYTES = 512 * 1024 * 1024  # raw bytes per part before another round of slices
