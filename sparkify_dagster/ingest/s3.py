@@ -42,7 +42,7 @@ from rich import filesize
 from sparkify_dagster.core import progress
 from sparkify_dagster.core.errors import SourceError
 from sparkify_dagster.ingest.files import ListedFile, Listing, SourceFile, is_wanted
-from sparkify_dagster.warehouse.engines.s3_staging import split_uri
+from sparkify_dagster.ingest.s3_objects import split_uri
 
 log = logging.getLogger(__name__)
 
