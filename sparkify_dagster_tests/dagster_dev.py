@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Any
 
 from sparkify_dagster.warehouse.model import STAGING_TABLES, STAR_TABLES
-from sparkify_dagster_tests.conftest import REPO
+from sparkify_dagster_tests.helpers import REPO
 from sparkify_dagster_tests.pgserver import free_port
 
 DAGSTER = Path(sys.executable).parent / "dagster"

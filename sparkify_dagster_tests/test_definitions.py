@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +10,16 @@ import pytest
 from dagster import DagsterInstance, Definitions
 
 import sparkify_dagster
-from sparkify_dagster_tests.conftest import REPO, event, song, write_events, write_songs
-from sparkify_dagster_tests.test_incremental import star
-
-DAGSTER = Path(sys.executable).parent / "dagster"
+from sparkify_dagster_tests.helpers import (
+    REPO,
+    dagster,
+    dagster_home,
+    event,
+    song,
+    star,
+    write_events,
+    write_songs,
+)
 
 # Loads the code location the way a code server does, with every socket refused and every warning
 # an error: loading must neither reach the network nor warn.
@@ -74,21 +78,6 @@ def test_the_workspace_and_instance_files_are_the_ones_users_need(
     assert not instance.run_retries_retry_on_asset_or_op_failure  # a failed step names a cause
     pyproject = (REPO / "pyproject.toml").read_text()
     assert "[tool.dagster]" not in pyproject and "[tool.dg]" not in pyproject
-
-
-def dagster_home(tmp_path: Path) -> dict[str, str]:
-    """A temporary DAGSTER_HOME holding the project's dagster.yaml; runs start from it."""
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    return {**os.environ, "DAGSTER_HOME": str(home)}
-
-
-def dagster(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(DAGSTER), *args], capture_output=True, text=True, env=env, cwd=env["DAGSTER_HOME"],
-        timeout=300,
-    )  # fmt: skip
 
 
 @pytest.fixture

@@ -15,9 +15,8 @@ from dagster import DagsterInstance, DagsterRunStatus
 from dagster._core.run_coordinator import QueuedRunCoordinator
 
 import sparkify_dagster
-from sparkify_dagster_tests.conftest import REPO
 from sparkify_dagster_tests.dagster_dev import DAGSTER, TABLE_ASSETS
-from sparkify_dagster_tests.test_incremental import star
+from sparkify_dagster_tests.helpers import REPO, star
 
 TEAM_INSTANCE = REPO / "docs" / "deploy" / "dagster.yaml"
 

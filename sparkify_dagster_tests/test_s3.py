@@ -27,8 +27,8 @@ from sparkify_dagster.core.settings import Settings
 from sparkify_dagster.ingest.files import decompress
 from sparkify_dagster.ingest.s3 import S3Source
 from sparkify_dagster.ingest.sources import LocalSource, open_source
-from sparkify_dagster_tests.conftest import event, song
 from sparkify_dagster_tests.faults import FaultyProxy
+from sparkify_dagster_tests.helpers import event, song
 
 BUCKET = "sparkify-raw"
 
