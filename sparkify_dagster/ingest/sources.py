@@ -129,7 +129,7 @@ def _read(path: str, size: int) -> bytes:
             chunks.append(os.read(descriptor, max(size, 1 << 20)))
     finally:
         os.close(descriptor)
-    if len(chunks) == 2:  # read whole at once, the usual case: no copy of a 160 MB log
+    if len(chunks) == 2:  # read whole at once, the usual case: no copy of a large log
         return chunks[0]
     return b"".join(chunks)
 
