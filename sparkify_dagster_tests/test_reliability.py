@@ -87,7 +87,7 @@ def test_two_runs_at_once_take_turns_and_the_second_finds_nothing_to_load(
     user = server.launch(TABLE_ASSETS)
     seen = set()
     while True:
-        statuses = (server.run(sensor)["status"], server.run(user)["status"])
+        statuses = (server.status(sensor).value, server.status(user).value)
         seen.add(statuses)
         if all(status in ("SUCCESS", "FAILURE", "CANCELED") for status in statuses):
             break
