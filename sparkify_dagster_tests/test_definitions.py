@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -78,6 +79,18 @@ def test_the_workspace_and_instance_files_are_the_ones_users_need(
     assert not instance.run_retries_retry_on_asset_or_op_failure  # a failed step names a cause
     pyproject = (REPO / "pyproject.toml").read_text()
     assert "[tool.dagster]" not in pyproject and "[tool.dg]" not in pyproject
+
+
+def test_every_relative_link_in_the_docs_leads_to_a_file() -> None:
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    broken = [
+        f"{page.relative_to(REPO)}: {target}"
+        for page in pages
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text())
+        if not target.startswith(("http://", "https://", "mailto:", "#"))
+        and not (page.parent / target.split("#")[0]).exists()
+    ]
+    assert not broken, broken
 
 
 @pytest.fixture
