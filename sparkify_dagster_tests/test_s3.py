@@ -35,7 +35,7 @@ BUCKET = "sparkify-raw"
 
 @pytest.fixture
 def aws(aws_environment: str) -> str:
-    """conftest's ``aws`` without its server reset (about a second each): these tests keep to
+    """conftest's ``aws`` without its server reset, which is slow: these tests keep to
     their own bucket, emptied by ``s3``, and to IAM users of their own names."""
     return aws_environment
 
