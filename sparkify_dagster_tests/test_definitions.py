@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+import yaml  # type: ignore[import-untyped]
 from dagster import DagsterInstance, Definitions
 
 import sparkify_dagster
@@ -64,21 +66,18 @@ def test_the_package_exposes_defs_and_every_asset_has_a_description() -> None:
 def test_the_workspace_and_instance_files_are_the_ones_users_need(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    workspace = (REPO / "workspace.yaml").read_text()
-    assert "module_name: sparkify_dagster" in workspace
-    instance = (REPO / "dagster.yaml").read_text()
-    for line in (
-        "telemetry:\n  enabled: false",
-        "nux:\n  enabled: false",
-        "max_concurrent_runs: 1",
-    ):
-        assert line in instance
+    workspace = yaml.safe_load((REPO / "workspace.yaml").read_text())
+    assert workspace["load_from"] == [
+        {"python_module": {"module_name": "sparkify_dagster", "location_name": "sparkify"}}
+    ]
     monkeypatch.chdir(tmp_path)  # the instance's storage folders are relative to the process
     instance = DagsterInstance.from_config(str(REPO))
+    assert not instance.telemetry_enabled and not instance.nux_enabled
+    assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
     assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
     assert not instance.run_retries_retry_on_asset_or_op_failure  # a failed step names a cause
-    pyproject = (REPO / "pyproject.toml").read_text()
-    assert "[tool.dagster]" not in pyproject and "[tool.dg]" not in pyproject
+    tools = tomllib.loads((REPO / "pyproject.toml").read_text()).get("tool", {})
+    assert "dagster" not in tools and "dg" not in tools
 
 
 def test_every_relative_link_in_the_docs_leads_to_a_file() -> None:
