@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import sparkify_dagster
-from sparkify_dagster.warehouse.engines.compact import compact
+from sparkify_dagster.ingest.compact import compact
 
 
 def main() -> None:

@@ -1,83 +1,28 @@
-"""Shared fixtures: hand-written datasets and real warehouses (DuckDB files in temporary folders,
-a PostgreSQL server the suite starts itself)."""
+"""Shared fixtures: datasets, real warehouses (DuckDB files in temporary folders, a PostgreSQL
+server the suite starts itself) and AWS on a loopback moto server. Plain helpers are in
+:mod:`sparkify_dagster_tests.helpers`."""
 
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from sparkify_dagster.ingest.generate import EVENT_FIELDS
-
-REPO = Path(__file__).resolve().parent.parent
-SHARED_SAMPLE = REPO.parent / "shared" / "sparkify-sample"
+import sparkify_dagster
+from sparkify_dagster_tests.helpers import BUCKET, Store, load, s3_bucket, star
 
 
-def song(
-    song_id: str, title: str, artist_id: str, artist_name: str, duration: float, **extra: Any
-) -> dict[str, Any]:
-    """A song record as the published files hold it."""
-    record = {
-        "num_songs": 1,
-        "artist_id": artist_id,
-        "artist_latitude": None,
-        "artist_longitude": None,
-        "artist_location": "",
-        "artist_name": artist_name,
-        "song_id": song_id,
-        "title": title,
-        "duration": duration,
-        "year": 0,
-    }
-    record.update(extra)
-    return record
-
-
-def event(ts: int, user_id: str = "7", page: str = "NextSong", **extra: Any) -> dict[str, Any]:
-    """An event as eventsim writes it; a logged-out visitor when ``user_id`` is ``""``."""
-    record: dict[str, Any] = dict.fromkeys(EVENT_FIELDS)
-    logged_in = user_id != ""
-    record.update(
-        auth="Logged In" if logged_in else "Logged Out",
-        firstName="Ada" if logged_in else None,
-        gender="F" if logged_in else None,
-        itemInSession=0,
-        lastName="Lovelace" if logged_in else None,
-        level="free",
-        location="Columbia, SC" if logged_in else None,
-        method="GET",
-        page=page,
-        registration=1540919166796.0 if logged_in else None,
-        sessionId=1,
-        status=200,
-        ts=ts,
-        userAgent="Mozilla\\/5.0" if logged_in else None,
-        userId=user_id,
+def pytest_configure(config: pytest.Config) -> None:
+    # dagster_graphql's client calls gql the way gql now deprecates; nothing of ours to change.
+    config.addinivalue_line(
+        "filterwarnings",
+        "ignore:Using variable_values and operation_name arguments:DeprecationWarning",
     )
-    if page == "NextSong":
-        record.update(method="PUT", artist="Nobody", song="Unknown Song", length=100.0)
-    record.update(extra)
-    return record
-
-
-def write_songs(folder: Path, songs: Iterable[Mapping[str, Any]]) -> None:
-    for record in songs:
-        track = f"TR{record['song_id'][2:]}"
-        path = folder / "A" / track[2] / track[3] / f"{track}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(record))
-
-
-def write_events(path: Path, events: Iterable[Mapping[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(json.dumps(record, separators=(",", ":")) for record in events))
 
 
 @pytest.fixture
@@ -231,3 +176,30 @@ def aws(aws_environment: str) -> str:
     request = urllib.request.Request(f"{aws_environment}/moto-api/reset", method="POST")
     urllib.request.urlopen(request, timeout=10).close()
     return aws_environment
+
+
+@pytest.fixture(params=["s3", "local"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """A fresh prefix in the moto bucket (the server is not reset: each test has its own
+    prefix), or a fresh local folder."""
+    if request.param == "s3":
+        request.getfixturevalue("aws_environment")
+        return Store("s3", f"s3://{BUCKET}/{uuid.uuid4().hex[:12]}", s3_bucket())
+    return Store("local", str(tmp_path / "raw"))
+
+
+@pytest.fixture(scope="module")
+def big_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Big enough that a load runs for a while, so a kill lands mid-run."""
+    folder = tmp_path_factory.mktemp("big")
+    sparkify_dagster.generate(folder, songs=3000, events=120_000, days=6, seed=5)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def big_reference(big_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Counts and star rows of one clean run (star rows name no source file, so they compare
+    across folders)."""
+    target = f"duckdb:///{tmp_path_factory.mktemp('reference') / 'clean.duckdb'}"
+    load(big_dataset, target, checks=False)
+    return {"counts": sparkify_dagster.analyze(target), "star": star(target)}

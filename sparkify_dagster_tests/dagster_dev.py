@@ -1,6 +1,10 @@
 """``dagster dev`` (webserver and daemon) in a temporary DAGSTER_HOME, driven through the
 webserver's GraphQL API the way the UI's buttons drive it.
 
+Runs are launched and awaited with Dagster's own :class:`DagsterGraphQLClient`; the few queries
+it has no call for (a run's steps, its events, re-execution, the code location's state) are sent
+as they are.
+
 The server runs the project's ``workspace.yaml`` against a copy of its ``dagster.yaml``, from the
 temporary home (the instance's storage paths are relative to where Dagster runs), in a process
 group of its own: stopping it ends the webserver, the daemon, the code server and any run worker.
@@ -23,25 +27,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from dagster import DagsterRunStatus
+from dagster_graphql import DagsterGraphQLClient
+
 from sparkify_dagster.warehouse.model import STAGING_TABLES, STAR_TABLES
-from sparkify_dagster_tests.conftest import REPO
+from sparkify_dagster_tests.helpers import REPO
 from sparkify_dagster_tests.pgserver import free_port
 
 DAGSTER = Path(sys.executable).parent / "dagster"
 LOCATION = "sparkify"  # workspace.yaml's location_name
 TABLE_ASSETS = [table.name for table in (*STAGING_TABLES, *STAR_TABLES)]
 ALL_ASSETS = [*TABLE_ASSETS, "listening_report"]
-FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
-
-LAUNCH = """
-mutation Launch($params: ExecutionParams!) {
-  launchPipelineExecution(executionParams: $params) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on RunConfigValidationInvalid { errors { message } }
-    ... on Error { message }
-  }
-}"""
+FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
 REEXECUTE = """
 mutation Reexecute($params: ReexecutionParams!) {
@@ -131,12 +128,14 @@ class DagsterDev:
         self.log = home / "dagster-dev.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
+        self.client: DagsterGraphQLClient | None = None
 
     def start(self, timeout: float = 180) -> None:
         """Start the server and wait until the UI answers with the code location loaded."""
         for attempt in range(3):
             port = free_port()
             self.url = f"http://127.0.0.1:{port}"
+            self.client = DagsterGraphQLClient("127.0.0.1", port_number=port, timeout=60)
             with self.log.open("ab") as log:
                 self.process = subprocess.Popen(
                     [str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(port),
@@ -206,6 +205,7 @@ class DagsterDev:
     # -- GraphQL: what the UI's buttons send ------------------------------------------------
 
     def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """A query the client has no call for, sent as it is."""
         body = json.dumps({"query": query, "variables": dict(variables or {})}).encode()
         request = urllib.request.Request(
             f"{self.url}/graphql", data=body, headers={"Content-Type": "application/json"}
@@ -224,22 +224,15 @@ class DagsterDev:
     ) -> str:
         """Materialize ``assets`` and their checks, as "Materialize" and "Materialize all" do;
         the new run's id."""
-        params = {
-            "selector": {
-                "repositoryLocationName": LOCATION,
-                "repositoryName": "__repository__",
-                "pipelineName": "__ASSET_JOB",
-                "assetSelection": [{"path": [name]} for name in assets],
-            },
-            "mode": "default",
-            "runConfigData": dict(run_config or {}),
-            "executionMetadata": {
-                "tags": [{"key": key, "value": value} for key, value in (tags or {}).items()]
-            },
-        }
-        result = self.graphql(LAUNCH, {"params": params})["launchPipelineExecution"]
-        assert result["__typename"] == "LaunchRunSuccess", result
-        return str(result["run"]["runId"])
+        assert self.client is not None, "start the server first"
+        return self.client.submit_job_execution(
+            "__ASSET_JOB",  # Dagster's implicit job of every asset, as "Materialize" uses
+            repository_location_name=LOCATION,
+            repository_name="__repository__",
+            run_config=dict(run_config or {}),
+            tags=dict(tags or {}),
+            asset_selection=list(assets),
+        )
 
     def reexecute(self, parent_run_id: str, strategy: str = "FROM_FAILURE") -> str:
         """Re-execute a run, as the run page's "Re-execute from failure" does; the new run's id."""
@@ -253,14 +246,18 @@ class DagsterDev:
         assert run["__typename"] == "Run", run
         return run  # type: ignore[no-any-return]
 
+    def status(self, run_id: str) -> DagsterRunStatus:
+        assert self.client is not None, "start the server first"
+        return self.client.get_run_status(run_id)
+
     def wait(self, run_id: str, timeout: float = 180) -> dict[str, Any]:
         """The run once it has finished (succeeded, failed or was canceled)."""
         deadline = time.monotonic() + timeout
-        while (run := self.run(run_id))["status"] not in FINISHED:
+        while (status := self.status(run_id)) not in FINISHED:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"run {run_id} still {run['status']} after {timeout} s")
+                raise TimeoutError(f"run {run_id} still {status.value} after {timeout} s")
             time.sleep(0.3)
-        return run
+        return self.run(run_id)
 
     def events(self, run_id: str) -> list[dict[str, Any]]:
         """Every event of a run, as the run page lists them."""

@@ -3,6 +3,9 @@
 Runs as the ``postgres`` OS user when the suite runs as root (PostgreSQL refuses to run as root),
 listens on 127.0.0.1 only, on a free port, with its unix socket inside the temporary folder.
 Durability is switched off: the data is thrown away at the end.
+
+Why not pytest-postgresql: its executor runs ``initdb``/``pg_ctl`` as the current user, which
+PostgreSQL refuses as root (as this suite often runs); this one drops to ``postgres`` (runuser).
 """
 
 from __future__ import annotations

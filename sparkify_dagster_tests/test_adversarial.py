@@ -31,7 +31,7 @@ from sparkify_dagster.core.errors import SparkifyError
 from sparkify_dagster.ingest.sources import LocalSource
 from sparkify_dagster.warehouse.model import TABLES
 from sparkify_dagster.warehouse.staging import TooManyRejects
-from sparkify_dagster_tests.conftest import event, song, write_events, write_songs
+from sparkify_dagster_tests.helpers import event, song, write_events, write_songs
 
 DAY = "log_data/2018/11/2018-11-01-events.json"
 T0 = 1541105830796

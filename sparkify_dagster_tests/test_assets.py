@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from dagster import (
     AssetKey,
-    AssetSelection,
     DagsterEventType,
     DagsterInstance,
     EnvVar,
@@ -20,41 +19,22 @@ import sparkify_dagster
 from sparkify_dagster import resources as resources_module
 from sparkify_dagster.assets import TABLE_ASSETS, listening_report, staging_events
 from sparkify_dagster.checks import TABLE_CHECKS
-from sparkify_dagster.resources import SourcesResource, WarehouseResource
+from sparkify_dagster.resources import SourcesResource
 from sparkify_dagster.warehouse import engines
 from sparkify_dagster.warehouse.engines import Warehouse
 from sparkify_dagster.warehouse.model import STAGING_TABLES, STAR_TABLES
-from sparkify_dagster_tests.conftest import event, song, write_events, write_songs
-from sparkify_dagster_tests.test_incremental import star, write_day
+from sparkify_dagster_tests.helpers import (
+    event,
+    resources,
+    run_all,
+    song,
+    star,
+    write_day,
+    write_events,
+    write_songs,
+)
 
 TABLE_NAMES = [table.name for table in (*STAGING_TABLES, *STAR_TABLES)]
-
-
-def resources(target: str, dataset: Path) -> dict[str, Any]:
-    return {
-        "warehouse": WarehouseResource(target=target),
-        "sources": SourcesResource(
-            song_data=str(dataset / "song_data"), log_data=str(dataset / "log_data")
-        ),
-    }
-
-
-def run_all(
-    target: str,
-    dataset: Path,
-    *,
-    run_config: dict[str, Any] | None = None,
-    selection: AssetSelection | None = None,
-) -> ExecuteInProcessResult:
-    """Materialize every table asset and run every check, as "Materialize all" does."""
-    return materialize(
-        [*TABLE_ASSETS, *TABLE_CHECKS],
-        resources=resources(target, dataset),
-        instance=DagsterInstance.ephemeral(),
-        run_config=run_config,
-        selection=selection,
-        raise_on_error=False,
-    )
 
 
 def checks_of(result: ExecuteInProcessResult) -> dict[tuple[str, str], bool]:

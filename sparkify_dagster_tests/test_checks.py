@@ -21,7 +21,7 @@ from sparkify_dagster.checks import ROW_COUNT, TABLE_CHECKS, check_result, table
 from sparkify_dagster.warehouse.checks import checks, checks_for
 from sparkify_dagster.warehouse.engines import RedshiftWarehouse
 from sparkify_dagster.warehouse.model import STAGING_TABLES, STAR_TABLES
-from sparkify_dagster_tests.test_assets import resources, run_all
+from sparkify_dagster_tests.helpers import resources, run_all
 
 
 def check_keys() -> set[AssetCheckKey]:

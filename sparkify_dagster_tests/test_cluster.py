@@ -26,7 +26,7 @@ from sparkify_dagster.core.errors import (
     ConfigError,
     ResourceConflictError,
 )
-from sparkify_dagster_tests.test_dwhcfg import CLASSIC
+from sparkify_dagster_tests.helpers import CLASSIC, ingress
 
 FAST = {"delay": 0.01, "timeout": 5.0}
 CIDR = "203.0.113.7/32"
@@ -38,15 +38,6 @@ def dwh_cfg(tmp_path: Path, aws: str) -> Path:
     path = tmp_path / "dwh.cfg"
     path.write_text(CLASSIC)
     return path
-
-
-def ingress(group_id: str) -> list[tuple[str, int, int, str]]:
-    group = boto3.client("ec2").describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
-    return sorted(
-        (rule["IpProtocol"], rule["FromPort"], rule["ToPort"], ip["CidrIp"])
-        for rule in group["IpPermissions"]
-        for ip in rule.get("IpRanges", [])
-    )
 
 
 def the_cluster() -> dict[str, Any]:

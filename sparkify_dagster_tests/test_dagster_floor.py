@@ -9,7 +9,7 @@ from dagster import AssetsDefinition, Definitions, materialize
 
 import sparkify_dagster
 from sparkify_dagster.assets import TABLE_ASSETS
-from sparkify_dagster_tests.conftest import REPO
+from sparkify_dagster_tests.helpers import REPO
 
 
 def load_floor() -> ModuleType:

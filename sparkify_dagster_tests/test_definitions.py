@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import os
-import shutil
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+import yaml  # type: ignore[import-untyped]
 from dagster import DagsterInstance, Definitions
 
 import sparkify_dagster
-from sparkify_dagster_tests.conftest import REPO, event, song, write_events, write_songs
-from sparkify_dagster_tests.test_incremental import star
-
-DAGSTER = Path(sys.executable).parent / "dagster"
+from sparkify_dagster_tests.helpers import (
+    REPO,
+    dagster,
+    dagster_home,
+    event,
+    song,
+    star,
+    write_events,
+    write_songs,
+)
 
 # Loads the code location the way a code server does, with every socket refused and every warning
 # an error: loading must neither reach the network nor warn.
@@ -59,36 +67,30 @@ def test_the_package_exposes_defs_and_every_asset_has_a_description() -> None:
 def test_the_workspace_and_instance_files_are_the_ones_users_need(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    workspace = (REPO / "workspace.yaml").read_text()
-    assert "module_name: sparkify_dagster" in workspace
-    instance = (REPO / "dagster.yaml").read_text()
-    for line in (
-        "telemetry:\n  enabled: false",
-        "nux:\n  enabled: false",
-        "max_concurrent_runs: 1",
-    ):
-        assert line in instance
+    workspace = yaml.safe_load((REPO / "workspace.yaml").read_text())
+    assert workspace["load_from"] == [
+        {"python_module": {"module_name": "sparkify_dagster", "location_name": "sparkify"}}
+    ]
     monkeypatch.chdir(tmp_path)  # the instance's storage folders are relative to the process
     instance = DagsterInstance.from_config(str(REPO))
+    assert not instance.telemetry_enabled and not instance.nux_enabled
+    assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
     assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
     assert not instance.run_retries_retry_on_asset_or_op_failure  # a failed step names a cause
-    pyproject = (REPO / "pyproject.toml").read_text()
-    assert "[tool.dagster]" not in pyproject and "[tool.dg]" not in pyproject
+    tools = tomllib.loads((REPO / "pyproject.toml").read_text()).get("tool", {})
+    assert "dagster" not in tools and "dg" not in tools
 
 
-def dagster_home(tmp_path: Path) -> dict[str, str]:
-    """A temporary DAGSTER_HOME holding the project's dagster.yaml; runs start from it."""
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    return {**os.environ, "DAGSTER_HOME": str(home)}
-
-
-def dagster(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(DAGSTER), *args], capture_output=True, text=True, env=env, cwd=env["DAGSTER_HOME"],
-        timeout=300,
-    )  # fmt: skip
+def test_every_relative_link_in_the_docs_leads_to_a_file() -> None:
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    broken = [
+        f"{page.relative_to(REPO)}: {target}"
+        for page in pages
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text())
+        if not target.startswith(("http://", "https://", "mailto:", "#"))
+        and not (page.parent / target.split("#")[0]).exists()
+    ]
+    assert not broken, broken
 
 
 @pytest.fixture

@@ -11,40 +11,7 @@ from hypothesis import strategies as st
 
 from sparkify_dagster.cluster.dwhcfg import load_cluster_config, password_problems, update_config
 from sparkify_dagster.core.errors import ConfigError
-
-CLASSIC = """\
-# Sparkify warehouse settings
-[AWS]
-KEY=
-SECRET=
-REGION=us-west-2
-
-[DWH]
-DWH_CLUSTER_TYPE=multi-node
-DWH_NUM_NODES=4
-DWH_NODE_TYPE=dc2.large
-DWH_IAM_ROLE_NAME=dwhRole
-DWH_CLUSTER_IDENTIFIER=dwhCluster
-DWH_DB=dwh
-DWH_DB_USER=dwhuser
-DWH_DB_PASSWORD='Passw0rd'
-DWH_PORT=5439
-DWH_ALLOWED_CIDR=203.0.113.7/32
-
-[CLUSTER]
-HOST=''
-DB_NAME='dwh'
-DB_USER='dwhuser'
-DB_PASSWORD='Passw0rd'
-DB_PORT=5439
-
-[IAM_ROLE]
-ARN=''
-
-[S3]
-LOG_DATA='s3://udacity-dend/log-data'
-SONG_DATA='s3://udacity-dend/song-data'
-"""
+from sparkify_dagster_tests.helpers import CLASSIC
 
 
 def write(tmp_path: Path, text: str = CLASSIC, **dwh: str) -> Path:

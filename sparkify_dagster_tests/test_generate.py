@@ -14,7 +14,8 @@ import pytest
 
 import sparkify_dagster
 from sparkify_dagster.core.errors import ConfigError
-from sparkify_dagster_tests.conftest import EVENT_FIELDS, SHARED_SAMPLE
+from sparkify_dagster.ingest.generate import EVENT_FIELDS
+from sparkify_dagster_tests.helpers import SHARED_SAMPLE
 
 SONG_KEYS = [
     "num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,39 +15,17 @@ import pytest
 import sparkify_dagster
 from sparkify_dagster.core.errors import WarehouseError
 from sparkify_dagster.ingest.sources import open_source
-from sparkify_dagster.warehouse.model import STAR_TABLES
 from sparkify_dagster.warehouse.staging import manifest_sql, stage_sources
-from sparkify_dagster_tests.conftest import event, song, write_events, write_songs
-
-T0 = 1541105830796
-DAY_MS = 86_400_000
-
-
-def day_file(dataset: Path, day: int) -> Path:
-    return dataset / "log_data" / "2018" / "11" / f"2018-11-{day:02d}-events.json"
-
-
-def write_day(dataset: Path, day: int, count: int = 3, user: str = "7") -> None:
-    base = T0 + (day - 1) * DAY_MS
-    write_events(
-        day_file(dataset, day),
-        [event(base + i, user_id=user, sessionId=day, itemInSession=i) for i in range(count)],
-    )
-
-
-def star(target: str) -> dict[str, list[tuple[object, ...]]]:
-    with sparkify_dagster.connect(target) as warehouse:
-        return {t.name: sorted(warehouse.query(f'SELECT * FROM "{t.name}"'), key=repr)
-                for t in STAR_TABLES}  # fmt: skip
-
-
-def load(dataset: Path, target: str, **options: object) -> sparkify_dagster.RunResult:
-    return sparkify_dagster.etl(
-        song_data=str(dataset / "song_data"),
-        log_data=str(dataset / "log_data"),
-        target=target,
-        **options,  # type: ignore[arg-type]
-    )
+from sparkify_dagster_tests.helpers import (
+    day_file,
+    etl_args,
+    half_loaded,
+    load,
+    song,
+    star,
+    write_day,
+    write_songs,
+)
 
 
 def clean_run(dataset: Path, tmp_path: Path) -> dict[str, list[tuple[object, ...]]]:
@@ -163,51 +140,6 @@ def test_full_refresh_rebuilds_from_the_sources(dataset: Path, target: str) -> N
 
 
 # -- whole processes --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def big_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Big enough that a load takes a second or two, so a kill lands mid-run."""
-    folder = tmp_path_factory.mktemp("big")
-    sparkify_dagster.generate(folder, songs=3000, events=120_000, days=6, seed=5)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def big_reference(big_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """Counts and star rows of one clean run (star rows name no source file, so they compare
-    across folders)."""
-    target = f"duckdb:///{tmp_path_factory.mktemp('reference') / 'clean.duckdb'}"
-    load(big_dataset, target, checks=False)
-    return {"counts": sparkify_dagster.analyze(target), "star": star(target)}
-
-
-ETL = (
-    "import sys, sparkify_dagster; "
-    "sparkify_dagster.etl(song_data=sys.argv[1], log_data=sys.argv[2], target=sys.argv[3], "
-    "checks=False, lock_timeout=120)"
-)
-
-
-def etl_args(dataset: Path, target: str) -> list[str]:
-    """A whole process that loads ``dataset`` into ``target`` through the library."""
-    songs, logs = str(dataset / "song_data"), str(dataset / "log_data")
-    return [sys.executable, "-c", ETL, songs, logs, target]
-
-
-def half_loaded(big_dataset: Path, folder: Path, target: str) -> Path:
-    """A copy of the big dataset whose first three days are loaded into ``target``: the next run
-    over it is an incremental one (three new days)."""
-    data = folder / "data"
-    shutil.copytree(big_dataset / "song_data", data / "song_data")
-    shutil.copytree(big_dataset / "log_data", data / "log_data")
-    later_days = sorted((data / "log_data").rglob("*.json"))[3:]
-    for path in later_days:
-        path.rename(path.with_suffix(".later"))
-    subprocess.run(etl_args(data, target), check=True, timeout=120)
-    for path in later_days:
-        path.with_suffix(".later").rename(path)
-    return data
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,8 @@ from dagster import DagsterInstance, DagsterRunStatus
 from dagster._core.run_coordinator import QueuedRunCoordinator
 
 import sparkify_dagster
-from sparkify_dagster_tests.conftest import REPO
 from sparkify_dagster_tests.dagster_dev import DAGSTER, TABLE_ASSETS
-from sparkify_dagster_tests.test_incremental import star
+from sparkify_dagster_tests.helpers import REPO, star
 
 TEAM_INSTANCE = REPO / "docs" / "deploy" / "dagster.yaml"
 
@@ -34,13 +33,6 @@ def test_the_team_instance_keeps_the_local_rules() -> None:
         "DAGSTER_PG_PASSWORD",
     }  # fmt: skip
     assert "sqlite" not in TEAM_INSTANCE.read_text()
-    guide = (REPO / "docs" / "deploy.md").read_text()
-    for needed in (
-        "docs/deploy/dagster.yaml", "DAGSTER_HOME", "DockerRunLauncher", "K8sRunLauncher",
-        "pip install .", "SPARKIFY_TARGET", "DAGSTER_PG_PASSWORD",
-    ):  # fmt: skip
-        assert needed in guide, needed
-    assert "(docs/deploy.md)" in (REPO / "README.md").read_text()
 
 
 @pytest.fixture

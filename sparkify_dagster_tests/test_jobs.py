@@ -27,9 +27,7 @@ from sparkify_dagster.cluster.iam import S3_READ_ONLY
 from sparkify_dagster.definitions import defs
 from sparkify_dagster.jobs import provision_redshift, redshift_status, teardown_redshift
 from sparkify_dagster.resources import RedshiftClusterResource
-from sparkify_dagster_tests.test_cluster import ingress
-from sparkify_dagster_tests.test_definitions import dagster, dagster_home
-from sparkify_dagster_tests.test_dwhcfg import CLASSIC
+from sparkify_dagster_tests.helpers import CLASSIC, dagster, dagster_home, ingress
 
 CIDR = "203.0.113.7/32"
 PASSWORD = "Passw0rd"  # CLASSIC's DWH_DB_PASSWORD

@@ -10,7 +10,7 @@ import pytest
 import sparkify_dagster
 from sparkify_dagster.core.errors import SourceError
 from sparkify_dagster.warehouse.staging import TooManyRejects
-from sparkify_dagster_tests.conftest import SHARED_SAMPLE, event, song, write_events, write_songs
+from sparkify_dagster_tests.helpers import SHARED_SAMPLE, event, song, write_events, write_songs
 
 DAY = "log_data/2018/11/2018-11-01-events.json"
 T0 = 1541105830796  # 2018-11-01 20:57:10.796 UTC, a Thursday

@@ -165,7 +165,7 @@ def test_unknown_target_lists_the_engines() -> None:
 
 def test_a_nul_character_is_rejected_with_its_file(dataset: Path, target: str) -> None:
     """PostgreSQL cannot store NUL in text, so no engine accepts it: the same rejects everywhere."""
-    from sparkify_dagster_tests.conftest import event, song, write_events, write_songs
+    from sparkify_dagster_tests.helpers import event, song, write_events, write_songs
 
     write_songs(dataset / "song_data", [song("SOAAA", "Nul\u0000Title", "ARA", "Art", 1.5)])
     write_events(dataset / "log_data/2018/11/2018-11-01-events.json", [event(1541105830796)])

@@ -16,13 +16,13 @@ from sqlglot import exp
 import sparkify_dagster
 from sparkify_dagster.core.errors import ConfigError, RecordError, WarehouseError
 from sparkify_dagster.core.settings import Settings
+from sparkify_dagster.ingest.compact import compact, part_count, split_by_size
+from sparkify_dagster.ingest.files import SourceFile
 from sparkify_dagster.ingest.parse import EVENT_FIELDS
-from sparkify_dagster.ingest.sources import SourceFile
 from sparkify_dagster.warehouse import checks, transform
 from sparkify_dagster.warehouse.checks import checks_for
 from sparkify_dagster.warehouse.engines import DuckDBWarehouse, PostgresWarehouse, RedshiftWarehouse
 from sparkify_dagster.warehouse.engines import redshift_copy as redshift_load
-from sparkify_dagster.warehouse.engines.compact import compact, part_count, split_by_size
 from sparkify_dagster.warehouse.engines.redshift_copy import RedshiftOptions
 from sparkify_dagster.warehouse.model import STAGING_EVENTS, TABLES, Type
 from sparkify_dagster_tests import golden

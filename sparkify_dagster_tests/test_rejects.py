@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import sparkify_dagster
 from sparkify_dagster.warehouse.staging import TooManyRejects
-from sparkify_dagster_tests.conftest import event, song, write_events, write_songs
+from sparkify_dagster_tests.helpers import event, song, write_events, write_songs
 
 T0 = 1541105830796
 DAY = "log_data/2018/11/2018-11-01-events.json"

@@ -17,14 +17,8 @@ from typing import Any
 import pytest
 
 import sparkify_dagster
-from sparkify_dagster_tests.conftest import REPO
 from sparkify_dagster_tests.dagster_dev import DAGSTER, TABLE_ASSETS, DagsterDev
-from sparkify_dagster_tests.test_incremental import (  # noqa: F401 (fixtures)
-    big_dataset,
-    big_reference,
-    half_loaded,
-    star,
-)
+from sparkify_dagster_tests.helpers import REPO, half_loaded, star
 
 Warehouse = tuple[dict[str, int], dict[str, list[tuple[object, ...]]]]
 
@@ -93,7 +87,7 @@ def test_two_runs_at_once_take_turns_and_the_second_finds_nothing_to_load(
     user = server.launch(TABLE_ASSETS)
     seen = set()
     while True:
-        statuses = (server.run(sensor)["status"], server.run(user)["status"])
+        statuses = (server.status(sensor).value, server.status(user).value)
         seen.add(statuses)
         if all(status in ("SUCCESS", "FAILURE", "CANCELED") for status in statuses):
             break
@@ -150,8 +144,8 @@ def as_it_was(target: str) -> tuple[Warehouse, list[tuple[object, ...]]]:
 
 
 def test_a_run_killed_mid_staging_changes_nothing_and_the_next_run_completes(
-    big_dataset: Path,  # noqa: F811
-    big_reference: dict[str, Any],  # noqa: F811
+    big_dataset: Path,
+    big_reference: dict[str, Any],
     tmp_path: Path,
 ) -> None:
     target = f"duckdb:///{tmp_path / 'killed.duckdb'}"

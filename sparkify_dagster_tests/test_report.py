@@ -14,7 +14,7 @@ from sparkify_dagster.core.errors import ConfigError, WarehouseError
 from sparkify_dagster.report import report
 from sparkify_dagster.report.queries import describe_user_agent, gather
 from sparkify_dagster_tests.browser import chromium, open_page
-from sparkify_dagster_tests.conftest import event, song, write_events, write_songs
+from sparkify_dagster_tests.helpers import event, song, write_events, write_songs
 
 T0 = 1541105830796  # 2018-11-01 20:57:10.796 UTC, a Thursday
 MINUTE = 60_000

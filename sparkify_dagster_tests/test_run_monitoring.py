@@ -18,7 +18,7 @@ from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
 from sparkify_dagster.launcher import process_alive
-from sparkify_dagster_tests.conftest import REPO
+from sparkify_dagster_tests.helpers import REPO
 from sparkify_dagster_tests.pgserver import free_port
 
 DAGSTER = Path(sys.executable).parent / "dagster"

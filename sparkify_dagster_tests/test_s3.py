@@ -24,17 +24,18 @@ import sparkify_dagster
 from sparkify_dagster.core.errors import ConfigError, SourceError
 from sparkify_dagster.core.progress import reporter
 from sparkify_dagster.core.settings import Settings
+from sparkify_dagster.ingest.files import decompress
 from sparkify_dagster.ingest.s3 import S3Source
-from sparkify_dagster.ingest.sources import LocalSource, decompress, open_source
-from sparkify_dagster_tests.conftest import event, song
+from sparkify_dagster.ingest.sources import LocalSource, open_source
 from sparkify_dagster_tests.faults import FaultyProxy
+from sparkify_dagster_tests.helpers import event, song
 
 BUCKET = "sparkify-raw"
 
 
 @pytest.fixture
 def aws(aws_environment: str) -> str:
-    """conftest's ``aws`` without its server reset (about a second each): these tests keep to
+    """conftest's ``aws`` without its server reset, which is slow: these tests keep to
     their own bucket, emptied by ``s3``, and to IAM users of their own names."""
     return aws_environment
 

@@ -3,7 +3,6 @@ the loopback moto server, and the same on local folders."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
@@ -13,9 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 from dagster import DagsterInstance, SensorDefinition, build_sensor_context
@@ -28,73 +25,8 @@ from sparkify_dagster.ingest.sources import open_source
 from sparkify_dagster.ingest.watch import Cursor, day_of, look_for_events, look_for_songs
 from sparkify_dagster.resources import SourcesResource
 from sparkify_dagster.sensors import new_logs, new_songs, tick
-from sparkify_dagster_tests.conftest import song
 from sparkify_dagster_tests.faults import FaultyProxy
-
-BUCKET = "sparkify-sensors"
-
-
-class Store:
-    """Where the raw files live for one test: a prefix in the moto bucket, or a local folder."""
-
-    def __init__(self, kind: str, root: str, s3: Any = None) -> None:
-        self.kind = kind
-        self.root = root  # s3://bucket/prefix or a folder
-        self.s3 = s3
-
-    def location(self, data: str) -> str:
-        return f"{self.root}/{data}"
-
-    def put(self, key: str, body: bytes | str) -> None:
-        data = body.encode() if isinstance(body, str) else body
-        if self.s3 is not None:
-            prefix = self.root.removeprefix(f"s3://{BUCKET}/")
-            self.s3.put_object(Bucket=BUCKET, Key=f"{prefix}/{key}", Body=data)
-        else:
-            path = Path(self.root) / key
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-
-    def delete(self, key: str) -> None:
-        if self.s3 is not None:
-            prefix = self.root.removeprefix(f"s3://{BUCKET}/")
-            self.s3.delete_object(Bucket=BUCKET, Key=f"{prefix}/{key}")
-        else:
-            (Path(self.root) / key).unlink()
-
-    def upload(self, folder: Path, data: str, *, skip: tuple[str, ...] = ()) -> list[str]:
-        """Every file of ``folder`` as ``data/<relative path>``, but those named in ``skip``."""
-        keys = []
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and path.name not in skip:
-                key = f"{data}/{path.relative_to(folder).as_posix()}"
-                self.put(key, path.read_bytes())
-                keys.append(key)
-        return keys
-
-    def sources(self) -> SourcesResource:
-        return SourcesResource(
-            song_data=self.location("song_data"), log_data=self.location("log_data")
-        )
-
-
-def s3_bucket() -> Any:
-    client = boto3.client("s3")
-    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
-        client.create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"}
-        )
-    return client
-
-
-@pytest.fixture(params=["s3", "local"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    """A fresh prefix in the moto bucket (the server is not reset: each test has its own
-    prefix), or a fresh local folder."""
-    if request.param == "s3":
-        request.getfixturevalue("aws_environment")
-        return Store("s3", f"s3://{BUCKET}/{uuid.uuid4().hex[:12]}", s3_bucket())
-    return Store("local", str(tmp_path / "raw"))
+from sparkify_dagster_tests.helpers import BUCKET, Store, s3_bucket, song
 
 
 @pytest.fixture(scope="module")

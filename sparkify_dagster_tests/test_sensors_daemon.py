@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,21 +19,11 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRun, DagsterRunSta
 from dagster._core.instance.ref import InstanceRef
 
 import sparkify_dagster
-from sparkify_dagster_tests.conftest import REPO
-from sparkify_dagster_tests.test_incremental import star
-from sparkify_dagster_tests.test_sensors import BUCKET, Store, s3_bucket
+from sparkify_dagster_tests.helpers import REPO, Store, star
 
 BIN = Path(sys.executable).parent
 DEADLINE = 45.0  # seconds to wait for the runs of one step
 DONE = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
-
-
-@pytest.fixture(params=["s3", "local"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    if request.param == "s3":
-        request.getfixturevalue("aws_environment")
-        return Store("s3", f"s3://{BUCKET}/{uuid.uuid4().hex[:12]}", s3_bucket())
-    return Store("local", str(tmp_path / "raw"))
 
 
 class Daemon:

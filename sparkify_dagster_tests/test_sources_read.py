@@ -8,7 +8,8 @@ from unittest.mock import ANY
 import pytest
 
 from sparkify_dagster.core.errors import SourceError
-from sparkify_dagster.ingest.sources import LocalSource, SourceFile, is_wanted
+from sparkify_dagster.ingest.files import SourceFile, is_wanted
+from sparkify_dagster.ingest.sources import LocalSource
 
 
 def test_a_file_that_grew_after_listing_is_read_whole(tmp_path: Path) -> None:

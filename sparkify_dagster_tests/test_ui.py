@@ -21,7 +21,7 @@ from sparkify_dagster.warehouse.checks import checks
 from sparkify_dagster.warehouse.model import SONGPLAYS, STAGING_EVENTS, STAGING_SONGS, TIME
 from sparkify_dagster_tests.browser import PageReport, Tab, browse, chromium
 from sparkify_dagster_tests.dagster_dev import ALL_ASSETS, TABLE_ASSETS, DagsterDev
-from sparkify_dagster_tests.test_incremental import star
+from sparkify_dagster_tests.helpers import star
 
 needs_chromium = pytest.mark.skipif(
     chromium() is None and os.environ.get("SPARKIFY_REQUIRE_CHROMIUM") != "1",

@@ -42,8 +42,8 @@ from rich import filesize
 from sparkify_dagster.core import progress
 from sparkify_dagster.core.aws import CREDENTIAL_SOURCES, Wording, credentials_source, translate
 from sparkify_dagster.core.errors import SourceError, SparkifyError
-from sparkify_dagster.ingest.sources import ListedFile, Listing, SourceFile, is_wanted
-from sparkify_dagster.warehouse.engines.s3_staging import split_uri
+from sparkify_dagster.ingest.files import ListedFile, Listing, SourceFile, is_wanted
+from sparkify_dagster.ingest.s3_objects import split_uri
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,11 @@ same bytes.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
+from sparkify_dagster.core.settings import environ
 from sparkify_dagster.ingest.generate import generate
 
 SONGS = 14_896
@@ -23,9 +23,10 @@ VERSION = 2  # bump when the generator's output changes, so caches are rebuilt
 
 def cache_dir() -> Path:
     """``$SPARKIFY_CACHE``, else ``$XDG_CACHE_HOME/sparkify``, else ``~/.cache/sparkify``."""
-    if os.environ.get("SPARKIFY_CACHE"):
-        return Path(os.environ["SPARKIFY_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    variables = environ()
+    if variables.get("SPARKIFY_CACHE"):
+        return Path(variables["SPARKIFY_CACHE"])
+    base = variables.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "sparkify"
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,7 +37,9 @@ from typing import Any
 import orjson
 
 from sparkify_dagster.core.errors import SourceError
-from sparkify_dagster.ingest.sources import ListedFile, Listing, Source, open_source
+from sparkify_dagster.core.settings import environ
+from sparkify_dagster.ingest.files import ListedFile, Listing, Source
+from sparkify_dagster.ingest.sources import open_source
 
 LOOKBACK_DAYS = 7  # days before the newest event log that are listed again for late files
 MAX_KEYS = 20_000  # song keys listed per look at most
@@ -214,14 +215,14 @@ def day_of(key: str) -> date | None:
 
 
 def _list(location: str, after: str, max_keys: int | None, no_sign_request: bool) -> Listing:
-    aws = tuple(sorted((name, value) for name, value in os.environ.items() if name[:4] == "AWS_"))
+    aws = tuple(sorted((name, value) for name, value in environ().items() if name[:4] == "AWS_"))
     return _source(location, no_sign_request, aws).list_after(after, max_keys=max_keys)
 
 
 @functools.lru_cache(maxsize=16)
 def _source(location: str, no_sign_request: bool, aws: tuple[tuple[str, str], ...]) -> Source:
     """One source per location and AWS settings, kept from look to look: making an S3 client
-    costs more (about 0.1 s) than listing the last days of logs (a few milliseconds)."""
+    costs more than listing the last days of logs."""
     return open_source(location, no_sign_request=no_sign_request)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 
 from sparkify_dagster.core.errors import ConfigError
-from sparkify_dagster.report.queries import DASH, WEEKDAYS, ReportData
+from sparkify_dagster.report.data import DASH, WEEKDAYS, ReportData
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

@@ -5,7 +5,8 @@ An engine is two objects. Its :class:`Dialect` renders SQL without connecting: t
 bulk loads and every statement staging sends; plans, dry runs and golden files use it alone.
 Its :class:`Warehouse` is a connection: it executes, queries, runs everything inside one
 transaction so that a run is all or nothing, and carries the engine's staging strategy
-(:class:`~sparkify_dagster.warehouse.staging.Staging`): how it stages a set of source files.
+(:class:`StagingStrategy`, implemented in :mod:`~sparkify_dagster.warehouse.staging`): how it
+stages a set of source files.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 import jinja2
 
 from sparkify_dagster.warehouse.model import LOAD_MANIFEST, TABLES, Column, Table, Type
 
 if TYPE_CHECKING:
-    from sparkify_dagster.warehouse.staging import Staging
+    from sparkify_dagster.core.settings import Settings
 
 # The transforms (warehouse/sql) first; report queries by their path in the package.
 PACKAGE = Path(__file__).resolve().parent.parent.parent
@@ -125,6 +126,37 @@ class Dialect:
         return text.strip().removesuffix(";")
 
 
+class StagingStrategy(Protocol):
+    """How an engine stages its sources: what a connection's :attr:`Warehouse.staging` does.
+
+    Declared here, implemented beside the staging code that needs the connection (the careful
+    path, DuckDB's JSON path, Redshift's COPY), so that neither imports the other back.
+    """
+
+    # Whether staging records each file read in load_manifest (so that the checks reconcile it).
+    keeps_manifest: ClassVar[bool]
+
+    def stage(
+        self,
+        warehouse: Warehouse,
+        locations: dict[str, str],
+        reporter: Any = None,
+        *,
+        full_refresh: bool = False,
+        max_errors: int = 0,
+        no_sign_request: bool = False,
+    ) -> Any:
+        """Bring the staging table of each kind in ``locations`` up to date; its report."""
+
+    def load_files(
+        self, warehouse: Warehouse, kind: str, table: Table, source: Any, files: Any, out: Any
+    ) -> int:
+        """Stage the records of ``files`` into ``table``; the rows staged."""
+
+    def statements(self, dialect: Dialect, settings: Settings, options: Any = None) -> list[str]:
+        """The statements a run sends to stage, for plans."""
+
+
 class Warehouse:
     """A connection to one warehouse: its :attr:`dialect` renders, its :attr:`staging` stages.
 
@@ -134,7 +166,7 @@ class Warehouse:
 
     name: ClassVar[str]
     dialect: ClassVar[Dialect]
-    staging: ClassVar[Staging]
+    staging: ClassVar[StagingStrategy]
 
     # -- connection: each engine implements these ---------------------------------------------
 

@@ -21,7 +21,7 @@ from sparkify_dagster.warehouse.staging import Staging
 from sparkify_dagster.warehouse.staging.report import Outputs
 
 if TYPE_CHECKING:
-    from sparkify_dagster.ingest.sources import Source, SourceFile
+    from sparkify_dagster.ingest.files import Source, SourceFile
 
 BATCH_ROWS = 20_000  # rows per Arrow batch: 50,000 took more memory and no less time
 # DuckDB's own memory for a warehouse file (it spills to disk beyond): the default, 80 % of RAM,
@@ -246,6 +246,10 @@ class DuckDBWarehouse(Warehouse):
             stream, self.dialect.load_plain_sql(table, shape), [shape.pattern]
         )
         return int(inserted)
+
+    def staged_per_file(self, table: Table, uris: list[str]) -> dict[str, int]:
+        """The rows of ``table`` staged from each of ``uris``."""
+        return dict(self.query(self.dialect.staged_per_file_sql(table), [uris]))
 
     def plain_left(self, shape: Shape, records: Any) -> list[int]:
         if records is None or not records.num_rows:

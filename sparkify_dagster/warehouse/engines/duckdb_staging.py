@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sparkify_dagster.core.errors import RecordError, SourceError
+from sparkify_dagster.ingest.files import Source, SourceFile, decompress
 from sparkify_dagster.ingest.parse import Parsed, Rejected, event_line_results, song_results
 from sparkify_dagster.ingest.plain import SHAPES, RawRecords
-from sparkify_dagster.ingest.sources import Source, SourceFile, decompress
 from sparkify_dagster.warehouse.model import LOAD_MANIFEST, Table
 from sparkify_dagster.warehouse.staging.careful import PARSERS, Count, route
 from sparkify_dagster.warehouse.staging.manifest import checksum, manifest_entry
@@ -25,7 +25,20 @@ from sparkify_dagster.warehouse.staging.read_ahead import read_ahead
 from sparkify_dagster.warehouse.staging.report import Outputs, Reject
 
 if TYPE_CHECKING:
-    from sparkify_dagster.warehouse.engines.duckdb import DuckDBWarehouse
+    from sparkify_dagster.ingest.plain import Shape
+
+
+class JsonEngine(Protocol):
+    """What the JSON path needs of its connection (DuckDB's), declared here so that the
+    connection's module imports this one and not the reverse."""
+
+    def load_plain(self, table: Table, shape: Shape, batches: Iterable[Any]) -> int: ...
+
+    def plain_left(self, shape: Shape, records: Any) -> list[int]: ...
+
+    def staged_per_file(self, table: Table, uris: list[str]) -> dict[str, int]: ...
+
+    def load_rows(self, table: Table, rows: Iterable[tuple[Any, ...]]) -> int: ...
 
 
 @dataclass
@@ -47,7 +60,7 @@ BATCH_FILES = 20_000  # song files per batch
 
 
 def load_json(
-    warehouse: DuckDBWarehouse,
+    warehouse: JsonEngine,
     kind: str,
     table: Table,
     source: Source,
@@ -123,14 +136,10 @@ class _Seen:
 
 
 def _short(
-    warehouse: DuckDBWarehouse, table: Table, files: list[SourceFile], count: list[int]
+    warehouse: JsonEngine, table: Table, files: list[SourceFile], count: list[int]
 ) -> set[int]:
     """The files of which the engine staged fewer rows than they have candidates."""
-    staged = dict(
-        warehouse.query(
-            warehouse.dialect.staged_per_file_sql(table), [[file.uri for file in files]]
-        )
-    )
+    staged = warehouse.staged_per_file(table, [file.uri for file in files])
     return {
         index
         for index, (file, records) in enumerate(zip(files, count, strict=True))
@@ -139,7 +148,7 @@ def _short(
 
 
 def _careful(
-    warehouse: DuckDBWarehouse,
+    warehouse: JsonEngine,
     kind: str,
     source: Source,
     files: list[SourceFile],
@@ -168,7 +177,7 @@ def _careful(
             yield index, tally.counts[number], tally.take_rows()
 
 
-def _left_by_file(warehouse: DuckDBWarehouse, kind: str, batch: _Batch) -> dict[int, list[int]]:
+def _left_by_file(warehouse: JsonEngine, kind: str, batch: _Batch) -> dict[int, list[int]]:
     """The positions of the candidates the engine leaves in ``batch``, by file."""
     left: dict[int, list[int]] = {}
     for position in warehouse.plain_left(SHAPES[kind], batch.table):

@@ -33,8 +33,8 @@ from sparkify_dagster.core.settings import (
     Setting,
     Settings,
 )
-from sparkify_dagster.warehouse.engines import s3_staging
-from sparkify_dagster.warehouse.engines.compact import Compacted, compact, manifest_uri
+from sparkify_dagster.ingest import s3_objects
+from sparkify_dagster.ingest.compact import Compacted, compact, manifest_uri
 from sparkify_dagster.warehouse.model import (
     LINEAGE_COLUMNS,
     STAGING_EVENTS,
@@ -158,7 +158,7 @@ def jsonpaths_document(*, lineage: bool = False) -> bytes:
 
 def jsonpaths_uri(staging: str, *, lineage: bool = False) -> str:
     name = "staging_events_lineage.json" if lineage else "staging_events.json"
-    return s3_staging.join_uri(staging, "jsonpaths", name)
+    return s3_objects.join_uri(staging, "jsonpaths", name)
 
 
 @dataclass(frozen=True)
@@ -244,10 +244,10 @@ def prepare(kind: str, location: str, options: RedshiftOptions, s3: Any = None) 
     wants_jsonpaths = kind == "events" and (options.compact or not options.log_jsonpath)
     if not options.compact and not wants_jsonpaths:
         return None
-    s3 = s3 or s3_staging.client()
+    s3 = s3 or s3_objects.client()
     if wants_jsonpaths:
         uri = jsonpaths_uri(str(options.staging), lineage=options.compact)
-        s3_staging.put(s3, uri, jsonpaths_document(lineage=options.compact))
+        s3_objects.put(s3, uri, jsonpaths_document(lineage=options.compact))
     if not options.compact:
         return None
     return compact(

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from sparkify_dagster.core.errors import RecordError
+from sparkify_dagster.ingest.files import Source, SourceFile, decompress
 from sparkify_dagster.ingest.parse import (
     EVENT_FIELDS,
     SONG_FIELDS,
@@ -19,7 +20,6 @@ from sparkify_dagster.ingest.parse import (
     event_results,
     song_results,
 )
-from sparkify_dagster.ingest.sources import Source, SourceFile, decompress
 from sparkify_dagster.warehouse.model import RAW_TEXT_LIMIT
 from sparkify_dagster.warehouse.staging.manifest import checksum, manifest_entry
 from sparkify_dagster.warehouse.staging.report import Outputs, Reject

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, NamedTuple
 
-from sparkify_dagster.ingest.sources import Source, SourceFile
+from sparkify_dagster.ingest.files import Source, SourceFile
 from sparkify_dagster.warehouse.staging.report import Outputs
 
 if TYPE_CHECKING:

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from sparkify_dagster.core.progress import Reporter, Silent
-from sparkify_dagster.ingest.sources import Source, SourceFile, open_source
+from sparkify_dagster.ingest.files import Source, SourceFile
+from sparkify_dagster.ingest.sources import open_source
 from sparkify_dagster.warehouse.model import (
     LOAD_ERRORS,
     LOAD_MANIFEST,
@@ -115,7 +116,7 @@ def stage_locations(
     ``s3://`` prefix it names, the way the engine stages: read here and loaded in batches, or
     (Redshift) copied from S3 by the engine itself, which always reloads in full.
     """
-    return warehouse.staging.stage(
+    staged: StageReport = warehouse.staging.stage(
         warehouse,
         locations,
         reporter,
@@ -123,6 +124,7 @@ def stage_locations(
         max_errors=max_errors,
         no_sign_request=no_sign_request,
     )
+    return staged
 
 
 def stage_sources(

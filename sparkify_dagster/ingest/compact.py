@@ -30,9 +30,10 @@ from typing import Any
 import orjson
 
 from sparkify_dagster.core.errors import ConfigError, RecordError
+from sparkify_dagster.ingest import s3_objects
+from sparkify_dagster.ingest.files import SourceFile, decompress, is_wanted
 from sparkify_dagster.ingest.parse import event_lines
-from sparkify_dagster.ingest.sources import SourceFile, decompress, is_wanted, open_source
-from sparkify_dagster.warehouse.engines import s3_staging
+from sparkify_dagster.ingest.sources import open_source
 
 PART_TARGET_BYTES = 512 * 1024 * 1024  # raw bytes per part before another round of slices
 READ_THREADS = 16
@@ -52,7 +53,7 @@ class Compacted:
 
 
 def manifest_uri(staging: str, table: str) -> str:
-    return s3_staging.join_uri(staging, table, "manifest.json")
+    return s3_objects.join_uri(staging, table, "manifest.json")
 
 
 def part_count(files: int, total_bytes: int, slices: int) -> int:
@@ -124,9 +125,9 @@ def event_lines_of(file: SourceFile, data: bytes) -> Iterator[bytes]:
 def _files(location: str, s3: Any) -> list[SourceFile]:
     if not location.startswith("s3://"):
         return open_source(location).files()
-    bucket, prefix = s3_staging.split_uri(location)
+    bucket, prefix = s3_objects.split_uri(location)
     files = []
-    for item in s3_staging.list_objects(s3, location):
+    for item in s3_objects.list_objects(s3, location):
         relative = item["Key"][len(prefix) :].lstrip("/")
         if is_wanted(relative.split("/")):
             uri = f"s3://{bucket}/{item['Key']}"
@@ -144,7 +145,7 @@ def _contents(files: list[SourceFile], s3: Any) -> Iterator[tuple[SourceFile, by
         return
 
     def fetch(file: SourceFile) -> tuple[SourceFile, bytes]:
-        return file, s3_staging.get(s3, file.uri)
+        return file, s3_objects.get(s3, file.uri)
 
     with ThreadPoolExecutor(READ_THREADS) as pool:
         for start in range(0, len(files), READ_WINDOW):
@@ -172,7 +173,7 @@ def compact(
     """
     if kind not in {"songs", "events"}:
         raise ValueError(kind)
-    s3 = s3 or s3_staging.client()
+    s3 = s3 or s3_objects.client()
     files = _files(location, s3)
     before = sum(file.size for file in files)
     lines = song_lines if kind == "songs" else event_lines_of
@@ -180,7 +181,7 @@ def compact(
     after = 0
     groups = split_by_size(files, part_count(len(files), before, slices))
     for number, group in enumerate(groups):
-        uri = s3_staging.join_uri(staging, table, f"part-{number:05d}.json.gz")
+        uri = s3_objects.join_uri(staging, table, f"part-{number:05d}.json.gz")
         with tempfile.TemporaryFile() as buffer:
             with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as zipped:
                 for file, data in _contents(group, s3):
@@ -188,9 +189,9 @@ def compact(
                         zipped.write(line + b"\n")
             size = buffer.tell()
             buffer.seek(0)
-            s3_staging.put(s3, uri, buffer, content_type="application/gzip")
+            s3_objects.put(s3, uri, buffer, content_type="application/gzip")
         after += size
         entries.append({"url": uri, "mandatory": True, "meta": {"content_length": size}})
     manifest = manifest_uri(staging, table)
-    s3_staging.put(s3, manifest, orjson.dumps({"entries": entries}, option=orjson.OPT_INDENT_2))
+    s3_objects.put(s3, manifest, orjson.dumps({"entries": entries}, option=orjson.OPT_INDENT_2))
     return Compacted(table, manifest, len(files), before, len(entries), after)
