@@ -1,7 +1,7 @@
 """Asset checks: the warehouse's data-quality checks, each on the asset it tests.
 
 They stand in for the classic ``analyze_tables.py``: every table has a ``row_count`` check that
-carries the count, plus the checks of :mod:`sparkify_dagster.warehouse.checks` (keys unique and
+carries the count, plus the checks of :mod:`sparkify_dagster.warehouse.quality` (keys unique and
 not null, references, accepted values, reconciliation). One op per table runs its checks over one
 connection. Checks on the staging tables block: a bad load never reaches the star tables.
 """
@@ -24,9 +24,9 @@ from dagster import (
 from sparkify_dagster.failures import reported
 from sparkify_dagster.metadata import markdown_table
 from sparkify_dagster.resources import WarehouseResource
-from sparkify_dagster.warehouse.checks import Check, CheckResult, checks, checks_for, run_check
 from sparkify_dagster.warehouse.engines import Warehouse
 from sparkify_dagster.warehouse.model import STAGING_TABLES, STAR_TABLES, Table
+from sparkify_dagster.warehouse.quality import Check, CheckResult, checks, checks_for, run_check
 
 ASSET_TABLES = {table.name for table in (*STAGING_TABLES, *STAR_TABLES)}
 ROW_COUNT = "row_count"

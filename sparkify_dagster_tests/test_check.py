@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import sparkify_dagster
-from sparkify_dagster.warehouse.checks import Check, checks
 from sparkify_dagster.warehouse.model import TABLES, table
+from sparkify_dagster.warehouse.quality import Check, checks
 from sparkify_dagster_tests.helpers import event, song, write_events, write_songs
 
 T0 = 1541105830796

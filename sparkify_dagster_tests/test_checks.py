@@ -18,9 +18,9 @@ from dagster import (
 import sparkify_dagster
 from sparkify_dagster.assets import TABLE_ASSETS
 from sparkify_dagster.checks import ROW_COUNT, TABLE_CHECKS, check_result, table_checks
-from sparkify_dagster.warehouse.checks import checks, checks_for
 from sparkify_dagster.warehouse.engines import RedshiftWarehouse
 from sparkify_dagster.warehouse.model import STAGING_TABLES, STAR_TABLES
+from sparkify_dagster.warehouse.quality import checks, checks_for
 from sparkify_dagster_tests.helpers import resources, run_all
 
 

@@ -19,12 +19,12 @@ from sparkify_dagster.core.settings import Settings
 from sparkify_dagster.ingest.compact import compact, part_count, split_by_size
 from sparkify_dagster.ingest.files import SourceFile
 from sparkify_dagster.ingest.parse import EVENT_FIELDS
-from sparkify_dagster.warehouse import checks, transform
-from sparkify_dagster.warehouse.checks import checks_for
+from sparkify_dagster.warehouse import quality, transform
 from sparkify_dagster.warehouse.engines import DuckDBWarehouse, PostgresWarehouse, RedshiftWarehouse
 from sparkify_dagster.warehouse.engines import redshift_copy as redshift_load
 from sparkify_dagster.warehouse.engines.redshift_copy import RedshiftOptions
 from sparkify_dagster.warehouse.model import STAGING_EVENTS, TABLES, Type
+from sparkify_dagster.warehouse.quality import checks_for
 from sparkify_dagster_tests import golden
 
 ROLE = "arn:aws:iam::123456789012:role/dwhRole"
@@ -66,7 +66,7 @@ def redshift_golden_sets() -> dict[str, list[str]]:
         "checks": [
             sql
             for check in checks_for(RedshiftWarehouse)
-            for sql in (checks.count_sql(check), checks.sample_sql(check))
+            for sql in (quality.count_sql(check), quality.sample_sql(check))
         ],
     }
 

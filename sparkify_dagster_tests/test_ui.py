@@ -17,8 +17,8 @@ import pytest
 
 import sparkify_dagster
 from sparkify_dagster.metadata import column_schema, common_folder
-from sparkify_dagster.warehouse.checks import checks
 from sparkify_dagster.warehouse.model import SONGPLAYS, STAGING_EVENTS, STAGING_SONGS, TIME
+from sparkify_dagster.warehouse.quality import checks
 from sparkify_dagster_tests.browser import PageReport, Tab, browse, chromium
 from sparkify_dagster_tests.dagster_dev import ALL_ASSETS, TABLE_ASSETS, DagsterDev
 from sparkify_dagster_tests.helpers import star

@@ -21,13 +21,13 @@ from sparkify_dagster.core.errors import WarehouseError
 from sparkify_dagster.core.progress import Reporter, activate, reporter
 from sparkify_dagster.core.settings import DEFAULT_TARGET, Settings
 from sparkify_dagster.ingest import sample
-from sparkify_dagster.warehouse.checks import CheckResult, checks_for, run_checks
 from sparkify_dagster.warehouse.engines import (
     RedshiftOptions,
     Warehouse,
     connect,
 )
 from sparkify_dagster.warehouse.model import TABLES
+from sparkify_dagster.warehouse.quality import CheckResult, checks_for, run_checks
 from sparkify_dagster.warehouse.staging import Reject, StageReport, TooManyRejects, stage_locations
 from sparkify_dagster.warehouse.transform import build_star
 
@@ -74,7 +74,7 @@ def etl(
     Records that cannot be loaded are kept in ``load_errors``; when there are more than
     ``max_errors`` of them the run is rolled back and all of them are written to
     ``rejects_file`` (JSON lines) before :class:`~.staging.TooManyRejects` is raised. With
-    ``checks``, the data-quality checks run after the load (see :mod:`~.checks`).
+    ``checks``, the data-quality checks run after the load (see :mod:`~.quality`).
     """
     settings = settings or Settings.resolve(
         song_data=song_data, log_data=log_data, target=target, environ={}
