@@ -352,3 +352,19 @@ def test_boto3_is_imported_only_when_s3_is_read() -> None:
     )
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "False"
+
+
+def test_the_s3_object_helpers_word_aws_errors_through_the_one_translator() -> None:
+    from botocore.exceptions import ClientError, NoCredentialsError
+
+    from sparkify_dagster.ingest.s3_objects import translate
+
+    denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "Put")
+    with pytest.raises(SourceError) as caught:
+        translate(denied, "cannot write s3://b/k")
+    assert str(caught.value) == (
+        "S3 cannot write s3://b/k: AccessDenied: Access Denied "
+        "(check the AWS credentials and the bucket policy)"
+    )
+    with pytest.raises(SourceError, match=r"\(set AWS_PROFILE or AWS_ACCESS_KEY_ID"):
+        translate(NoCredentialsError(), "cannot read s3://b/k")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
+from sparkify_dagster.core import aws
+from sparkify_dagster.core.aws import Wording
 from sparkify_dagster.core.errors import SourceError
 
 
@@ -38,18 +40,26 @@ def client() -> Any:
     return boto3.client("s3")
 
 
+# What the S3 object helpers (control files, compaction) say about each kind of AWS failure.
+_CHECK_ACCESS = " (check the AWS credentials and the bucket policy)"
+WORDING = Wording(
+    messages={
+        "refused": "S3 {doing}: {code}: {message}",
+        "credentials": "S3 {doing}: {code}: {message}" + _CHECK_ACCESS,
+        "denied": "S3 {doing}: {code}: {message}" + _CHECK_ACCESS,
+        "no-credentials": (
+            "S3 {doing}: {error} (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
+        ),
+        "failed": "S3 {doing}: {error}",
+    },
+    error=SourceError,
+)
+
+
 def translate(exc: Exception, doing: str) -> NoReturn:
-    """Raise a boto3/botocore error as a :class:`SourceError` that says what was being done."""
-    response = getattr(exc, "response", None) or {}
-    error = response.get("Error", {}) if isinstance(response, dict) else {}
-    code = error.get("Code")
-    reason = f"{code}: {error.get('Message', '')}".strip(": ") if code else str(exc)
-    hint = ""
-    if code in {"AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"}:
-        hint = " (check the AWS credentials and the bucket policy)"
-    elif type(exc).__name__ in {"NoCredentialsError", "PartialCredentialsError"}:
-        hint = " (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
-    raise SourceError(f"S3 {doing}: {reason}{hint}") from None
+    """Raise a boto3/botocore error as a :class:`SourceError` that says what was being done
+    (:func:`sparkify_dagster.core.aws.translate`, in these helpers' words)."""
+    raise aws.translate(exc, WORDING, doing=doing) from None
 
 
 def list_objects(s3: Any, uri: str) -> Iterator[dict[str, Any]]:
