@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from sparkify_dagster.core.settings import environ
+from sparkify_dagster.core.settings import CACHE, environ
 from sparkify_dagster.ingest.generate import generate
 
 SONGS = 14_896
@@ -23,10 +23,10 @@ VERSION = 2  # bump when the generator's output changes, so caches are rebuilt
 
 def cache_dir() -> Path:
     """``$SPARKIFY_CACHE``, else ``$XDG_CACHE_HOME/sparkify``, else ``~/.cache/sparkify``."""
-    variables = environ()
-    if variables.get("SPARKIFY_CACHE"):
-        return Path(variables["SPARKIFY_CACHE"])
-    base = variables.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    chosen = CACHE.lookup()
+    if chosen:
+        return Path(chosen)
+    base = environ().get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "sparkify"
 
 
