@@ -15,6 +15,7 @@ To add a case, add a row to :data:`CASES`.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pickle
 import shutil
@@ -31,11 +32,13 @@ from sparkify_dagster.core.errors import SparkifyError
 from sparkify_dagster.ingest.sources import LocalSource
 from sparkify_dagster.warehouse.model import TABLES
 from sparkify_dagster.warehouse.staging import TooManyRejects
+from sparkify_dagster.warehouse.staging.careful import RECORD_LIMIT
 from sparkify_dagster_tests.conftest import event, song, write_events, write_songs
 
 DAY = "log_data/2018/11/2018-11-01-events.json"
 T0 = 1541105830796
 NOBODY = 65534
+MB = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,31 @@ def _non_utf8_name(data: Path) -> None:
         handle.write('{"song_id": "SOBAD"}')
 
 
+def _large_events(count: int, size: int) -> Callable[[Path], None]:
+    """``count`` more events, each a line of exactly ``size`` bytes (its userAgent fills it)."""
+
+    def spoil(data: Path) -> None:
+        with (data / DAY).open("a") as log:
+            for number in range(count):
+                line = json.dumps(event(T0 + 2 + number, userAgent=""), separators=(",", ":"))
+                filler = size - len(line)
+                log.write("\n" + line.replace('"userAgent":""', f'"userAgent":"{"x" * filler}"'))
+
+    return spoil
+
+
+def _large_song(size: int) -> Callable[[Path], None]:
+    """One more song file of exactly ``size`` bytes (its title fills it)."""
+
+    def spoil(data: Path) -> None:
+        path = data / "song_data" / "A" / "B" / "I" / "TRBIG.json"
+        path.parent.mkdir(parents=True)
+        text = json.dumps(song("SOBIG", "", "ARBIG", "Big", 1.0))
+        path.write_text(text.replace('"title": ""', f'"title": "{"x" * (size - len(text))}"'))
+
+    return spoil
+
+
 CASES = [
     Case("the good dataset", lambda data: None, "loads"),
     Case(
@@ -99,6 +127,26 @@ CASES = [
         _non_utf8_name,
         "fails: TR\\xff\\xfe.json is not valid UTF-8: rename it",
     ),
+    # sizes and resources
+    Case(
+        "an event of 50 MB",
+        _large_events(1, 50 * MB),
+        "rejects 1: events.json:3: record is 50,000,000 bytes, over the 16 MiB a record may have",
+    ),
+    Case(
+        "a song file of 50 MB",
+        _large_song(50 * MB),
+        "rejects 1: TRBIG.json: record is 50,000,000 bytes, over the 16 MiB a record may have",
+    ),
+    Case("an event of 16 MiB, the most a record may have", _large_events(1, RECORD_LIMIT), "loads"),
+    Case("a song file of 16 MiB", _large_song(RECORD_LIMIT), "loads"),
+    Case(
+        "an event of one byte over 16 MiB",
+        _large_events(1, RECORD_LIMIT + 1),
+        "rejects 1: events.json:3: record is 16,777,217 bytes, over the 16 MiB a record may have",
+    ),
+    Case("three events of 15 MB", _large_events(3, 15 * MB), "loads"),
+    Case("sixty events of 1 MB", _large_events(60, MB), "loads"),
 ]
 
 

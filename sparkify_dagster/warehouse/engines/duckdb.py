@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from sparkify_dagster.ingest.sources import Source, SourceFile
 
 BATCH_ROWS = 20_000  # rows per Arrow batch: 50,000 took more memory and no less time
+# At most this many bytes per statement that loads a batch (unless one row has more): a batch of
+# large records beyond it exceeded the staging memory.
+BATCH_BYTES = 32 * 1024 * 1024
 # DuckDB's own memory for a warehouse file (it spills to disk beyond): the default, 80 % of RAM,
 # made a large load's peak far higher; this keeps it low. Less is slower (the star's statements).
 MEMORY_LIMIT = "512MB"
@@ -230,8 +233,9 @@ class DuckDBWarehouse(Warehouse):
                 for values, kind in zip(columns, schema.types, strict=True)
             ]
             batch_rows = pa.RecordBatch.from_arrays(arrays, schema=schema)
-            ((count,),) = self._query_batch(batch_rows, insert)
-            inserted += count
+            for part in _parts(batch_rows):
+                ((count,),) = self._query_batch(part, insert)
+                inserted += count
         return inserted
 
     def load_plain(self, table: Table, shape: Shape, batches: Iterable[Any]) -> int:
@@ -276,6 +280,16 @@ def _duckdb(warehouse: Warehouse) -> DuckDBWarehouse:
     if not isinstance(warehouse, DuckDBWarehouse):
         raise TypeError(f"DuckDB's staging needs a DuckDB warehouse, not {warehouse!r}")
     return warehouse
+
+
+def _parts(batch: Any) -> Iterator[Any]:
+    """``batch`` (Arrow) in slices of at most :data:`BATCH_BYTES`, or of one row."""
+    if batch.nbytes <= BATCH_BYTES or batch.num_rows == 1:
+        yield batch
+        return
+    half = batch.num_rows // 2
+    yield from _parts(batch.slice(0, half))
+    yield from _parts(batch.slice(half))
 
 
 def _plain(shape: Shape) -> str:
