@@ -20,6 +20,8 @@ import os
 import pickle
 import shutil
 import stat
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -269,3 +271,71 @@ def test_a_deleted_raw_file_keeps_its_rows_until_a_full_refresh(dataset: Path, t
         full_refresh=True,
     )
     assert refreshed.counts["staging_events"] == 2
+
+
+# -- a full disk -------------------------------------------------------------------------------
+
+FULL_DISK_LOAD = """
+import resource, signal, sys
+import sparkify_dagster
+from sparkify_dagster.core.errors import SparkifyError
+
+limit, song_data, log_data, target = sys.argv[1:]
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+_, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(limit), hard))
+try:
+    sparkify_dagster.etl(song_data=song_data, log_data=log_data, target=target, checks=False)
+except SparkifyError as exc:
+    sys.exit(f"Error: {exc}")
+"""
+
+
+def load_on_a_full_disk(data: Path, target: str, limit: int) -> str:
+    """What a load of ``data`` into ``target`` says when its files may not exceed ``limit``."""
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            FULL_DISK_LOAD,
+            str(limit),
+            str(data / "song_data"),
+            str(data / "log_data"),
+            target,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        check=False,
+        timeout=120,
+    )
+    assert child.returncode == 1, child.stdout + child.stderr
+    return child.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("events", "limit", "written"),
+    [(0, 8192, "warehouse.duckdb"), (2000, 65536, "warehouse.duckdb.wal")],
+    ids=["while creating the file", "while committing the load"],
+)
+def test_a_full_disk_says_which_and_the_next_run_loads_everything(
+    dataset: Path, duckdb_target: str, events: int, limit: int, written: str
+) -> None:
+    good_dataset(dataset)
+    """DuckDB's file fills the disk while it is created, or its ``.wal`` when the load commits.
+
+    The load runs in a child process whose files may not grow past ``limit`` bytes
+    (``RLIMIT_FSIZE``, with ``SIGXFSZ`` ignored, as Python ignores it anyway): every write beyond
+    fails as on a full disk (``EFBIG`` instead of ``ENOSPC``). That needs neither root nor a small
+    file system of its own (a tmpfs or loop device would need root), so it runs alike as root
+    (CI) and as a normal user. The PostgreSQL server is another process, out of its reach.
+    """
+    day = [event(T0 + 86_400_000 + n) for n in range(events)]
+    write_events(dataset / "log_data/2018/11/2018-11-02-events.json", day)
+    path = duckdb_target.removeprefix("duckdb:///")
+    said = load_on_a_full_disk(dataset, duckdb_target, limit)
+    assert said == (
+        f"Error: no space left on the disk holding {Path(path).parent / written} "
+        "(File too large): free space, then run again"
+    )
+    assert load(dataset, duckdb_target, 0).counts["staging_events"] == 2 + events

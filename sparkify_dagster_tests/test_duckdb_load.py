@@ -6,6 +6,7 @@ import gc
 import weakref
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from sparkify_dagster.core.errors import WarehouseError
@@ -128,3 +129,15 @@ def test_rows_of_large_text_load_under_the_staging_cap(tmp_path: Path) -> None:
         assert warehouse.query('SELECT min(length("title")) FROM "staging_songs"') == [
             (16_000_000,)
         ]
+
+
+def test_a_fatal_error_says_the_next_run_reopens_the_file(tmp_path: Path) -> None:
+    """After a failed write DuckDB may refuse every statement of the process ("invalidated")."""
+    with DuckDBWarehouse(tmp_path / "w.duckdb") as warehouse:
+        error = warehouse._translate(
+            duckdb.FatalException("FATAL Error: database has been invalidated"), "could not commit"
+        )
+    assert str(error) == (
+        "could not commit: FATAL Error: database has been invalidated; DuckDB stopped using "
+        f"{tmp_path / 'w.duckdb'} for this process: run again, and the next run reopens it"
+    )
