@@ -15,10 +15,13 @@ To add a case, add a row to :data:`CASES`.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pickle
 import shutil
 import stat
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,11 +34,13 @@ from sparkify_dagster.core.errors import SparkifyError
 from sparkify_dagster.ingest.sources import LocalSource
 from sparkify_dagster.warehouse.model import TABLES
 from sparkify_dagster.warehouse.staging import TooManyRejects
+from sparkify_dagster.warehouse.staging.careful import RECORD_LIMIT
 from sparkify_dagster_tests.helpers import event, song, write_events, write_songs
 
 DAY = "log_data/2018/11/2018-11-01-events.json"
 T0 = 1541105830796
 NOBODY = 65534
+MB = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,31 @@ def _non_utf8_name(data: Path) -> None:
         handle.write('{"song_id": "SOBAD"}')
 
 
+def _large_events(count: int, size: int) -> Callable[[Path], None]:
+    """``count`` more events, each a line of exactly ``size`` bytes (its userAgent fills it)."""
+
+    def spoil(data: Path) -> None:
+        with (data / DAY).open("a") as log:
+            for number in range(count):
+                line = json.dumps(event(T0 + 2 + number, userAgent=""), separators=(",", ":"))
+                filler = size - len(line)
+                log.write("\n" + line.replace('"userAgent":""', f'"userAgent":"{"x" * filler}"'))
+
+    return spoil
+
+
+def _large_song(size: int) -> Callable[[Path], None]:
+    """One more song file of exactly ``size`` bytes (its title fills it)."""
+
+    def spoil(data: Path) -> None:
+        path = data / "song_data" / "A" / "B" / "I" / "TRBIG.json"
+        path.parent.mkdir(parents=True)
+        text = json.dumps(song("SOBIG", "", "ARBIG", "Big", 1.0))
+        path.write_text(text.replace('"title": ""', f'"title": "{"x" * (size - len(text))}"'))
+
+    return spoil
+
+
 CASES = [
     Case("the good dataset", lambda data: None, "loads"),
     Case(
@@ -99,6 +129,26 @@ CASES = [
         _non_utf8_name,
         "fails: TR\\xff\\xfe.json is not valid UTF-8: rename it",
     ),
+    # sizes and resources
+    Case(
+        "an event of 50 MB",
+        _large_events(1, 50 * MB),
+        "rejects 1: events.json:3: record is 50,000,000 bytes, over the 16 MiB a record may have",
+    ),
+    Case(
+        "a song file of 50 MB",
+        _large_song(50 * MB),
+        "rejects 1: TRBIG.json: record is 50,000,000 bytes, over the 16 MiB a record may have",
+    ),
+    Case("an event of 16 MiB, the most a record may have", _large_events(1, RECORD_LIMIT), "loads"),
+    Case("a song file of 16 MiB", _large_song(RECORD_LIMIT), "loads"),
+    Case(
+        "an event of one byte over 16 MiB",
+        _large_events(1, RECORD_LIMIT + 1),
+        "rejects 1: events.json:3: record is 16,777,217 bytes, over the 16 MiB a record may have",
+    ),
+    Case("three events of 15 MB", _large_events(3, 15 * MB), "loads"),
+    Case("sixty events of 1 MB", _large_events(60, MB), "loads"),
 ]
 
 
@@ -221,3 +271,71 @@ def test_a_deleted_raw_file_keeps_its_rows_until_a_full_refresh(dataset: Path, t
         full_refresh=True,
     )
     assert refreshed.counts["staging_events"] == 2
+
+
+# -- a full disk -------------------------------------------------------------------------------
+
+FULL_DISK_LOAD = """
+import resource, signal, sys
+import sparkify_dagster
+from sparkify_dagster.core.errors import SparkifyError
+
+limit, song_data, log_data, target = sys.argv[1:]
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+_, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(limit), hard))
+try:
+    sparkify_dagster.etl(song_data=song_data, log_data=log_data, target=target, checks=False)
+except SparkifyError as exc:
+    sys.exit(f"Error: {exc}")
+"""
+
+
+def load_on_a_full_disk(data: Path, target: str, limit: int) -> str:
+    """What a load of ``data`` into ``target`` says when its files may not exceed ``limit``."""
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            FULL_DISK_LOAD,
+            str(limit),
+            str(data / "song_data"),
+            str(data / "log_data"),
+            target,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        check=False,
+        timeout=120,
+    )
+    assert child.returncode == 1, child.stdout + child.stderr
+    return child.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("events", "limit", "written"),
+    [(0, 8192, "warehouse.duckdb"), (2000, 65536, "warehouse.duckdb.wal")],
+    ids=["while creating the file", "while committing the load"],
+)
+def test_a_full_disk_says_which_and_the_next_run_loads_everything(
+    dataset: Path, duckdb_target: str, events: int, limit: int, written: str
+) -> None:
+    good_dataset(dataset)
+    """DuckDB's file fills the disk while it is created, or its ``.wal`` when the load commits.
+
+    The load runs in a child process whose files may not grow past ``limit`` bytes
+    (``RLIMIT_FSIZE``, with ``SIGXFSZ`` ignored, as Python ignores it anyway): every write beyond
+    fails as on a full disk (``EFBIG`` instead of ``ENOSPC``). That needs neither root nor a small
+    file system of its own (a tmpfs or loop device would need root), so it runs alike as root
+    (CI) and as a normal user. The PostgreSQL server is another process, out of its reach.
+    """
+    day = [event(T0 + 86_400_000 + n) for n in range(events)]
+    write_events(dataset / "log_data/2018/11/2018-11-02-events.json", day)
+    path = duckdb_target.removeprefix("duckdb:///")
+    said = load_on_a_full_disk(dataset, duckdb_target, limit)
+    assert said == (
+        f"Error: no space left on the disk holding {Path(path).parent / written} "
+        "(File too large): free space, then run again"
+    )
+    assert load(dataset, duckdb_target, 0).counts["staging_events"] == 2 + events

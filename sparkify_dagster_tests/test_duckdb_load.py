@@ -6,6 +6,7 @@ import gc
 import weakref
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from sparkify_dagster.core.errors import WarehouseError
@@ -115,3 +116,28 @@ def test_staging_runs_under_the_lower_cap_and_restores_it_even_when_it_fails(
         chosen.staging_memory(),
     ):
         assert limit(chosen) == "1.8 GiB"  # a cap chosen by hand is kept
+
+
+def test_rows_of_large_text_load_under_the_staging_cap(tmp_path: Path) -> None:
+    """Eight rows of 16 MB in one call: one statement over them all ran out of memory."""
+    title = "x" * 16_000_000
+    rows = [(1, "AR", None, None, "", "A", f"SO{n}", title, 1.0, 2000, "f", None) for n in range(8)]
+    with DuckDBWarehouse(tmp_path / "w.duckdb") as warehouse:
+        warehouse.create_tables([STAGING_SONGS])
+        with warehouse.transaction(), warehouse.staging_memory():  # as a staging run nests them
+            assert warehouse.load_rows(STAGING_SONGS, rows) == 8
+        assert warehouse.query('SELECT min(length("title")) FROM "staging_songs"') == [
+            (16_000_000,)
+        ]
+
+
+def test_a_fatal_error_says_the_next_run_reopens_the_file(tmp_path: Path) -> None:
+    """After a failed write DuckDB may refuse every statement of the process ("invalidated")."""
+    with DuckDBWarehouse(tmp_path / "w.duckdb") as warehouse:
+        error = warehouse._translate(
+            duckdb.FatalException("FATAL Error: database has been invalidated"), "could not commit"
+        )
+    assert str(error) == (
+        "could not commit: FATAL Error: database has been invalidated; DuckDB stopped using "
+        f"{tmp_path / 'w.duckdb'} for this process: run again, and the next run reopens it"
+    )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import os
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +27,9 @@ if TYPE_CHECKING:
     from sparkify_dagster.ingest.files import Source, SourceFile
 
 BATCH_ROWS = 20_000  # rows per Arrow batch: 50,000 took more memory and no less time
+# At most this many bytes per statement that loads a batch (unless one row has more): a batch of
+# large records beyond it exceeded the staging memory.
+BATCH_BYTES = 32 * 1024 * 1024
 # DuckDB's own memory for a warehouse file (it spills to disk beyond): the default, 80 % of RAM,
 # made a large load's peak far higher; this keeps it low. Less is slower (the star's statements).
 MEMORY_LIMIT = "512MB"
@@ -32,6 +38,10 @@ MEMORY_LIMIT = "512MB"
 STAGING_MEMORY_LIMIT = "128MB"
 BATCH_VIEW = "sparkify_load_batch"  # the local variable of DuckDBWarehouse._query_batch
 LOCK_POLL_SECONDS = 0.1
+# What the operating system says when a write finds no room: the disk full, a quota, a file-size
+# limit. DuckDB puts it in its message, after the file it could not write.
+NO_ROOM = ("No space left on device", "Disk quota exceeded", "File too large")
+_UNWRITTEN = re.compile(r'Could not write file "([^"]+)"')
 
 
 class DuckDBDialect(Dialect):
@@ -141,6 +151,7 @@ class DuckDBWarehouse(Warehouse):
         if memory_limit:
             config["memory_limit"] = memory_limit
         deadline = time.monotonic() + lock_timeout
+        new = self.path != ":memory:" and not os.path.exists(self.path)
         while True:
             try:
                 self.connection = duckdb.connect(self.path, config=config)
@@ -149,8 +160,10 @@ class DuckDBWarehouse(Warehouse):
                 return
             except duckdb.IOException as exc:
                 if not _is_lock_error(exc):
-                    raise WarehouseError(
-                        f"cannot open DuckDB warehouse {self.path}: {exc}"
+                    if new and _no_room(exc):  # begun on a full disk, it fails every next run
+                        _remove_new_file(self.path)
+                    raise self._translate(
+                        exc, "cannot open DuckDB warehouse " + self.path
                     ) from None
                 if time.monotonic() >= deadline:
                     raise WarehouseError(
@@ -160,7 +173,7 @@ class DuckDBWarehouse(Warehouse):
                     ) from None
                 time.sleep(LOCK_POLL_SECONDS)
             except duckdb.Error as exc:
-                raise WarehouseError(f"cannot open DuckDB warehouse {self.path}: {exc}") from None
+                raise self._translate(exc, "cannot open DuckDB warehouse " + self.path) from None
 
     def __repr__(self) -> str:
         return f"DuckDBWarehouse({self.path!r})"
@@ -169,7 +182,7 @@ class DuckDBWarehouse(Warehouse):
         try:
             self.connection.execute(sql, list(params))
         except duckdb.Error as exc:
-            raise _refused(sql, exc) from None
+            raise self._refused(sql, exc) from None
 
     def query_with_columns(
         self, sql: str, params: Sequence[Any] = ()
@@ -178,17 +191,25 @@ class DuckDBWarehouse(Warehouse):
             cursor = self.connection.execute(sql, list(params))
             return [column[0] for column in cursor.description], cursor.fetchall()
         except duckdb.Error as exc:
-            raise _refused(sql, exc) from None
+            raise self._refused(sql, exc) from None
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.connection.begin()
+        try:
+            self.connection.begin()
+        except duckdb.Error as exc:
+            raise self._translate(exc, "could not begin a transaction") from None
         try:
             yield
         except BaseException:
-            self.connection.rollback()
+            # After a fatal error DuckDB refuses the rollback too: the error that caused it counts.
+            with contextlib.suppress(duckdb.Error):
+                self.connection.rollback()
             raise
-        self.connection.commit()
+        try:
+            self.connection.commit()
+        except duckdb.Error as exc:
+            raise self._translate(exc, "could not commit") from None
 
     @contextmanager
     def staging_memory(self) -> Iterator[None]:
@@ -199,14 +220,20 @@ class DuckDBWarehouse(Warehouse):
         self._set_memory_limit(STAGING_MEMORY_LIMIT)
         try:
             yield
-        finally:
-            self._set_memory_limit(MEMORY_LIMIT)
+        except BaseException:
+            with contextlib.suppress(WarehouseError):  # the error that stopped staging counts
+                self._set_memory_limit(MEMORY_LIMIT)
+            raise
+        self._set_memory_limit(MEMORY_LIMIT)
 
     def _set_memory_limit(self, limit: str) -> None:
         # The cap is the database's, not the transaction's: set it from a cursor of its own, so
         # that it is restored even once a failed statement has aborted the load's transaction.
-        with self.connection.cursor() as settings:
-            settings.execute(f"SET memory_limit = '{limit}'")
+        try:
+            with self.connection.cursor() as settings:
+                settings.execute(f"SET memory_limit = '{limit}'")
+        except duckdb.Error as exc:
+            raise self._translate(exc, "could not set memory_limit") from None
 
     def load_rows(self, table: Table, rows: Iterable[tuple[Any, ...]]) -> int:
         # Rows become typed Arrow columns (one C-level pass per column), which DuckDB scans in
@@ -230,8 +257,9 @@ class DuckDBWarehouse(Warehouse):
                 for values, kind in zip(columns, schema.types, strict=True)
             ]
             batch_rows = pa.RecordBatch.from_arrays(arrays, schema=schema)
-            ((count,),) = self._query_batch(batch_rows, insert)
-            inserted += count
+            for part in _parts(batch_rows):
+                ((count,),) = self._query_batch(part, insert)
+                inserted += count
         return inserted
 
     def load_plain(self, table: Table, shape: Shape, batches: Iterable[Any]) -> int:
@@ -270,16 +298,64 @@ class DuckDBWarehouse(Warehouse):
         try:
             return self.connection.execute(sql, list(params)).fetchall()
         except duckdb.Error as exc:
-            raise _refused(sql, exc) from None
+            raise self._refused(sql, exc) from None
 
     def close(self) -> None:
         self.connection.close()
+
+    def _refused(self, sql: str, exc: duckdb.Error) -> WarehouseError:
+        return self._translate(exc, f"DuckDB refused {first_line(sql)!r}")
+
+    def _translate(self, exc: duckdb.Error, doing: str) -> WarehouseError:
+        """``exc`` as a :class:`WarehouseError`: what was being done and DuckDB's words, or,
+        when a write found no room, which disk and the fix.
+
+        The only place DuckDB's errors become sparkify's. After a failed write DuckDB may
+        invalidate the database for the rest of the process; the next run opens the file again,
+        and DuckDB replays the ``.wal`` the failed one left.
+        """
+        message = str(exc)
+        room = _no_room(exc)
+        if room is not None:
+            written = _UNWRITTEN.search(message)
+            where = written.group(1) if written else self.path
+            return WarehouseError(
+                f"no space left on the disk holding {where} ({room}): free space, then run again"
+            )
+        if isinstance(exc, duckdb.FatalException):
+            return WarehouseError(
+                f"{doing}: {message.strip()}; DuckDB stopped using {self.path} for this process: "
+                "run again, and the next run reopens it"
+            )
+        return WarehouseError(f"{doing}: {message}")
+
+
+def _no_room(exc: duckdb.Error) -> str | None:
+    """The operating system's words if ``exc`` is a write that found no room, else None."""
+    return next((words for words in NO_ROOM if words in str(exc)), None)
+
+
+def _remove_new_file(path: str) -> None:
+    """Remove the DuckDB file at ``path`` and its ``.wal``, begun by a run that failed to."""
+    for leftover in (path, path + ".wal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(leftover)
 
 
 def _duckdb(warehouse: Warehouse) -> DuckDBWarehouse:
     if not isinstance(warehouse, DuckDBWarehouse):
         raise TypeError(f"DuckDB's staging needs a DuckDB warehouse, not {warehouse!r}")
     return warehouse
+
+
+def _parts(batch: Any) -> Iterator[Any]:
+    """``batch`` (Arrow) in slices of at most :data:`BATCH_BYTES`, or of one row."""
+    if batch.nbytes <= BATCH_BYTES or batch.num_rows == 1:
+        yield batch
+        return
+    half = batch.num_rows // 2
+    yield from _parts(batch.slice(0, half))
+    yield from _parts(batch.slice(half))
 
 
 def _plain(shape: Shape) -> str:
@@ -300,10 +376,6 @@ def _arrow_type(kind: Type) -> Any:
         Type.TIMESTAMP: pa.timestamp("us"),
     }
     return types[kind]
-
-
-def _refused(sql: str, exc: duckdb.Error) -> WarehouseError:
-    return WarehouseError(f"DuckDB refused {first_line(sql)!r}: {exc}")
 
 
 def _is_lock_error(exc: Exception) -> bool:

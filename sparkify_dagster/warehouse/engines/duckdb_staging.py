@@ -16,10 +16,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sparkify_dagster.core.errors import RecordError, SourceError
 from sparkify_dagster.ingest.files import Source, SourceFile, decompress
-from sparkify_dagster.ingest.parse import Parsed, Rejected, event_line_results, song_results
+from sparkify_dagster.ingest.parse import Parsed, Rejected
 from sparkify_dagster.ingest.plain import SHAPES, RawRecords
 from sparkify_dagster.warehouse.model import LOAD_MANIFEST, Table
-from sparkify_dagster.warehouse.staging.careful import PARSERS, Count, route
+from sparkify_dagster.warehouse.staging.careful import (
+    PARSERS,
+    Count,
+    route,
+    sized_event_line,
+    sized_song_results,
+)
 from sparkify_dagster.warehouse.staging.manifest import checksum, manifest_entry
 from sparkify_dagster.warehouse.staging.read_ahead import read_ahead
 from sparkify_dagster.warehouse.staging.report import Outputs, Reject
@@ -57,6 +63,10 @@ class _Batch:
 
 BATCH_BYTES = 64 * 1024 * 1024  # text per batch; two are held (being loaded, being read)
 BATCH_FILES = 20_000  # song files per batch
+# Records over this many bytes (real ones have a few hundred) are typed by Python instead: the
+# engine's statement holds the records of a whole vector at once, and a few large ones exceeded its
+# staging memory.
+LARGE_RECORD = 8 * 1024
 
 
 def load_json(
@@ -130,7 +140,7 @@ class _Seen:
                     self.count.append(raw_file.candidates)
                 out.reporter.advance(files=len(batch.files), records=batch.records.count)
                 if batch.table is not None:
-                    yield from batch.table.to_batches()
+                    yield from _small(batch.table).to_batches()
         except Exception as exc:
             self.failure = exc
 
@@ -180,9 +190,35 @@ def _careful(
 def _left_by_file(warehouse: JsonEngine, kind: str, batch: _Batch) -> dict[int, list[int]]:
     """The positions of the candidates the engine leaves in ``batch``, by file."""
     left: dict[int, list[int]] = {}
-    for position in warehouse.plain_left(SHAPES[kind], batch.table):
+    positions = warehouse.plain_left(SHAPES[kind], _small(batch.table))
+    for position in sorted([*positions, *_large(batch.table)]):
         left.setdefault(batch.records.file_of(position), []).append(position)
     return left
+
+
+def _is_large(table: Any) -> Any:
+    """Which records of ``table`` are over :data:`LARGE_RECORD` bytes (an Arrow mask)."""
+    import pyarrow.compute as pc
+
+    return pc.greater(pc.binary_length(table.column("raw")), LARGE_RECORD)
+
+
+def _small(table: Any) -> Any:
+    """``table`` without its large records: the engine's statement leaves those to Python."""
+    if table is None:
+        return None
+    import pyarrow.compute as pc
+
+    large = _is_large(table)
+    return table.filter(pc.invert(large)) if pc.any(large).as_py() else table
+
+
+def _large(table: Any) -> list[int]:
+    """The positions of the large records of ``table``."""
+    if table is None:
+        return []
+    large = _is_large(table)
+    return list(table.column("position").filter(large).to_pylist())
 
 
 class _Tally:
@@ -204,9 +240,9 @@ class _Tally:
         self.counts[index].records -= 1
         uri = self.batch.records.files[index].uri
         if line is None:
-            self.decide(index, song_results(text, uri, self.unknown))
+            self.decide(index, sized_song_results(text, uri, self.unknown))
         else:
-            self.decide(index, event_line_results(line, text, uri, self.unknown))
+            self.decide(index, sized_event_line(line, text, uri, self.unknown))
 
     def decide(self, index: int, results: Iterable[Parsed]) -> None:
         uri = self.batch.records.files[index].uri
