@@ -72,6 +72,9 @@ def _non_utf8_name(data: Path) -> None:
         handle.write('{"song_id": "SOBAD"}')
 
 
+YEAR_39996 = 1_200_000_000_000_000  # 39996-06-26, in epoch milliseconds
+YEAR_9999 = 253_370_764_800_000  # 9999-01-01
+
 CASES = [
     Case("the good dataset", lambda data: None, "loads"),
     Case(
@@ -98,6 +101,49 @@ CASES = [
         "a file name that is not UTF-8",
         _non_utf8_name,
         "fails: TR\\xff\\xfe.json is not valid UTF-8: rename it",
+    ),
+    # records
+    Case(
+        "a ts of 2^63 - 1",
+        _append_line('{"ts": 9223372036854775807, "userId": "7", "page": "NextSong"}'),
+        "rejects 1: events.json:3: ts is 9223372036854775807, expected epoch milliseconds from "
+        "1970-01-01 to 9998-12-31",
+    ),
+    Case(
+        "a ts of 9.3e15, which DuckDB's timestamps cannot hold",
+        _append_line('{"ts": 9300000000000000, "userId": "7", "page": "NextSong"}'),
+        "rejects 1: ts is 9300000000000000, expected epoch milliseconds from 1970-01-01",
+    ),
+    Case(
+        "a ts in year 39996, past a SMALLINT year",
+        _append_line(f'{{"ts": {YEAR_39996}, "userId": "7", "page": "NextSong"}}'),
+        f"rejects 1: ts is {YEAR_39996}, expected epoch milliseconds from 1970-01-01",
+    ),
+    Case(
+        "a ts in year 9999, the last year of Python's dates",
+        _append_line(f'{{"ts": {YEAR_9999}, "userId": "7", "page": "NextSong"}}'),
+        f"rejects 1: ts is {YEAR_9999}, expected epoch milliseconds from 1970-01-01",
+    ),
+    Case(
+        "a ts given as a string in year 9999",
+        _append_line(f'{{"ts": "{YEAR_9999}", "userId": "7", "page": "NextSong"}}'),
+        f'rejects 1: ts is "{YEAR_9999}", expected epoch milliseconds from 1970-01-01',
+    ),
+    Case(
+        "a ts before 1970",
+        _append_line('{"ts": -1, "userId": "7", "page": "NextSong"}'),
+        "rejects 1: ts is -1, expected epoch milliseconds from 1970-01-01",
+    ),
+    Case(
+        "the last millisecond of 9998",
+        _append_line(f'{{"ts": {YEAR_9999 - 1}, "userId": "7", "page": "NextSong"}}'),
+        "loads",
+    ),
+    Case(
+        "a registration past year 9999",
+        _append_line('{"ts": 1541105830800, "registration": 9.3e15, "page": "Home"}'),
+        "rejects 1: registration is 9300000000000000.0, expected epoch milliseconds from "
+        "1970-01-01",
     ),
 ]
 

@@ -4,9 +4,14 @@ These are pure functions: bytes in, tuples out, a
 :class:`~sparkify_dagster.core.errors.RecordError` for a bad record. Every engine that loads through
 Python (DuckDB, PostgreSQL) uses them, so a record means the same thing everywhere.
 
-Accepted quirks of real files: a UTF-8 byte-order mark, CRLF line endings, no final newline,
-pretty-printed song files, numbers given as numeric strings, ``\\/`` escapes, unknown extra fields
-(ignored). ``userId`` ``""`` (a logged-out visitor) becomes NULL.
+Accepted quirks of real files: a UTF-8 byte-order mark at the start of a file, CRLF line endings,
+no final newline, pretty-printed song files, numbers given as numeric strings, ``\\/`` escapes,
+unknown extra fields (ignored). ``userId`` ``""`` (a logged-out visitor) becomes NULL.
+
+Refused, with the reason:
+
+- an epoch-milliseconds value outside the model's range
+  (:data:`~sparkify_dagster.warehouse.model.EPOCH_MS_RANGE`, which every later step can carry).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import orjson
 
 from sparkify_dagster.core.errors import RecordError
 from sparkify_dagster.ingest import fastparse
+from sparkify_dagster.warehouse.model import EPOCH_MS_RANGE, EPOCH_MS_RANGE_TEXT
 
 Row = tuple[Any, ...]
 BOM = b"\xef\xbb\xbf"
@@ -44,7 +50,11 @@ def as_text(value: Any) -> str | None:
     raise ValueError("a string")
 
 
-def _integer(value: Any, bounds: tuple[int, int], what: str) -> int | None:
+def _integer(
+    value: Any, bounds: tuple[int, int], what: str, within: str | None = None
+) -> int | None:
+    """``value`` as an integer in ``bounds``; ValueError(``what``), or (``within``) when it is an
+    integer out of bounds."""
     if value is None:
         return None
     kind = type(value)
@@ -69,7 +79,7 @@ def _integer(value: Any, bounds: tuple[int, int], what: str) -> int | None:
     else:
         raise ValueError(what)
     if not bounds[0] <= number <= bounds[1]:
-        raise ValueError(what)
+        raise ValueError(within or what)
     return number
 
 
@@ -82,7 +92,12 @@ def as_bigint(value: Any) -> int | None:
 
 
 def as_epoch_ms(value: Any) -> int | None:
-    return _integer(value, (0, INT64[1]), "epoch milliseconds")
+    return _integer(
+        value,
+        EPOCH_MS_RANGE,
+        "epoch milliseconds",
+        f"epoch milliseconds from {EPOCH_MS_RANGE_TEXT}",
+    )
 
 
 def as_double(value: Any) -> float | None:
@@ -164,7 +179,7 @@ KIND_OF_CONVERTER: dict[Converter, fastparse.Kind] = {
     as_double: fastparse.DOUBLE,
     as_int: fastparse.integer(*INT32),
     as_bigint: fastparse.integer(*INT64),
-    as_epoch_ms: fastparse.integer(0, INT64[1]),
+    as_epoch_ms: fastparse.integer(*EPOCH_MS_RANGE),
 }
 _fast_event = fastparse.record_decoder(EVENT_FIELDS, KIND_OF_CONVERTER, "Event")
 _fast_song = fastparse.record_decoder(SONG_FIELDS, KIND_OF_CONVERTER, "Song")

@@ -7,15 +7,35 @@ few:
 - ``TEXT``: a string; ``size`` is the longest value expected (Redshift needs it, others ignore it).
 - ``INT`` (32-bit), ``BIGINT`` (64-bit), ``DOUBLE`` (IEEE 754 double: durations and coordinates
   are never rounded), ``TIMESTAMP`` (UTC, no time zone).
+
+Whatever staging accepts, every later step must carry: the ranges below are decided here, once,
+and the parsers refuse a value outside them with the record's file and line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from enum import Enum
 
 RAW_TEXT_LIMIT = 1000
+
+# The instants an epoch-milliseconds column (ts, registration) may hold: from 1970-01-01, up to
+# and not including 9999-01-01. Every later step holds them: DuckDB's TIMESTAMP counts
+# microseconds in a BIGINT (it overflows past 9.2e15 ms, in year 294247), PostgreSQL's and
+# Redshift's end in 294276, time.year is a SMALLINT (32767), and the report reads timestamps into
+# Python's datetime, which ends with 9999-12-31: a year to spare for its day arithmetic. A
+# negative ts is a sign error, not history (eventsim's logs start in 2018).
+EPOCH = datetime(1970, 1, 1)
+FIRST_INSTANT = EPOCH
+END_INSTANT = datetime(9999, 1, 1)  # the first instant past the range
+EPOCH_MS_RANGE: tuple[int, int] = (
+    (FIRST_INSTANT - EPOCH) // timedelta(milliseconds=1),
+    (END_INSTANT - EPOCH) // timedelta(milliseconds=1) - 1,
+)  # inclusive: (0, 253370764799999)
+LAST_DAY = END_INSTANT - timedelta(days=1)
+EPOCH_MS_RANGE_TEXT = f"{FIRST_INSTANT:%Y-%m-%d} to {LAST_DAY:%Y-%m-%d}"  # 1970-01-01 to 9998-12-31
 
 
 class Type(Enum):
