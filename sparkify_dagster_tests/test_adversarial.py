@@ -74,6 +74,21 @@ def _non_utf8_name(data: Path) -> None:
 
 YEAR_39996 = 1_200_000_000_000_000  # 39996-06-26, in epoch milliseconds
 YEAR_9999 = 253_370_764_800_000  # 9999-01-01
+SONG = "song_data/A/A/A/TRAAA.json"
+
+
+def _spoil_song(change: Callable[[str], str]) -> Callable[[Path], None]:
+    def spoil(data: Path) -> None:
+        path = data / SONG
+        path.write_bytes(change(path.read_text()).encode())
+
+    return spoil
+
+
+def _prefix_bom(data: Path) -> None:
+    for path in (data / DAY, data / SONG):
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+
 
 CASES = [
     Case("the good dataset", lambda data: None, "loads"),
@@ -144,6 +159,22 @@ CASES = [
         _append_line('{"ts": 1541105830800, "registration": 9.3e15, "page": "Home"}'),
         "rejects 1: registration is 9300000000000000.0, expected epoch milliseconds from "
         "1970-01-01",
+    ),
+    Case(
+        "a byte-order mark at the start of a line inside a log file",
+        _append_line('\ufeff{"ts": 1541105830800, "userId": "7", "page": "Home"}'),
+        "rejects 1: events.json:3: a byte-order mark (EF BB BF) inside the file, at line 3: "
+        "remove it",
+    ),
+    Case(
+        "a byte-order mark after the record of a song file",
+        _spoil_song(lambda text: text + "\ufeff"),
+        "rejects 1: TRAAA.json: a byte-order mark (EF BB BF) inside the file, at line 1",
+    ),
+    Case(
+        "a byte-order mark at the start of a log file and of a song file",
+        _prefix_bom,
+        "loads",
     ),
 ]
 

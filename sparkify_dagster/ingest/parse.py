@@ -11,7 +11,8 @@ unknown extra fields (ignored). ``userId`` ``""`` (a logged-out visitor) becomes
 Refused, with the reason:
 
 - an epoch-milliseconds value outside the model's range
-  (:data:`~sparkify_dagster.warehouse.model.EPOCH_MS_RANGE`, which every later step can carry).
+  (:data:`~sparkify_dagster.warehouse.model.EPOCH_MS_RANGE`, which every later step can carry);
+- a byte-order mark inside a file.
 """
 
 from __future__ import annotations
@@ -209,10 +210,16 @@ def _typed(record: Any, fields: tuple[Field, ...], unknown: Counter[str] | None 
     return tuple(row)
 
 
-def _decode(data: bytes) -> Any:
+def _decode(data: bytes, line: int = 1) -> Any:
+    """The JSON value of ``data``, which starts at ``line`` of its file; ValueError says why not."""
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
+        if data.decode("utf-8", errors="replace")[exc.pos : exc.pos + 1] == "\ufeff":
+            where = line + exc.lineno - 1
+            raise ValueError(
+                f"a byte-order mark (EF BB BF) inside the file, at line {where}: remove it"
+            ) from None
         message = str(exc)
         if "utf-8" in message.lower():
             raise ValueError("not valid UTF-8") from None
@@ -231,7 +238,7 @@ def parse_event(
     if fast is not None:
         return fast
     try:
-        row = _typed(_decode(line), EVENT_FIELDS, unknown)
+        row = _typed(_decode(line, line_number), EVENT_FIELDS, unknown)
     except ValueError as exc:
         raise RecordError(source, line_number, str(exc)) from None
     return row
@@ -312,7 +319,7 @@ def song_results(data: bytes, source: str, unknown: Counter[str] | None = None) 
             return
         for number, line in lines:
             try:
-                yield number, _typed(_decode(line), SONG_FIELDS, unknown)
+                yield number, _typed(_decode(line, number), SONG_FIELDS, unknown)
             except ValueError as exc:
                 yield Rejected(number, str(exc), line)
         return
