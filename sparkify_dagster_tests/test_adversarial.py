@@ -176,6 +176,26 @@ CASES = [
         _prefix_bom,
         "loads",
     ),
+    Case(
+        "a key given twice in an event",
+        _append_line('{"ts": 1541105830800, "ts": 1541105830801, "page": "Home"}'),
+        "rejects 1: events.json:3: ts is given 2 times, expected once",
+    ),
+    Case(
+        "a key given twice in a song file",
+        _spoil_song(lambda text: text[:-1] + ', "duration": 2.5}'),
+        "rejects 1: TRAAA.json: duration is given 2 times, expected once",
+    ),
+    Case(
+        "a key given twice, once escaped",
+        _append_line('{"ts": 1541105830800, "page": "Home", "p\\u0061ge": "NextSong"}'),
+        "rejects 1: page is given 2 times, expected once",
+    ),
+    Case(
+        "an unknown key given twice",
+        _append_line('{"ts": 1541105830800, "page": "Home", "x": 1, "x": 2}'),
+        "loads",
+    ),
 ]
 
 

@@ -12,12 +12,15 @@ Refused, with the reason:
 
 - an epoch-milliseconds value outside the model's range
   (:data:`~sparkify_dagster.warehouse.model.EPOCH_MS_RANGE`, which every later step can carry);
-- a byte-order mark inside a file.
+- a byte-order mark inside a file;
+- a field the model reads given twice in one record (JSON readers disagree on which one counts:
+  DuckDB's keeps the first, Python's the last).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -226,6 +229,47 @@ def _decode(data: bytes, line: int = 1) -> Any:
         raise ValueError(f"invalid JSON: {message}") from None
 
 
+def _record(data: bytes, fields: tuple[Field, ...], line: int = 1) -> Any:
+    """:func:`_decode`, and :func:`_given_once`."""
+    return _given_once(_decode(data, line), data, fields)
+
+
+def _given_once(record: Any, data: bytes, fields: tuple[Field, ...]) -> Any:
+    """``record``, decoded from ``data``; ValueError if ``data`` gives a field of ``fields`` twice.
+
+    Decoders keep one of a repeated key's values (orjson the last, DuckDB's the first), so the
+    bytes are read again for the keys, when :func:`fastparse.each_key_once` is not sure.
+    """
+    if type(record) is dict and not fastparse.each_key_once(data, len(record)):
+        given = Counter(_top_level_keys(data))
+        for field in fields:
+            if given[field.key] > 1:
+                raise ValueError(f"{field.key} is given {given[field.key]} times, expected once")
+    return record
+
+
+_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]:]', re.DOTALL)
+
+
+def _top_level_keys(data: bytes) -> Iterator[str]:
+    """The keys of the JSON object ``data`` (valid JSON), in order, repeated ones included.
+
+    A scan rather than a second decoder: no recursion, however deep the values nest.
+    """
+    depth = 0
+    previous = b""
+    for match in _TOKEN.finditer(data):
+        token = match.group()
+        if token in (b"{", b"["):
+            depth += 1
+        elif token in (b"}", b"]"):
+            depth -= 1
+        elif token == b":" and depth == 1:
+            key: str = orjson.loads(previous)
+            yield key
+        previous = token
+
+
 def parse_event(
     line: bytes, source: str, line_number: int, unknown: Counter[str] | None = None
 ) -> Row:
@@ -238,7 +282,7 @@ def parse_event(
     if fast is not None:
         return fast
     try:
-        row = _typed(_decode(line, line_number), EVENT_FIELDS, unknown)
+        row = _typed(_record(line, EVENT_FIELDS, line_number), EVENT_FIELDS, unknown)
     except ValueError as exc:
         raise RecordError(source, line_number, str(exc)) from None
     return row
@@ -319,11 +363,11 @@ def song_results(data: bytes, source: str, unknown: Counter[str] | None = None) 
             return
         for number, line in lines:
             try:
-                yield number, _typed(_decode(line, number), SONG_FIELDS, unknown)
+                yield number, _typed(_record(line, SONG_FIELDS, number), SONG_FIELDS, unknown)
             except ValueError as exc:
                 yield Rejected(number, str(exc), line)
         return
     try:
-        yield None, _typed(record, SONG_FIELDS, unknown)
+        yield None, _typed(_given_once(record, data, SONG_FIELDS), SONG_FIELDS, unknown)
     except ValueError as exc:
         yield Rejected(None, str(exc), data)

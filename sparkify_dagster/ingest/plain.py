@@ -9,7 +9,8 @@ syntax) that the engine tests on the raw text before typing it. A record the pat
 not rejected: it goes back to the careful parser, which decides, with the exact message. So the
 pattern changes how fast a record is read, never what it means; it only has to be conservative.
 
-What the pattern leaves to Python, on purpose: keys out of order or repeated, unknown keys, whitespace
+What the pattern leaves to Python, on purpose: keys out of order or repeated (DuckDB's reader
+would keep a repeated key's first value; Python refuses the record), unknown keys, whitespace
 before a colon, ``\\u0000`` and surrogate escapes, numbers with more than 18 integer digits or a
 3-digit exponent, integers written with an exponent, epoch milliseconds of more than 14 digits
 (the range's end, 9999-01-01, has 15: Python checks it exactly), and text that is not valid UTF-8
