@@ -75,6 +75,7 @@ def _non_utf8_name(data: Path) -> None:
 YEAR_39996 = 1_200_000_000_000_000  # 39996-06-26, in epoch milliseconds
 YEAR_9999 = 253_370_764_800_000  # 9999-01-01
 SONG = "song_data/A/A/A/TRAAA.json"
+EMPTY_SONG_FILE = "rejects 1: TRAAA.json: song file is empty: a song file holds one JSON object"
 
 
 def _spoil_song(change: Callable[[str], str]) -> Callable[[Path], None]:
@@ -196,6 +197,9 @@ CASES = [
         _append_line('{"ts": 1541105830800, "page": "Home", "x": 1, "x": 2}'),
         "loads",
     ),
+    Case("an empty song file", _spoil_song(lambda text: ""), EMPTY_SONG_FILE),
+    Case("a song file of whitespace", _spoil_song(lambda text: " \r\n\t\n"), EMPTY_SONG_FILE),
+    Case("a song file of a byte-order mark", _spoil_song(lambda text: "\ufeff"), EMPTY_SONG_FILE),
 ]
 
 

@@ -14,7 +14,8 @@ Refused, with the reason:
   (:data:`~sparkify_dagster.warehouse.model.EPOCH_MS_RANGE`, which every later step can carry);
 - a byte-order mark inside a file;
 - a field the model reads given twice in one record (JSON readers disagree on which one counts:
-  DuckDB's keeps the first, Python's the last).
+  DuckDB's keeps the first, Python's the last);
+- an empty song file (a song file holds one song).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from sparkify_dagster.warehouse.model import EPOCH_MS_RANGE, EPOCH_MS_RANGE_TEXT
 
 Row = tuple[Any, ...]
 BOM = b"\xef\xbb\xbf"
+EMPTY_SONG_FILE = "song file is empty: a song file holds one JSON object"
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
 
@@ -349,6 +351,7 @@ def song_results(data: bytes, source: str, unknown: Counter[str] | None = None) 
     if data.startswith(BOM):
         data = data[len(BOM) :]
     if not data.strip():
+        yield Rejected(None, EMPTY_SONG_FILE, data)
         return
     fast = _fast_song(data)
     if fast is not None:

@@ -158,13 +158,13 @@ class RawRecords:
         self.size += len(data)
         if kind == "events":
             self._add_lines(raw_file)
-        elif data.strip():  # a song file is one record; a file of several is Python's, later
-            if data.isascii() or _is_utf8(data):
-                raw_file.candidates = 1
-                self._songs.append(len(self.files) - 1)
-                self.count += 1
-            else:
-                raw_file.careful = True
+        elif data.strip() and (data.isascii() or _is_utf8(data)):
+            # a song file is one record; a file of several is Python's, later
+            raw_file.candidates = 1
+            self._songs.append(len(self.files) - 1)
+            self.count += 1
+        else:
+            raw_file.careful = True  # not UTF-8, or empty: Python says why
         return raw_file
 
     def add_careful(self, uri: str, data: bytes) -> RawFile:
