@@ -25,8 +25,6 @@ from matplotlib.dates import (
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from sparkify_dagster.warehouse.model import END_INSTANT, FIRST_INSTANT
-
 FREE = "#7aa6c2"
 PAID = "#1f5f8b"
 UP = "#2e8b57"
@@ -84,12 +82,6 @@ def _date_axis(axes: Axes, days: Sequence[dt.date]) -> None:
         axes.xaxis.set_major_locator(locator)
         formatter = ConciseDateFormatter(locator)  # type: ignore[no-untyped-call]
         axes.xaxis.set_major_formatter(formatter)
-    # Autoscaling pads the axis by a share of the span, which for plays over the model's whole
-    # range of instants (to 9998) would end past year 9999, matplotlib's last: kept within it.
-    low, high = axes.get_xlim()
-    first, end = _days([FIRST_INSTANT - dt.timedelta(days=1), END_INSTANT])
-    if low < first or high > end:
-        axes.set_xlim(max(low, first), min(high, end))
     axes.set_xlabel("Day (UTC)")
 
 
