@@ -90,6 +90,20 @@ def _large_events(count: int, size: int) -> Callable[[Path], None]:
     return spoil
 
 
+YEAR_39996 = 1_200_000_000_000_000  # 39996-06-26, in epoch milliseconds
+YEAR_9999 = 253_370_764_800_000  # 9999-01-01
+SONG = "song_data/A/A/A/TRAAA.json"
+EMPTY_SONG_FILE = "rejects 1: TRAAA.json: song file is empty: a song file holds one JSON object"
+
+
+def _spoil_song(change: Callable[[str], str]) -> Callable[[Path], None]:
+    def spoil(data: Path) -> None:
+        path = data / SONG
+        path.write_bytes(change(path.read_text()).encode())
+
+    return spoil
+
+
 def _large_song(size: int) -> Callable[[Path], None]:
     """One more song file of exactly ``size`` bytes (its title fills it)."""
 
@@ -100,6 +114,11 @@ def _large_song(size: int) -> Callable[[Path], None]:
         path.write_text(text.replace('"title": ""', f'"title": "{"x" * (size - len(text))}"'))
 
     return spoil
+
+
+def _prefix_bom(data: Path) -> None:
+    for path in (data / DAY, data / SONG):
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
 
 
 CASES = [
@@ -149,6 +168,88 @@ CASES = [
     ),
     Case("three events of 15 MB", _large_events(3, 15 * MB), "loads"),
     Case("sixty events of 1 MB", _large_events(60, MB), "loads"),
+    # records
+    Case(
+        "a ts of 2^63 - 1",
+        _append_line('{"ts": 9223372036854775807, "userId": "7", "page": "NextSong"}'),
+        "rejects 1: events.json:3: ts is 9223372036854775807, expected epoch milliseconds from "
+        "1970-01-01 to 9998-12-31",
+    ),
+    Case(
+        "a ts of 9.3e15, which DuckDB's timestamps cannot hold",
+        _append_line('{"ts": 9300000000000000, "userId": "7", "page": "NextSong"}'),
+        "rejects 1: ts is 9300000000000000, expected epoch milliseconds from 1970-01-01",
+    ),
+    Case(
+        "a ts in year 39996, past a SMALLINT year",
+        _append_line(f'{{"ts": {YEAR_39996}, "userId": "7", "page": "NextSong"}}'),
+        f"rejects 1: ts is {YEAR_39996}, expected epoch milliseconds from 1970-01-01",
+    ),
+    Case(
+        "a ts in year 9999, the last year of Python's dates",
+        _append_line(f'{{"ts": {YEAR_9999}, "userId": "7", "page": "NextSong"}}'),
+        f"rejects 1: ts is {YEAR_9999}, expected epoch milliseconds from 1970-01-01",
+    ),
+    Case(
+        "a ts given as a string in year 9999",
+        _append_line(f'{{"ts": "{YEAR_9999}", "userId": "7", "page": "NextSong"}}'),
+        f'rejects 1: ts is "{YEAR_9999}", expected epoch milliseconds from 1970-01-01',
+    ),
+    Case(
+        "a ts before 1970",
+        _append_line('{"ts": -1, "userId": "7", "page": "NextSong"}'),
+        "rejects 1: ts is -1, expected epoch milliseconds from 1970-01-01",
+    ),
+    Case(
+        "the last millisecond of 9998",
+        _append_line(f'{{"ts": {YEAR_9999 - 1}, "userId": "7", "page": "NextSong"}}'),
+        "loads",
+    ),
+    Case(
+        "a registration past year 9999",
+        _append_line('{"ts": 1541105830800, "registration": 9.3e15, "page": "Home"}'),
+        "rejects 1: registration is 9300000000000000.0, expected epoch milliseconds from "
+        "1970-01-01",
+    ),
+    Case(
+        "a byte-order mark at the start of a line inside a log file",
+        _append_line('\ufeff{"ts": 1541105830800, "userId": "7", "page": "Home"}'),
+        "rejects 1: events.json:3: a byte-order mark (EF BB BF) inside the file, at line 3: "
+        "remove it",
+    ),
+    Case(
+        "a byte-order mark after the record of a song file",
+        _spoil_song(lambda text: text + "\ufeff"),
+        "rejects 1: TRAAA.json: a byte-order mark (EF BB BF) inside the file, at line 1",
+    ),
+    Case(
+        "a byte-order mark at the start of a log file and of a song file",
+        _prefix_bom,
+        "loads",
+    ),
+    Case(
+        "a key given twice in an event",
+        _append_line('{"ts": 1541105830800, "ts": 1541105830801, "page": "Home"}'),
+        "rejects 1: events.json:3: ts is given 2 times, expected once",
+    ),
+    Case(
+        "a key given twice in a song file",
+        _spoil_song(lambda text: text[:-1] + ', "duration": 2.5}'),
+        "rejects 1: TRAAA.json: duration is given 2 times, expected once",
+    ),
+    Case(
+        "a key given twice, once escaped",
+        _append_line('{"ts": 1541105830800, "page": "Home", "p\\u0061ge": "NextSong"}'),
+        "rejects 1: page is given 2 times, expected once",
+    ),
+    Case(
+        "an unknown key given twice",
+        _append_line('{"ts": 1541105830800, "page": "Home", "x": 1, "x": 2}'),
+        "loads",
+    ),
+    Case("an empty song file", _spoil_song(lambda text: ""), EMPTY_SONG_FILE),
+    Case("a song file of whitespace", _spoil_song(lambda text: " \r\n\t\n"), EMPTY_SONG_FILE),
+    Case("a song file of a byte-order mark", _spoil_song(lambda text: "\ufeff"), EMPTY_SONG_FILE),
 ]
 
 

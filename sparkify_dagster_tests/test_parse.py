@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sparkify_dagster.core.epoch import EPOCH_MS_RANGE
 from sparkify_dagster.core.errors import RecordError
 from sparkify_dagster.ingest.parse import (
     EVENT_FIELDS,
@@ -18,7 +19,11 @@ from sparkify_dagster.ingest.parse import (
     parse_event,
     song_results,
 )
-from sparkify_dagster.warehouse.model import LINEAGE_COLUMNS, STAGING_TABLE_OF_KIND, source_columns
+from sparkify_dagster.warehouse.model import (
+    LINEAGE_COLUMNS,
+    STAGING_TABLE_OF_KIND,
+    source_columns,
+)
 from sparkify_dagster.warehouse.staging.careful import PARSER_KEYS
 
 no_nul = st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",))
@@ -26,7 +31,7 @@ texts = st.none() | st.text(no_nul, max_size=40)
 int32 = st.none() | st.integers(-(2**31), 2**31 - 1)
 int64 = st.none() | st.integers(-(2**63), 2**63 - 1)
 doubles = st.none() | st.floats(allow_nan=False, allow_infinity=False)
-epoch_ms = st.integers(0, 2**53)
+epoch_ms = st.integers(*EPOCH_MS_RANGE)
 
 EVENTS = st.fixed_dictionaries(
     {

@@ -215,6 +215,33 @@ def test_generated_records_are_all_plain(tmp_path: Path) -> None:
             assert warehouse.plain_left(SHAPES[kind], raw.table()) == []
 
 
+def test_a_repeated_key_is_refused_alike_by_the_engine_and_by_python() -> None:
+    """DuckDB's reader keeps a repeated key's first value, Python's the last: the pattern keeps
+    such records from the engine, and Python refuses them, naming the key."""
+    with DuckDBWarehouse(":memory:") as warehouse:
+        first = warehouse.query("""SELECT from_json('{"ts":1,"ts":2}', '{"ts":"BIGINT"}').ts""")
+    assert first == [(1,)]
+    events = [
+        b'{"ts":1,"page":"Home"}',
+        b'{"ts":1,"ts":2}',
+        b'{"ts":1,"page":"Home","page":"NextSong"}',
+        b'{"ts":1, "page":"a","p\\u0061ge":"b"}',
+        b'{"ts":1,"userAgent":"rv:1","userAgent":"rv:2"}',
+        b'{"ts":1,"x":{"ts":2},"x":[{"ts":3}]}',  # only the model's keys, only at the top
+    ]
+    songs = [b'{\n  "song_id": "S1",\n  "year": 1,\n  "year": 2\n}']
+    ours, python = stage_both(songs, events)
+    assert ours == python
+    _, _, load_errors, _ = ours
+    assert sorted((row[1] or 0, row[3]) for row in load_errors) == [
+        (0, "year is given 2 times, expected once"),  # the one song of its file
+        (2, "ts is given 2 times, expected once"),
+        (3, "page is given 2 times, expected once"),
+        (4, "page is given 2 times, expected once"),
+        (5, "userAgent is given 2 times, expected once"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("record", "plain"),
     [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import time
@@ -11,7 +12,7 @@ import pytest
 
 import sparkify_dagster
 from sparkify_dagster.core.errors import ConfigError, WarehouseError
-from sparkify_dagster.report import report
+from sparkify_dagster.report import charts, report
 from sparkify_dagster.report.queries import describe_user_agent, gather
 from sparkify_dagster_tests.browser import chromium, open_page
 from sparkify_dagster_tests.helpers import event, song, write_events, write_songs
@@ -211,3 +212,24 @@ def test_a_huge_user_agent_is_described_quickly() -> None:
     assert describe_user_agent(huge)[0] == "unknown"
     assert time.monotonic() - started < 5
     assert describe_user_agent(FIREFOX_MAC)[:2] == ("Firefox 31", "Mac OS X 10.9")
+
+
+@pytest.mark.parametrize(
+    "days",
+    [
+        [dt.date(1970, 1, 1), dt.date(9998, 12, 31)],
+        [dt.date(5000, 1, 1), dt.date(9998, 12, 31)],
+        [dt.date(9998, 12, 31)],
+        [dt.date(1970, 1, 1)],
+    ],
+    ids=["1970-to-9998", "5000-to-9998", "last-day", "first-day"],
+)
+def test_date_charts_draw_any_span_staging_accepts(days: list[dt.date]) -> None:
+    """matplotlib's margins padded a span reaching 9998 past year 9999, which it cannot draw."""
+    ones = [1] * len(days)
+    for png in (
+        charts.plays_per_day(days, ones, ones),
+        charts.active_users(days, ones),
+        charts.level_changes(days, ones, ones),
+    ):
+        assert png.startswith(PNG)

@@ -4,14 +4,24 @@ These are pure functions: bytes in, tuples out, a
 :class:`~sparkify_dagster.core.errors.RecordError` for a bad record. Every engine that loads through
 Python (DuckDB, PostgreSQL) uses them, so a record means the same thing everywhere.
 
-Accepted quirks of real files: a UTF-8 byte-order mark, CRLF line endings, no final newline,
-pretty-printed song files, numbers given as numeric strings, ``\\/`` escapes, unknown extra fields
-(ignored). ``userId`` ``""`` (a logged-out visitor) becomes NULL.
+Accepted quirks of real files: a UTF-8 byte-order mark at the start of a file, CRLF line endings,
+no final newline, pretty-printed song files, numbers given as numeric strings, ``\\/`` escapes,
+unknown extra fields (ignored). ``userId`` ``""`` (a logged-out visitor) becomes NULL.
+
+Refused, with the reason:
+
+- an epoch-milliseconds value outside the model's range
+  (:data:`~sparkify_dagster.core.epoch.EPOCH_MS_RANGE`, which every later step can carry);
+- a byte-order mark inside a file;
+- a field the model reads given twice in one record (JSON readers disagree on which one counts:
+  DuckDB's keeps the first, Python's the last);
+- an empty song file (a song file holds one song).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,11 +29,13 @@ from typing import Any
 
 import orjson
 
+from sparkify_dagster.core.epoch import EPOCH_MS_RANGE, EPOCH_MS_RANGE_TEXT
 from sparkify_dagster.core.errors import RecordError
 from sparkify_dagster.ingest import fastparse
 
 Row = tuple[Any, ...]
 BOM = b"\xef\xbb\xbf"
+EMPTY_SONG_FILE = "song file is empty: a song file holds one JSON object"
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
 
@@ -44,7 +56,11 @@ def as_text(value: Any) -> str | None:
     raise ValueError("a string")
 
 
-def _integer(value: Any, bounds: tuple[int, int], what: str) -> int | None:
+def _integer(
+    value: Any, bounds: tuple[int, int], what: str, within: str | None = None
+) -> int | None:
+    """``value`` as an integer in ``bounds``; ValueError(``what``), or (``within``) when it is an
+    integer out of bounds."""
     if value is None:
         return None
     kind = type(value)
@@ -69,7 +85,7 @@ def _integer(value: Any, bounds: tuple[int, int], what: str) -> int | None:
     else:
         raise ValueError(what)
     if not bounds[0] <= number <= bounds[1]:
-        raise ValueError(what)
+        raise ValueError(within or what)
     return number
 
 
@@ -82,7 +98,12 @@ def as_bigint(value: Any) -> int | None:
 
 
 def as_epoch_ms(value: Any) -> int | None:
-    return _integer(value, (0, INT64[1]), "epoch milliseconds")
+    return _integer(
+        value,
+        EPOCH_MS_RANGE,
+        "epoch milliseconds",
+        f"epoch milliseconds from {EPOCH_MS_RANGE_TEXT}",
+    )
 
 
 def as_double(value: Any) -> float | None:
@@ -164,7 +185,7 @@ KIND_OF_CONVERTER: dict[Converter, fastparse.Kind] = {
     as_double: fastparse.DOUBLE,
     as_int: fastparse.integer(*INT32),
     as_bigint: fastparse.integer(*INT64),
-    as_epoch_ms: fastparse.integer(0, INT64[1]),
+    as_epoch_ms: fastparse.integer(*EPOCH_MS_RANGE),
 }
 _fast_event = fastparse.record_decoder(EVENT_FIELDS, KIND_OF_CONVERTER, "Event")
 _fast_song = fastparse.record_decoder(SONG_FIELDS, KIND_OF_CONVERTER, "Song")
@@ -194,14 +215,61 @@ def _typed(record: Any, fields: tuple[Field, ...], unknown: Counter[str] | None 
     return tuple(row)
 
 
-def _decode(data: bytes) -> Any:
+def _decode(data: bytes, line: int = 1) -> Any:
+    """The JSON value of ``data``, which starts at ``line`` of its file; ValueError says why not."""
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
+        if data.decode("utf-8", errors="replace")[exc.pos : exc.pos + 1] == "\ufeff":
+            where = line + exc.lineno - 1
+            raise ValueError(
+                f"a byte-order mark (EF BB BF) inside the file, at line {where}: remove it"
+            ) from None
         message = str(exc)
         if "utf-8" in message.lower():
             raise ValueError("not valid UTF-8") from None
         raise ValueError(f"invalid JSON: {message}") from None
+
+
+def _record(data: bytes, fields: tuple[Field, ...], line: int = 1) -> Any:
+    """:func:`_decode`, and :func:`_given_once`."""
+    return _given_once(_decode(data, line), data, fields)
+
+
+def _given_once(record: Any, data: bytes, fields: tuple[Field, ...]) -> Any:
+    """``record``, decoded from ``data``; ValueError if ``data`` gives a field of ``fields`` twice.
+
+    Decoders keep one of a repeated key's values (orjson the last, DuckDB's the first), so the
+    bytes are read again for the keys, when :func:`fastparse.each_key_once` is not sure.
+    """
+    if type(record) is dict and not fastparse.each_key_once(data, len(record)):
+        given = Counter(_top_level_keys(data))
+        for field in fields:
+            if given[field.key] > 1:
+                raise ValueError(f"{field.key} is given {given[field.key]} times, expected once")
+    return record
+
+
+_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]:]', re.DOTALL)
+
+
+def _top_level_keys(data: bytes) -> Iterator[str]:
+    """The keys of the JSON object ``data`` (valid JSON), in order, repeated ones included.
+
+    A scan rather than a second decoder: no recursion, however deep the values nest.
+    """
+    depth = 0
+    previous = b""
+    for match in _TOKEN.finditer(data):
+        token = match.group()
+        if token in (b"{", b"["):
+            depth += 1
+        elif token in (b"}", b"]"):
+            depth -= 1
+        elif token == b":" and depth == 1:
+            key: str = orjson.loads(previous)
+            yield key
+        previous = token
 
 
 def parse_event(
@@ -216,7 +284,7 @@ def parse_event(
     if fast is not None:
         return fast
     try:
-        row = _typed(_decode(line), EVENT_FIELDS, unknown)
+        row = _typed(_record(line, EVENT_FIELDS, line_number), EVENT_FIELDS, unknown)
     except ValueError as exc:
         raise RecordError(source, line_number, str(exc)) from None
     return row
@@ -283,6 +351,7 @@ def song_results(data: bytes, source: str, unknown: Counter[str] | None = None) 
     if data.startswith(BOM):
         data = data[len(BOM) :]
     if not data.strip():
+        yield Rejected(None, EMPTY_SONG_FILE, data)
         return
     fast = _fast_song(data)
     if fast is not None:
@@ -297,11 +366,11 @@ def song_results(data: bytes, source: str, unknown: Counter[str] | None = None) 
             return
         for number, line in lines:
             try:
-                yield number, _typed(_decode(line), SONG_FIELDS, unknown)
+                yield number, _typed(_record(line, SONG_FIELDS, number), SONG_FIELDS, unknown)
             except ValueError as exc:
                 yield Rejected(number, str(exc), line)
         return
     try:
-        yield None, _typed(record, SONG_FIELDS, unknown)
+        yield None, _typed(_given_once(record, data, SONG_FIELDS), SONG_FIELDS, unknown)
     except ValueError as exc:
         yield Rejected(None, str(exc), data)

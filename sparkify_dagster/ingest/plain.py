@@ -9,9 +9,11 @@ syntax) that the engine tests on the raw text before typing it. A record the pat
 not rejected: it goes back to the careful parser, which decides, with the exact message. So the
 pattern changes how fast a record is read, never what it means; it only has to be conservative.
 
-What the pattern leaves to Python, on purpose: keys out of order or repeated, unknown keys,
-whitespace before a colon, ``\\u0000`` and surrogate escapes, numbers with more than 18 integer
-digits or a 3-digit exponent, integers written with an exponent, and text that is not valid UTF-8
+What the pattern leaves to Python, on purpose: keys out of order or repeated (DuckDB's reader
+would keep a repeated key's first value; Python refuses the record), unknown keys, whitespace
+before a colon, ``\\u0000`` and surrogate escapes, numbers with more than 18 integer digits or a
+3-digit exponent, integers written with an exponent, epoch milliseconds of more than 14 digits
+(the range's end, 9999-01-01, has 15: Python checks it exactly), and text that is not valid UTF-8
 (checked before the engine sees it). JSON that only a lenient reader accepts (trailing commas,
 ``NaN``) never matches.
 
@@ -156,13 +158,13 @@ class RawRecords:
         self.size += len(data)
         if kind == "events":
             self._add_lines(raw_file)
-        elif data.strip():  # a song file is one record; a file of several is Python's, later
-            if data.isascii() or _is_utf8(data):
-                raw_file.candidates = 1
-                self._songs.append(len(self.files) - 1)
-                self.count += 1
-            else:
-                raw_file.careful = True
+        elif data.strip() and (data.isascii() or _is_utf8(data)):
+            # a song file is one record; a file of several is Python's, later
+            raw_file.candidates = 1
+            self._songs.append(len(self.files) - 1)
+            self.count += 1
+        else:
+            raw_file.careful = True  # not UTF-8, or empty: Python says why
         return raw_file
 
     def add_careful(self, uri: str, data: bytes) -> RawFile:

@@ -72,9 +72,22 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
+# The dates matplotlib can show: its own default margins would pad a span reaching 9998 past 9999.
+_FIRST_DAY, _LAST_DAY = dt.date(1, 1, 2), dt.date(9999, 12, 30)
+
+
 def _date_axis(axes: Axes, days: Sequence[dt.date]) -> None:
-    """Dates on the x axis: one tick a day for a short period, calendar-aware ticks otherwise."""
-    if (max(days) - min(days)).days < 15:
+    """Dates on the x axis: one tick a day for a short period, calendar-aware ticks otherwise.
+
+    The axis spans the days plus a margin of a day (or 3 % of a long span) each side, held within
+    the dates matplotlib can show, so plays from 1970 to 9998 draw like any others.
+    """
+    first, last = min(days), max(days)
+    margin = dt.timedelta(days=max(1, (last - first).days * 3 // 100))
+    low = first - margin if first - _FIRST_DAY > margin else _FIRST_DAY
+    high = last + margin if _LAST_DAY - last > margin else _LAST_DAY
+    axes.set_xlim(_days([low, high]))
+    if (last - first).days < 15:
         axes.xaxis.set_major_locator(DayLocator())  # type: ignore[no-untyped-call]
         axes.xaxis.set_major_formatter(DateFormatter("%b %d"))  # type: ignore[no-untyped-call]
     else:

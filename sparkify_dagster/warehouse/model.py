@@ -7,6 +7,10 @@ few:
 - ``TEXT``: a string; ``size`` is the longest value expected (Redshift needs it, others ignore it).
 - ``INT`` (32-bit), ``BIGINT`` (64-bit), ``DOUBLE`` (IEEE 754 double: durations and coordinates
   are never rounded), ``TIMESTAMP`` (UTC, no time zone).
+
+Whatever staging accepts, every later step must carry: the ranges are decided once, the instants
+in :mod:`~sparkify_dagster.core.epoch` (``EPOCH_MS_RANGE``, for ``ts`` and ``registration``), and
+the parsers refuse a value outside them with the record's file and line.
 """
 
 from __future__ import annotations
