@@ -16,7 +16,7 @@ import dagster as dg
 UPSTREAM = {
     "staging_events": (),
     "staging_songs": (),
-    "songplays": ("staging_songs", "staging_events"),
+    "songplays": ("staging_events", "songs"),
     "users": ("staging_events",),
     "songs": ("staging_songs",),
     "artists": ("staging_songs",),

@@ -34,7 +34,6 @@ from sparkify_dagster.core.settings import (
     MAX_ERRORS,
     NO_SIGN_REQUEST,
     REGION,
-    SENSOR_LOOKBACK_DAYS,
     SENSOR_MAX_KEYS,
     SLICES,
     SONG_DATA,
@@ -201,13 +200,6 @@ class SourcesResource(ConfigurableResource):
             "max_errors config overrides it."
         ),
     )
-    lookback_days: str | None = Field(
-        default=None,
-        description=(
-            "new_logs lists again the days this far before the newest log, for late files "
-            "(SPARKIFY_SENSOR_LOOKBACK_DAYS; default 7)."
-        ),
-    )
     max_keys: str | None = Field(
         default=None,
         description=(
@@ -230,10 +222,6 @@ class SourcesResource(ConfigurableResource):
     @property
     def allowed_rejects(self) -> int:
         return MAX_ERRORS.lookup(self.max_errors, env={})
-
-    @property
-    def sensor_lookback_days(self) -> int:
-        return SENSOR_LOOKBACK_DAYS.lookup(self.lookback_days, env={})
 
     @property
     def sensor_max_keys(self) -> int:
@@ -344,7 +332,6 @@ def sources_from_env() -> SourcesResource:
         log_data=_from_env(LOG_DATA),
         no_sign_request=_from_env(NO_SIGN_REQUEST),
         max_errors=_from_env(MAX_ERRORS),
-        lookback_days=_from_env(SENSOR_LOOKBACK_DAYS),
         max_keys=_from_env(SENSOR_MAX_KEYS),
     )
 

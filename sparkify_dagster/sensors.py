@@ -3,14 +3,16 @@
 Each tick makes one library call (:mod:`sparkify_dagster.ingest.watch`) that lists only where
 new files can be and compares them with the cursor. The files a tick finds become one run
 request for the staging asset and everything downstream of it: the star tables, their checks
-and ``listening_report``, so the report never lags the tables. The run key is derived from the
-files and their ETags, so a repeated tick asks for nothing new; the staging manifest still reads
-only new and changed files. Both sensors start stopped: turn them on in the UI's Automation page
-or with ``dagster sensor start --start-all -m sparkify_dagster``.
+and ``listening_report``, so the report never lags the tables. ``new_logs`` asks for the days of
+the logs it found (new, late of any age, rewritten): all of them in one run, for the range from
+the first to the last. The run key is derived from the files and their ETags, so a repeated tick
+asks for nothing new; the staging manifest still reads only new and changed files. Both sensors
+start stopped: turn them on in the UI's Automation page or with ``dagster sensor start
+--start-all -m sparkify_dagster``.
 
 Settings: ``SPARKIFY_SENSOR_INTERVAL``, the least seconds between ticks (default 60), read when
-the code location loads; ``SPARKIFY_SENSOR_LOOKBACK_DAYS`` and ``SPARKIFY_SENSOR_MAX_KEYS``,
-fields of the sources resource, read at each tick.
+the code location loads; ``SPARKIFY_SENSOR_MAX_KEYS``, a field of the sources resource, read at
+each tick.
 """
 
 from collections.abc import Callable
@@ -24,14 +26,21 @@ from dagster import (
     SensorResult,
     sensor,
 )
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
-from sparkify_dagster.assets import staging_events, staging_songs
+from sparkify_dagster.assets import songplays, staging_events, staging_songs, time
 from sparkify_dagster.core.errors import SourceError, SparkifyError
 from sparkify_dagster.core.settings import SENSOR_INTERVAL
+from sparkify_dagster.ingest.days import log_day
 from sparkify_dagster.ingest.watch import Look, look_for_events, look_for_songs
+from sparkify_dagster.partitions import LOG_DAYS
 from sparkify_dagster.resources import SourcesResource
 
 FILES_LOGGED = 20  # files named in a tick's log; the run key covers all of them
+BY_DAY = (songplays, time)  # the star tables built day by day
 # Dagster needs a sensor's interval when the code location loads, not when it ticks.
 INTERVAL = SENSOR_INTERVAL.lookup()
 
@@ -45,7 +54,8 @@ def tick(
 ) -> SensorResult:
     """One tick: the look's files as one run request and the cursor to keep, or a skip reason
     saying what was listed. A location that cannot be listed fails the tick with the error's
-    message (which names the fix) and leaves the cursor as it was."""
+    message (which names the fix) and leaves the cursor as it was. Event logs are asked for by
+    their days (the run's partitions)."""
     try:
         found = look()
     except SparkifyError as exc:
@@ -56,15 +66,40 @@ def tick(
     shown = ", ".join(file.key for file in found.found[:FILES_LOGGED])
     more = len(found.found) - FILES_LOGGED
     context.log.info(f"{found}: {shown}" + (f" and {more:,} more" if more > 0 else ""))
-    request = RunRequest(
-        run_key=found.run_key,
-        tags={
-            "sparkify/sensor": name,
-            "sparkify/location": location,
-            "sparkify/new_files": str(len(found.found)),
-        },
+    tags = {
+        "sparkify/sensor": name,
+        "sparkify/location": location,
+        "sparkify/new_files": str(len(found.found)),
+    }
+    if found.kind == "events":
+        days = days_to_load(context, found)
+        if days is None:
+            return SensorResult(skip_reason=f"{found}: none of their days is a partition")
+        tags.update(days)
+    return SensorResult(
+        run_requests=[RunRequest(run_key=found.run_key, tags=tags)], cursor=found.cursor
     )
-    return SensorResult(run_requests=[request], cursor=found.cursor)
+
+
+def days_to_load(context: SensorEvaluationContext, found: Look) -> dict[str, str] | None:
+    """The run tags that ask for the days of the logs ``found``: the range from the first to the
+    last of them that are partitions (the others are logged), or None when none is."""
+    keys = set(LOG_DAYS.get_partition_keys())
+    days = sorted({log_day(file.key) or "" for file in found.found})
+    wanted = [day for day in days if day in keys]
+    outside = [file.key for file in found.found if (log_day(file.key) or "") not in keys]
+    if outside:
+        context.log.warning(
+            f"{len(outside):,} log(s) name no day among the partitions "
+            f"({LOG_DAYS.get_first_partition_key()} to {LOG_DAYS.get_last_partition_key()}; "
+            f"SPARKIFY_FIRST_DAY, SPARKIFY_LAST_DAY) and are not loaded: {', '.join(outside[:5])}"
+        )
+    if not wanted:
+        return None
+    return {
+        ASSET_PARTITION_RANGE_START_TAG: wanted[0],
+        ASSET_PARTITION_RANGE_END_TAG: wanted[-1],
+    }
 
 
 @sensor(
@@ -74,10 +109,10 @@ def tick(
     default_status=DefaultSensorStatus.STOPPED,
     description=(
         "Asks for one run of staging_events and everything downstream of it (songplays, users, "
-        "time, their checks, listening_report) when event logs in SPARKIFY_LOG_DATA are new or "
-        "changed. Lists only the date folders from a few days before the newest log on, so a "
-        "tick costs the same after a year of daily logs as after a week; a late or rewritten "
-        "log is found by its ETag (local files: size and modification time)."
+        "time, their checks, listening_report) for the days whose event logs in "
+        "SPARKIFY_LOG_DATA are new or changed: a new day, a late day of any age, a rewritten "
+        "log, found by its ETag (local files: size and modification time). Lists every log, "
+        "one request per 1,000 days on S3."
     ),
 )
 def new_logs(context: SensorEvaluationContext, sources: SourcesResource) -> SensorResult:
@@ -91,19 +126,19 @@ def new_logs(context: SensorEvaluationContext, sources: SourcesResource) -> Sens
             location,
             context.cursor,
             no_sign_request=sources.unsigned,
-            lookback_days=sources.sensor_lookback_days,
         ),
     )
 
 
 @sensor(
     name="new_songs",
-    target=AssetSelection.assets(staging_songs).downstream(),
+    # The catalogue: songs re-matches the plays a change moves, so no day is built again.
+    target=AssetSelection.assets(staging_songs).downstream() - AssetSelection.assets(*BY_DAY),
     minimum_interval_seconds=INTERVAL,
     default_status=DefaultSensorStatus.STOPPED,
     description=(
-        "Asks for one run of staging_songs and everything downstream of it (songs, artists, "
-        "songplays, time, their checks, listening_report) when song files in "
+        "Asks for one run of staging_songs, songs and artists (songs re-matches the plays the "
+        "change moves), their checks and listening_report when song files in "
         "SPARKIFY_SONG_DATA are new or changed. Lists the catalogue page by page, at most "
         "SPARKIFY_SENSOR_MAX_KEYS keys per tick, and finds the files written since the "
         "previous pass by their ETag (local files: size and modification time)."

@@ -31,7 +31,7 @@ from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
 from sparkify_dagster.warehouse.model import STAGING_TABLES, STAR_TABLES
-from sparkify_dagster_tests.helpers import REPO
+from sparkify_dagster_tests.helpers import REPO, days_of
 from sparkify_dagster_tests.pgserver import free_port
 
 DAGSTER = Path(sys.executable).parent / "dagster"
@@ -222,15 +222,16 @@ class DagsterDev:
         run_config: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> str:
-        """Materialize ``assets`` and their checks, as "Materialize" and "Materialize all" do;
-        the new run's id."""
+        """Materialize ``assets`` and their checks for every day the server's logs hold, in one
+        run, as "Materialize all" does once its days are chosen; the new run's id."""
         assert self.client is not None, "start the server first"
+        days = days_of(Path(self.env["SPARKIFY_LOG_DATA"]))
         return self.client.submit_job_execution(
             "__ASSET_JOB",  # Dagster's implicit job of every asset, as "Materialize" uses
             repository_location_name=LOCATION,
             repository_name="__repository__",
             run_config=dict(run_config or {}),
-            tags=dict(tags or {}),
+            tags={**days, **(tags or {})},
             asset_selection=list(assets),
         )
 

@@ -16,11 +16,17 @@ from typing import Any
 
 import boto3
 from dagster import AssetSelection, DagsterInstance, ExecuteInProcessResult, materialize
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 import sparkify_dagster
 from sparkify_dagster.assets import TABLE_ASSETS
 from sparkify_dagster.checks import TABLE_CHECKS
+from sparkify_dagster.ingest.days import log_day
 from sparkify_dagster.ingest.generate import EVENT_FIELDS
+from sparkify_dagster.partitions import LOG_DAYS
 from sparkify_dagster.resources import SourcesResource, WarehouseResource
 from sparkify_dagster.warehouse.model import STAR_TABLES
 
@@ -170,8 +176,10 @@ def run_all(
     *,
     run_config: dict[str, Any] | None = None,
     selection: AssetSelection | None = None,
+    days: dict[str, str] | None = None,
 ) -> ExecuteInProcessResult:
-    """Materialize every table asset and run every check, as "Materialize all" does."""
+    """Materialize every table asset and run every check, in one run, for ``days`` (default:
+    the days of the dataset's logs), as a backfill of those days does."""
     return materialize(
         [*TABLE_ASSETS, *TABLE_CHECKS],
         resources=resources(target, dataset),
@@ -179,7 +187,28 @@ def run_all(
         run_config=run_config,
         selection=selection,
         raise_on_error=False,
+        tags=days or days_of(dataset / "log_data"),
     )
+
+
+def partition_range(log_data: Path) -> str:
+    """``FIRST...LAST``, the days of the logs in ``log_data``, as ``--partition-range`` takes."""
+    tags = days_of(log_data)
+    return f"{tags[ASSET_PARTITION_RANGE_START_TAG]}...{tags[ASSET_PARTITION_RANGE_END_TAG]}"
+
+
+def days_of(log_data: Path) -> dict[str, str]:
+    """The tags of a run for the days of the logs in ``log_data`` (every day when none)."""
+    days = sorted(filter(None, (log_day(str(path)) for path in log_data.rglob("*.json*"))))
+    return every_day(days[0], days[-1]) if days else every_day()
+
+
+def every_day(first: str | None = None, last: str | None = None) -> dict[str, str]:
+    """The tags of a run for the days from ``first`` to ``last`` (default: every day)."""
+    return {
+        ASSET_PARTITION_RANGE_START_TAG: first or LOG_DAYS.get_first_partition_key() or "",
+        ASSET_PARTITION_RANGE_END_TAG: last or LOG_DAYS.get_last_partition_key() or "",
+    }
 
 
 def dagster_home(tmp_path: Path) -> dict[str, str]:

@@ -24,7 +24,9 @@ from sparkify_dagster.warehouse import engines
 from sparkify_dagster.warehouse.engines import Warehouse
 from sparkify_dagster.warehouse.model import STAGING_TABLES, STAR_TABLES
 from sparkify_dagster_tests.helpers import (
+    days_of,
     event,
+    every_day,
     resources,
     run_all,
     song,
@@ -45,7 +47,8 @@ def checks_of(result: ExecuteInProcessResult) -> dict[tuple[str, str], bool]:
 
 
 def metadata(result: ExecuteInProcessResult, asset: str) -> dict[str, Any]:
-    (materialization,) = result.asset_materializations_for_node(asset)
+    """The metadata of ``asset``'s materialization (the same for each day a run was for)."""
+    *_, materialization = result.asset_materializations_for_node(asset)
     return {key: value.value for key, value in materialization.metadata.items()}
 
 
@@ -127,6 +130,7 @@ def test_duckdb_s_memory_cap_comes_from_the_environment(
         TABLE_ASSETS,
         resources={**resources(duckdb_target, generated), "warehouse": warehouse},
         instance=DagsterInstance.ephemeral(),
+        tags=days_of(generated / "log_data"),
     )
     assert result.success
     assert caps == [("953.6 MiB",)]  # 1 GB
@@ -210,11 +214,15 @@ def test_max_errors_defaults_to_the_environment(
     )
     monkeypatch.setenv("SPARKIFY_MAX_ERRORS", "1")
     run = {**resources(duckdb_target, dataset), "sources": sources}
-    assert materialize(TABLE_ASSETS, resources=run, instance=DagsterInstance.ephemeral()).success
+    days = days_of(dataset / "log_data")
+    assert materialize(
+        TABLE_ASSETS, resources=run, instance=DagsterInstance.ephemeral(), tags=days
+    ).success
     monkeypatch.setenv("SPARKIFY_MAX_ERRORS", "lots")
     result = materialize(
-        [staging_events], resources=run, instance=DagsterInstance.ephemeral(), raise_on_error=False
-    )
+        [staging_events], resources=run, instance=DagsterInstance.ephemeral(),
+        raise_on_error=False, tags=days,
+    )  # fmt: skip
     assert not result.success
     (failure,) = [event for event in result.all_events if event.is_step_failure]
     assert "$SPARKIFY_MAX_ERRORS is 'lots': give a whole number from 0" in str(
@@ -229,7 +237,8 @@ def test_full_refresh_reloads_every_file(dataset: Path, duckdb_target: str) -> N
     assert run_all(duckdb_target, dataset).success
     (dataset / "log_data/2018/11/2018-11-02-events.json").unlink()
     config = {"ops": {"staging_events": {"config": {"full_refresh": True}}}}
-    result = run_all(duckdb_target, dataset, run_config=config)
+    days = every_day("2018-11-01", "2018-11-02")  # a full refresh drops what its days held
+    result = run_all(duckdb_target, dataset, run_config=config, days=days)
     assert metadata(result, "staging_events")["files_read"] == 1
     assert sparkify_dagster.analyze(duckdb_target)["staging_events"] == 3
 
@@ -277,6 +286,7 @@ def test_the_report_asset_writes_its_html_and_shows_the_key_tables(
         resources=resources(duckdb_target, generated),
         instance=DagsterInstance.ephemeral(),
         run_config=config,
+        tags=days_of(generated / "log_data"),
     )
     shown = metadata(result, "listening_report")
     assert shown["path"] == str(tmp_path / "out" / "report.html")

@@ -103,6 +103,13 @@ def small(dataset: Path) -> Path:
     return dataset
 
 
+# Every asset for the one day of the ``small`` dataset, as ``./dev materialize`` asks.
+EVERY_DAY_OF_SMALL = (
+    "asset", "materialize", "--select", "*", "--partition-range", "2018-11-01...2018-11-01",
+    "-m", "sparkify_dagster",
+)  # fmt: skip
+
+
 def test_dagster_asset_materialize_builds_the_warehouse(small: Path, tmp_path: Path) -> None:
     env = dagster_home(tmp_path)
     target = f"duckdb:///{tmp_path / 'cli.duckdb'}"
@@ -111,7 +118,7 @@ def test_dagster_asset_materialize_builds_the_warehouse(small: Path, tmp_path: P
         SPARKIFY_SONG_DATA=str(small / "song_data"),
         SPARKIFY_LOG_DATA=str(small / "log_data"),
     )
-    done = dagster(env, "asset", "materialize", "--select", "*", "-m", "sparkify_dagster")
+    done = dagster(env, *EVERY_DAY_OF_SMALL)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "RUN_SUCCESS" in done.stderr
     counts = sparkify_dagster.analyze(target)
@@ -145,12 +152,12 @@ def test_dagster_reports_rejects_with_file_line_and_reason(small: Path, tmp_path
     )
     path = small / "log_data/2018/11/2018-11-01-events.json"
     path.write_text(path.read_text() + '\n{"ts": 1541105830798, "userId": "x"}')
-    done = dagster(env, "asset", "materialize", "--select", "*", "-m", "sparkify_dagster")
+    done = dagster(env, *EVERY_DAY_OF_SMALL)
     assert done.returncode != 0
     assert f'{path}:3: userId is "x", expected a 64-bit integer' in done.stderr
     assert "nothing was loaded" in done.stderr
     env["SPARKIFY_MAX_ERRORS"] = "1"
-    again = dagster(env, "asset", "materialize", "--select", "*", "-m", "sparkify_dagster")
+    again = dagster(env, *EVERY_DAY_OF_SMALL)
     assert again.returncode == 0, again.stderr[-3000:]
 
 

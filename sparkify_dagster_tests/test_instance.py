@@ -16,9 +16,10 @@ from dagster._core.run_coordinator import QueuedRunCoordinator
 
 import sparkify_dagster
 from sparkify_dagster_tests.dagster_dev import DAGSTER, TABLE_ASSETS
-from sparkify_dagster_tests.helpers import REPO, star
+from sparkify_dagster_tests.helpers import REPO, partition_range, star
 
 TEAM_INSTANCE = REPO / "docs" / "deploy" / "dagster.yaml"
+DAY_PARTITIONED = ("staging_events", "songplays", "time")
 
 
 def test_the_team_instance_keeps_the_local_rules() -> None:
@@ -72,7 +73,7 @@ def test_a_full_materialization_is_stored_in_postgresql(
     }
     done = subprocess.run(
         [str(DAGSTER), "asset", "materialize", "--select", ",".join(TABLE_ASSETS),
-         "-m", "sparkify_dagster"],
+         "--partition-range", partition_range(data.log_data), "-m", "sparkify_dagster"],
         capture_output=True, text=True, env=env, cwd=home, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -103,7 +104,8 @@ def test_a_full_materialization_is_stored_in_postgresql(
         ).fetchall()
     assert kinds["PIPELINE_SUCCESS"] == 1  # RUN_SUCCESS, under its stored name
     assert kinds["STEP_SUCCESS"] == kinds["STEP_START"] == 2 * len(TABLE_ASSETS)  # + check ops
-    assert kinds["ASSET_MATERIALIZATION"] == len(TABLE_ASSETS)
+    # one a day (two days) for the day-partitioned tables, one for each other table
+    assert kinds["ASSET_MATERIALIZATION"] == len(TABLE_ASSETS) + len(DAY_PARTITIONED)
     assert kinds["ASSET_CHECK_EVALUATION"] == len(checks) > len(TABLE_ASSETS)
     assert {status for _, _, status in checks} == {"SUCCEEDED"}
     assert {key.strip('[]"') for key, _, _ in checks} == set(TABLE_ASSETS)

@@ -47,7 +47,12 @@ def test_every_nextsong_event_is_a_songplay_and_matches_exactly(dataset: Path, t
     )
     run(dataset, target)
     plays = rows(target, "SELECT songplay_id, song_id, artist_id FROM songplays ORDER BY 1")
-    assert plays == [(1, "SOAAA", "ARBOX"), (2, None, None), (3, None, None)]
+    first = 2018_11_01 * 10**10  # the plays of 2018-11-01's log, in time order
+    assert plays == [
+        (first + 1, "SOAAA", "ARBOX"),
+        (first + 2, None, None),
+        (first + 3, None, None),
+    ]
 
 
 def test_songplay_columns_and_time_dimension(dataset: Path, target: str) -> None:
@@ -267,4 +272,8 @@ def test_published_sample(target: str) -> None:
         "time": 266,
         "load_errors": 0,
         "load_manifest": 15,
+        "log_files": 3,
+        "song_matches": 12,
+        "users_pending": 0,
+        "times_pending": 0,
     }

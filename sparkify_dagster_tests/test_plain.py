@@ -69,7 +69,7 @@ def stage_both(songs: list[bytes], events: list[bytes]) -> tuple[Staged, Staged]
         for index, data in enumerate(songs):
             (root / "song_data" / "A" / f"TR{index:04}.json").write_bytes(data)
         (root / "log_data").mkdir()
-        (root / "log_data" / "events.json").write_bytes(b"\n".join(events))
+        (root / "log_data" / "2018-11-01-events.json").write_bytes(b"\n".join(events))
         results = []
         reports: list[StageReport] = []
         for engine in (DuckDBWarehouse, PythonParsedDuckDB):
@@ -358,17 +358,21 @@ def test_a_file_rewritten_between_the_engine_s_pass_and_python_s_fails_the_load(
 ) -> None:
     """Python reads again the files that hold a record the engine left; if one changed in
     between, its rows would not be one version of it."""
-    (tmp_path / "day.json").write_bytes(b'{"ts":1}\n{"ts":2,"extra":true}')  # one left
+    (tmp_path / "2018-11-01-events.json").write_bytes(
+        b'{"ts":1}\n{"ts":2,"extra":true}'
+    )  # one left
     source = Rewritten(tmp_path, b'{"ts":3}\n{"ts":4,"extra":true}')
     with DuckDBWarehouse(":memory:") as warehouse:
         warehouse.create_tables(TABLES)
-        with pytest.raises(SourceError, match=r"day\.json changed while it was being loaded"):
+        with pytest.raises(
+            SourceError, match=r"2018-11-01-events\.json changed while it was being loaded"
+        ):
             stage_sources(warehouse, {"events": source}, max_errors=10)
     assert source.reads == 2
 
 
 def test_a_source_s_error_during_the_engine_s_pass_is_raised_as_itself(tmp_path: Path) -> None:
-    (tmp_path / "day.json").write_bytes(b'{"ts":1}')
+    (tmp_path / "2018-11-01-events.json").write_bytes(b'{"ts":1}')
     with DuckDBWarehouse(":memory:") as warehouse:
         warehouse.create_tables(TABLES)
         with pytest.raises(SourceError, match=r"cannot read day\.json: Permission denied"):

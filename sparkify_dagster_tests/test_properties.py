@@ -108,7 +108,7 @@ def test_whatever_staging_accepts_builds_the_star_passes_the_checks_and_renders(
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     write_songs(folder / "song_data", [song("SOAAA", "A", "ARA", "Art", 1.5)])
     lines = [json.dumps(record).encode() for record in records]
-    day = folder / "log_data" / "2018" / "11" / "day.json"
+    day = folder / "log_data" / "2018" / "11" / "2018-11-01-events.json"
     day.parent.mkdir(parents=True)
     day.write_bytes(b"\n".join(lines))
 

@@ -20,6 +20,7 @@ from sparkify_dagster.ingest.compact import compact, part_count, split_by_size
 from sparkify_dagster.ingest.files import SourceFile
 from sparkify_dagster.ingest.parse import EVENT_FIELDS
 from sparkify_dagster.warehouse import quality, transform
+from sparkify_dagster.warehouse.days import Days
 from sparkify_dagster.warehouse.engines import DuckDBWarehouse, PostgresWarehouse, RedshiftWarehouse
 from sparkify_dagster.warehouse.engines import redshift_copy as redshift_load
 from sparkify_dagster.warehouse.engines.redshift_copy import RedshiftOptions
@@ -62,6 +63,7 @@ def redshift_golden_sets() -> dict[str, list[str]]:
         "staging": classic[first:last],
         "staging_compact": compacted[first:last],
         "transforms": classic[last:],
+        "transforms_days": transform.day_statements(engine, Days("2018-11-05", "2018-11-07")),
         "load_errors": [redshift_load.LOAD_ERRORS_SQL, redshift_load.STL_LOAD_ERRORS_SQL],
         "checks": [
             sql

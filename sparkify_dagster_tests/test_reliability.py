@@ -18,7 +18,7 @@ import pytest
 
 import sparkify_dagster
 from sparkify_dagster_tests.dagster_dev import DAGSTER, TABLE_ASSETS, DagsterDev
-from sparkify_dagster_tests.helpers import REPO, half_loaded, star
+from sparkify_dagster_tests.helpers import REPO, half_loaded, partition_range, star
 
 Warehouse = tuple[dict[str, int], dict[str, list[tuple[object, ...]]]]
 
@@ -162,6 +162,7 @@ def test_a_run_killed_mid_staging_changes_nothing_and_the_next_run_completes(
         "SPARKIFY_LOG_DATA": str(data / "log_data"),
     }
     command = [str(DAGSTER), "asset", "materialize", "--select", ",".join(TABLE_ASSETS),
+               "--partition-range", partition_range(data / "log_data"),
                "-m", "sparkify_dagster"]  # fmt: skip
 
     run = subprocess.Popen(

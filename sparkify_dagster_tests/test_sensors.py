@@ -17,12 +17,17 @@ import pytest
 from botocore.retries.standard import ExponentialBackoff
 from dagster import DagsterInstance, SensorDefinition, build_sensor_context
 from dagster._core.definitions.sensor_definition import SensorExecutionData
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 import sparkify_dagster
 from sparkify_dagster.core.errors import ConfigError
 from sparkify_dagster.core.settings import SENSOR_INTERVAL, SENSOR_MAX_KEYS
+from sparkify_dagster.ingest.days import day_of
 from sparkify_dagster.ingest.sources import open_source
-from sparkify_dagster.ingest.watch import Cursor, day_of, look_for_events, look_for_songs
+from sparkify_dagster.ingest.watch import Cursor, look_for_events, look_for_songs
 from sparkify_dagster.resources import SourcesResource
 from sparkify_dagster.sensors import new_logs, new_songs, tick
 from sparkify_dagster_tests.faults import FaultyProxy
@@ -72,23 +77,30 @@ def found(location: str, cursor: str | None) -> list[str]:
 # -- event logs ---------------------------------------------------------------------------------
 
 
+def days(data: SensorExecutionData) -> tuple[str, str]:
+    """The first and last day (partition) the tick's run asks for."""
+    assert data.run_requests is not None
+    (request,) = data.run_requests
+    return (
+        request.tags[ASSET_PARTITION_RANGE_START_TAG],
+        request.tags[ASSET_PARTITION_RANGE_END_TAG],
+    )
+
+
 def test_the_first_tick_asks_for_one_run_covering_28_days(store: Store, month: Path) -> None:
     store.upload(month / "log_data", "log_data")
 
     first = evaluate(new_logs, store)
 
     assert requested(first) == 28
+    assert days(first) == ("2018-11-01", "2018-11-28")  # every day, as one run
     assert first.cursor is not None and len(first.cursor) < 1_000
-    cursor = json.loads(first.cursor)
-    assert cursor["after"] == "2018/11/2018-11-20-events.json"  # 7 days before the 28th
-    assert sorted(cursor["seen"]) == [day(n).removeprefix("log_data/") for n in range(21, 29)]
 
     again = evaluate(new_logs, store, first.cursor)
     assert not again.run_requests
     assert again.cursor == first.cursor  # unchanged
     assert again.skip_message == (
-        f"nothing new or changed in {store.location('log_data')}: listed 8 files after "
-        "2018/11/2018-11-20-events.json"
+        f"nothing new or changed in {store.location('log_data')}: listed 28 files from the start"
     )
     # a repeated tick (a retried evaluation, a restarted daemon) asks for the same run
     repeated = evaluate(new_logs, store)
@@ -96,30 +108,35 @@ def test_the_first_tick_asks_for_one_run_covering_28_days(store: Store, month: P
     assert repeated.run_requests[0].run_key == first.run_requests[0].run_key
 
 
-def test_a_late_file_for_an_earlier_day_is_found(store: Store, month: Path) -> None:
-    store.upload(month / "log_data", "log_data", skip=("2018-11-25-events.json",))
+def test_a_late_day_of_any_age_is_found_and_asked_for_alone(store: Store, month: Path) -> None:
+    """A missing day uploaded three weeks late, after later days: its day alone is asked for."""
+    store.upload(month / "log_data", "log_data", skip=("2018-11-05-events.json",))
     cursor = evaluate(new_logs, store).cursor
     assert cursor is not None
 
-    late = month / day(25)
-    store.put(day(25), late.read_bytes())
+    store.put(day(5), (month / day(5)).read_bytes())
 
     tick_data = evaluate(new_logs, store, cursor)
     assert requested(tick_data) == 1
-    assert found(store.location("log_data"), cursor) == ["2018/11/2018-11-25-events.json"]
-    assert "2018/11/2018-11-25-events.json" < "2018/11/2018-11-28-events.json"  # before the newest
+    assert days(tick_data) == ("2018-11-05", "2018-11-05")
+    assert found(store.location("log_data"), cursor) == ["2018/11/2018-11-05-events.json"]
     assert evaluate(new_logs, store, tick_data.cursor).run_requests == []
 
 
-def test_a_rewritten_file_is_found(store: Store, month: Path) -> None:
-    store.upload(month / "log_data", "log_data")
+def test_a_rewritten_day_and_a_new_day_are_asked_for_in_one_run(store: Store, month: Path) -> None:
+    store.upload(month / "log_data", "log_data", skip=("2018-11-28-events.json",))
     cursor = evaluate(new_logs, store).cursor
-    text = (month / day(27)).read_text()
+    text = (month / day(3)).read_text()
 
-    store.put(day(27), text + "\n")
+    store.put(day(3), text + "\n")
+    store.put(day(28), (month / day(28)).read_bytes())
 
-    assert found(store.location("log_data"), cursor) == ["2018/11/2018-11-27-events.json"]
-    assert requested(evaluate(new_logs, store, cursor)) == 1
+    assert found(store.location("log_data"), cursor) == [
+        "2018/11/2018-11-03-events.json",
+        "2018/11/2018-11-28-events.json",
+    ]
+    tick_data = evaluate(new_logs, store, cursor)
+    assert requested(tick_data) == 2 and days(tick_data) == ("2018-11-03", "2018-11-28")
 
 
 @pytest.mark.usefixtures("aws_environment")
@@ -141,44 +158,48 @@ def test_a_deleted_file_asks_for_nothing_and_the_cursor_keeps_working(
     cursor = evaluate(new_logs, store).cursor
 
     store.delete(day(26))
-    store.delete(day(20))  # the cursor's boundary key itself
     gone = evaluate(new_logs, store, cursor)
     assert not gone.run_requests and gone.cursor == cursor
 
     store.put("log_data/2018/12/2018-12-01-events.json", (month / day(1)).read_bytes())
     later = evaluate(new_logs, store, cursor)
-    assert requested(later) == 1
+    assert requested(later) == 1 and days(later) == ("2018-12-01", "2018-12-01")
     assert later.cursor is not None
-    assert "2018/11/2018-11-26-events.json" not in json.loads(later.cursor)["seen"]
+    seen = Cursor.load(later.cursor, store.location("log_data")).seen
+    assert "2018/11/2018-11-26-events.json" not in seen
 
 
-def test_a_year_of_daily_logs_keeps_the_cursor_small_and_each_tick_short(store: Store) -> None:
-    first = 1_541_030_400  # 2018-11-01
-    for number in range(365):
+def test_ten_years_of_daily_logs_keep_the_cursor_small(store: Store) -> None:
+    """Every tick lists every log (one request per 1,000 on S3); the cursor stays compact."""
+    first = 1_230_768_000  # 2009-01-01
+    for number in range(3_653):
         stamp = time.gmtime(first + number * 86_400)
         name = time.strftime("%Y/%m/%Y-%m-%d", stamp)
         store.put(f"log_data/{name}-events.json", "{}")
     location = store.location("log_data")
 
     look = look_for_events(location)
-    assert len(look.found) == 365 and look.cursor is not None
-    assert len(look.cursor) < 1_000
+    assert len(look.found) == 3_653 and look.cursor is not None
+    assert len(look.cursor) < 50_000  # four bytes of digest a log, compressed keys
 
     again = look_for_events(location, look.cursor)
-    assert again.found == [] and again.listed == 8  # the last 8 days, not the year
-    assert str(again).endswith("listed 8 files after 2019/10/2019-10-23-events.json")
+    assert again.found == [] and again.listed == 3_653
 
 
-def test_keys_without_a_day_are_watched_on_every_tick(store: Store) -> None:
+def test_a_log_without_a_day_is_found_and_named_but_asks_for_no_day(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
     store.put("log_data/2018/11/2018-11-01-events.json", "{}")
-    store.put("log_data/2018/11/2018-11-30-events.json", "{}")
     store.put("log_data/extra/misc.json", "{}")
     location = store.location("log_data")
-    cursor = look_for_events(location).cursor
+    cursor = evaluate(new_logs, store).cursor
 
     store.put("log_data/extra/misc.json", "{ }")
 
     assert found(location, cursor) == ["extra/misc.json"]
+    tick_data = evaluate(new_logs, store, cursor)
+    assert not tick_data.run_requests
+    assert "none of their days is a partition" in str(tick_data.skip_message)
     assert day_of("log_data/2018/11/2018-11-30-events.json") == day_of("2018-11-30.json")
     assert day_of("log_data/2018/13/2018-13-45-events.json") is None
 
@@ -247,7 +268,7 @@ def test_songs_are_listed_in_bounded_pages_across_ticks(store: Store, month: Pat
     location = store.location("song_data")
 
     looks = [look_for_songs(location, max_keys=12)]
-    while json.loads(looks[-1].cursor or "{}").get("resume"):
+    while Cursor.load(looks[-1].cursor, location).resume:
         looks.append(look_for_songs(location, looks[-1].cursor, max_keys=12))
     assert [len(look.found) for look in looks] == [12, 12, 6]
     keys = [file.key for look in looks for file in look.found]
@@ -291,7 +312,7 @@ def test_the_song_cursor_keeps_only_recently_written_files(store: Store, month: 
     time.sleep(2.1)  # S3's clock has whole seconds
     look = look_for_songs(store.location("song_data"), margin=0)
     assert len(look.found) == 30
-    assert look.cursor is not None and json.loads(look.cursor)["seen"] == {}
+    assert look.cursor is not None and Cursor.load(look.cursor, look.location).seen == {}
     assert look_for_songs(store.location("song_data"), look.cursor).found == []
 
 
@@ -377,10 +398,10 @@ def test_throttling_is_retried_and_then_named(proxy: FaultyProxy, month: Path) -
 
 def test_settings_come_from_the_environment() -> None:
     sources = SourcesResource()
-    assert (sources.sensor_lookback_days, sources.sensor_max_keys) == (7, 20_000)
+    assert sources.sensor_max_keys == 20_000
     assert SENSOR_INTERVAL.lookup(env={}) == 60
     assert SENSOR_INTERVAL.lookup(env={"SPARKIFY_SENSOR_INTERVAL": " 2 "}) == 2
-    assert SourcesResource(lookback_days="3").sensor_lookback_days == 3
+    assert SourcesResource(max_keys="3").sensor_max_keys == 3
     for setting, value in (
         (SENSOR_INTERVAL, "0"),
         (SENSOR_INTERVAL, "soon"),
@@ -414,7 +435,7 @@ def test_the_code_location_has_both_sensors_stopped_with_the_interval_from_the_e
         ],
         "new_songs": [
             7, "STOPPED",
-            ["artists", "listening_report", "songplays", "songs", "staging_songs", "time"], True,
+            ["artists", "listening_report", "songs", "staging_songs"], True,
         ],
     }  # fmt: skip
 

@@ -52,6 +52,9 @@ def server(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "SPARKIFY_LOG_DATA": str(dataset / "log_data"),
         "SPARKIFY_MAX_ERRORS": "1",
         "SPARKIFY_CACHE": str(folder / "cache"),
+        # the partitions: the days of the logs and a few more, missing
+        "SPARKIFY_FIRST_DAY": "2018-11-01",
+        "SPARKIFY_LAST_DAY": "2018-11-07",
     }
     with DagsterDev(folder / "home", env) as dev:
         yield dev
@@ -112,6 +115,12 @@ PAGES: dict[str, tuple[str, str]] = {
         " && ".join(f'has("{name}")' for name in ["row_count", *CHECKS_OF_SONGPLAYS]),
     ),
     "staging_events": ("/assets/staging_events", 'has("records_rejected") && has("reason")'),
+    # The partition bar: each day of the logs, materialized.
+    "staging_events-partitions": (
+        "/assets/staging_events?view=partitions",
+        'has("Partitions") && has("2018-11-0")',
+    ),
+    "staging_songs": ("/assets/staging_songs", 'has("records_staged")'),
     "listening_report": ("/assets/listening_report", 'has("link") && has("listeners")'),
 }
 HELPERS = "const has = (text) => document.body.innerText.includes(text);"
@@ -167,7 +176,13 @@ def test_the_pages_users_open_show_the_warehouse(
         assert STAGING_EVENTS.doc in staging.text
         assert "records_rejected" in staging.text and "soon" in staging.text  # the reject
 
-        # Row count over time: the metadata's plots, one per numeric entry.
+        partitions = visit(tab, server, "staging_events-partitions", artifacts)
+        days = len(list((Path(server.env["SPARKIFY_LOG_DATA"])).rglob("*.json")))
+        assert f"Materialized ({days})" in partitions.text and "Missing (" in partitions.text
+
+        # Row count over time: the metadata's plots, one per numeric entry (of a whole table:
+        # a partitioned one plots per day).
+        visit(tab, server, "staging_songs", artifacts, scroll_to="Metadata")
         tab.evaluate(
             'Array.from(document.querySelectorAll("button"))'
             '.find(b => b.innerText.trim() == "Plots").click()'
@@ -175,7 +190,7 @@ def test_the_pages_users_open_show_the_warehouse(
         tab.wait_until('document.body.innerText.includes("dagster/row_count")')
         tab.scroll_to("Metadata")
         plots = tab.read()
-        (artifacts / "staging_events-plots.png").write_bytes(plots.screenshot)
+        (artifacts / "staging_songs-plots.png").write_bytes(plots.screenshot)
         assert plots.errors == []
         assert "records_staged" in plots.text
 

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from sparkify_dagster.failures import reported
 from sparkify_dagster.metadata import GROUP
+from sparkify_dagster.partitions import SINGLE_RUN
 from sparkify_dagster.report.presentation import to_markdown
 from sparkify_dagster.report.queries import render_report
 from sparkify_dagster.resources import WarehouseResource
@@ -27,6 +28,7 @@ class ReportConfig(Config):
     group_name=GROUP,
     deps=[AssetSpec(table.name).key for table in STAR_TABLES],
     kinds={"html"},
+    backfill_policy=SINGLE_RUN,  # a range of days runs as one run, the report with it
 )
 def listening_report(config: ReportConfig, warehouse: WarehouseResource) -> MaterializeResult:
     """What users listen to: plays per day by level, the weekly heatmap, top songs and artists,

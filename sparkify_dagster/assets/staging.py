@@ -1,13 +1,22 @@
 """``staging_songs`` and ``staging_events``: every raw record, typed, with its file and line.
 
-Each materialization loads only new and changed files (the warehouse's ``load_manifest``) in one
-transaction: rejected records go to ``load_errors`` with file, line and reason; more of them than
-``max_errors`` fail the step, change nothing, and keep the star tables from running.
+``staging_events`` is partitioned by day (:mod:`~sparkify_dagster.partitions`): a run stages
+the logs of its days only. Each materialization loads only new and changed files (the
+warehouse's ``load_manifest``) in one transaction: rejected records go to ``load_errors`` with
+file, line and reason; more of them than ``max_errors`` fail the step, change nothing, and keep
+the star tables from running.
 """
 
 from typing import Any
 
-from dagster import AssetsDefinition, Config, MaterializeResult, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetsDefinition,
+    Config,
+    MaterializeResult,
+    PartitionsDefinition,
+    asset,
+)
 from pydantic import Field
 
 from sparkify_dagster.core.errors import ConfigError
@@ -18,9 +27,11 @@ from sparkify_dagster.metadata import (
     materialized,
     rejects_table,
 )
+from sparkify_dagster.partitions import LOG_DAYS, SINGLE_RUN, days_of
 from sparkify_dagster.resources import SourcesResource, WarehouseResource, warehouse_kind
 from sparkify_dagster.warehouse.model import STAGING_EVENTS, STAGING_SONGS, Table
 from sparkify_dagster.warehouse.staging import StageReport, stage_locations
+from sparkify_dagster.warehouse.upgrade import prepare
 
 
 class StagingConfig(Config):
@@ -66,7 +77,9 @@ def staging_metadata(table: Table, rows: int, staged: StageReport) -> dict[str, 
     return materialized(table, rows, **extra)
 
 
-def staging_asset(kind: str, table: Table, files: str) -> AssetsDefinition:
+def staging_asset(
+    kind: str, table: Table, files: str, partitions: PartitionsDefinition | None = None
+) -> AssetsDefinition:
     """The asset that stages the ``kind`` source (``songs`` or ``events``) into ``table``."""
 
     @asset(
@@ -75,19 +88,25 @@ def staging_asset(kind: str, table: Table, files: str) -> AssetsDefinition:
         description=f"{table.doc} Each run loads only new and changed {files}.",
         metadata=definition_metadata(table),
         kinds=warehouse_kind(),
+        partitions_def=partitions,
+        backfill_policy=SINGLE_RUN,
     )
     def _staging(
-        config: StagingConfig, warehouse: WarehouseResource, sources: SourcesResource
+        context: AssetExecutionContext,
+        config: StagingConfig,
+        warehouse: WarehouseResource,
+        sources: SourcesResource,
     ) -> MaterializeResult:
         with reported(), warehouse.connect() as connection:
             with connection.transaction():
-                connection.create_tables()
+                prepare(connection)
                 staged = stage_locations(
                     connection,
                     {kind: sources.location(kind)},
                     full_refresh=config.full_refresh,
                     max_errors=config.allowed_rejects(sources),
                     no_sign_request=sources.unsigned,
+                    days=days_of(context),
                 )
             rows = connection.count(table)
         return MaterializeResult(metadata=staging_metadata(table, rows, staged))
@@ -96,4 +115,6 @@ def staging_asset(kind: str, table: Table, files: str) -> AssetsDefinition:
 
 
 staging_songs = staging_asset("songs", STAGING_SONGS, "song files")
-staging_events = staging_asset("events", STAGING_EVENTS, "event logs")
+staging_events = staging_asset(
+    "events", STAGING_EVENTS, "event logs of its days (its partitions)", LOG_DAYS
+)

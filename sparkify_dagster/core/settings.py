@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -71,6 +72,21 @@ def whole(minimum: int) -> Callable[[str, str], int]:
     return read
 
 
+def day(value: str, where: str) -> date:
+    """A day written ``YYYY-MM-DD``.
+
+    >>> day("2018-11-05", "X")
+    datetime.date(2018, 11, 5)
+    """
+    written = value.strip()
+    try:
+        if len(written) == 10:
+            return date.fromisoformat(written)
+    except ValueError:
+        pass
+    raise ConfigError(f"{where} is {value!r}: give a day as YYYY-MM-DD")
+
+
 # -- the settings ---------------------------------------------------------------------------
 
 
@@ -121,8 +137,12 @@ MAX_ERRORS = Setting("SPARKIFY_MAX_ERRORS", whole(0), 0)
 DUCKDB_MEMORY_LIMIT = Setting("SPARKIFY_DUCKDB_MEMORY_LIMIT", text, None)
 CACHE = Setting("SPARKIFY_CACHE", text, None)
 SENSOR_INTERVAL = Setting("SPARKIFY_SENSOR_INTERVAL", whole(1), 60)
-SENSOR_LOOKBACK_DAYS = Setting("SPARKIFY_SENSOR_LOOKBACK_DAYS", whole(0), 7)
 SENSOR_MAX_KEYS = Setting("SPARKIFY_SENSOR_MAX_KEYS", whole(1), 20_000)
+# The days the event logs are partitioned into, read when the code location loads (Dagster needs
+# a partitions definition then). Unset: the built-in sample's November 2018 when no log data is
+# set, else from 2018-11-01 to today.
+FIRST_DAY = Setting("SPARKIFY_FIRST_DAY", day, None)
+LAST_DAY = Setting("SPARKIFY_LAST_DAY", day, None)
 # Redshift: how it stages, and how it authenticates.
 IAM_ROLE = Setting("SPARKIFY_IAM_ROLE", text, None, ("IAM_ROLE", "ARN"))
 REGION = Setting("SPARKIFY_REGION", text, None, ("CLUSTER", "REGION"))

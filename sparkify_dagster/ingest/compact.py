@@ -165,8 +165,10 @@ def compact(
     kind: str,
     slices: int = 4,
     s3: Any = None,
+    files: list[SourceFile] | None = None,
 ) -> Compacted:
-    """Rewrite the files below ``location`` as gzipped JSON lines under ``staging``/``table``.
+    """Rewrite the files below ``location`` (or only ``files`` of it) as gzipped JSON lines
+    under ``staging``/``table``.
 
     ``kind`` is ``"songs"`` (one object per file, maybe pretty-printed) or ``"events"`` (JSON
     lines). Returns the manifest's URI and the object counts and bytes before and after.
@@ -174,7 +176,7 @@ def compact(
     if kind not in {"songs", "events"}:
         raise ValueError(kind)
     s3 = s3 or s3_objects.client()
-    files = _files(location, s3)
+    files = _files(location, s3) if files is None else files
     before = sum(file.size for file in files)
     lines = song_lines if kind == "songs" else event_lines_of
     entries = []

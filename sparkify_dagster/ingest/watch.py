@@ -5,13 +5,10 @@ The sensors (:mod:`sparkify_dagster.sensors`) call :func:`look_for_events` and
 with what the cursor remembers, and hands back the files that are new or changed together with
 the cursor to keep. Both work the same on ``s3://`` prefixes and local folders.
 
-**Event logs** carry their day in their key (``log_data/2018/11/2018-11-28-events.json``), and
-keys sort by day. The cursor remembers a boundary key a few days (``lookback_days``) before the
-newest day seen, and the stamp (size and ETag, or size and mtime) of every file after it. A look
-lists only the keys after the boundary, one request on S3 however long the history, and reports
-every file whose stamp differs: a new day, a late file for a day before the newest, a file
-rewritten in place. A late file more than ``lookback_days`` before the newest day is not looked
-for (the next staging run still loads it: the manifest compares every file).
+**Event logs** are few (one a day: ten years are 3,650 keys, four list requests on S3), so a
+look lists them all and reports every file whose stamp (size and ETag, or size and mtime) differs
+from the cursor's: a new day, a late day of any age, a file rewritten in place. The cursor keeps a
+short digest of each log's stamp, compressed: a few kilobytes for ten years.
 
 **Song files** have no order to exploit: a look lists the whole location, ``max_keys`` keys per
 look at most, resuming where the previous look stopped, so a pass over a large catalogue spans
@@ -25,13 +22,12 @@ equal stamp for it; the cursor keeps only the stamps of recently written files.
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import math
-import re
-from collections.abc import Iterable
+import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -41,12 +37,10 @@ from sparkify_dagster.core.settings import environ
 from sparkify_dagster.ingest.files import ListedFile, Listing, Source
 from sparkify_dagster.ingest.sources import open_source
 
-LOOKBACK_DAYS = 7  # days before the newest event log that are listed again for late files
 MAX_KEYS = 20_000  # song keys listed per look at most
 MARGIN = 300.0  # seconds an upload may take between its LastModified time and its listing
-VERSION = 1  # of the cursor's layout
-
-_DAY = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+VERSION = 2  # of the cursor's layout
+COMPRESS_OVER = 800  # characters of a cursor kept as plain JSON
 
 
 @dataclass
@@ -73,7 +67,8 @@ class Cursor:
         if not text:
             return cls(location)
         try:
-            data = orjson.loads(text)
+            raw = zlib.decompress(base64.b64decode(text[2:])) if text[:2] == "z:" else text
+            data = orjson.loads(raw)
             if data.get("v") != VERSION or data.get("at") != location:
                 return cls(location)
             seen = {key: (str(stamp), int(when)) for key, (stamp, when) in data["seen"].items()}
@@ -85,16 +80,28 @@ class Cursor:
                 started=data.get("started"),
                 seen=seen,
             )
-        except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
+        except (
+            orjson.JSONDecodeError,
+            AttributeError,
+            KeyError,
+            TypeError,
+            ValueError,
+            zlib.error,
+        ):
             return cls(location)
 
     def dump(self) -> str:
+        """The cursor as JSON, compressed (``z:`` and base64) when it is longer than
+        :data:`COMPRESS_OVER` characters: a decade of logs' keys repeat most of their text."""
         data: dict[str, Any] = {"v": VERSION, "at": self.location}
         for name in ("after", "resume", "since", "started"):
             if getattr(self, name):
                 data[name] = getattr(self, name)
         data["seen"] = {key: list(value) for key, value in sorted(self.seen.items())}
-        return orjson.dumps(data).decode()
+        text = orjson.dumps(data)
+        if len(text) <= COMPRESS_OVER:
+            return text.decode()
+        return "z:" + base64.b64encode(zlib.compress(text, 9)).decode()
 
 
 @dataclass(frozen=True)
@@ -139,24 +146,22 @@ def look_for_events(
     cursor: str | None = None,
     *,
     no_sign_request: bool = False,
-    lookback_days: int = LOOKBACK_DAYS,
 ) -> Look:
-    """The event logs in ``location`` that are new or changed since ``cursor``.
-
-    Lists only keys after the cursor's boundary (every key on the first look); files whose key
-    names no day are listed on every look.
-    """
+    """The event logs in ``location`` that are new or changed since ``cursor``, of any day."""
     state = Cursor.load(cursor, location)
-    listing = _list(location, state.after, None, no_sign_request)
-    found = [file for file in listing.files if _stamp(state, file) != file.stamp]
-    scope = _scope(listing, state.after)
+    listing = _list(location, "", None, no_sign_request)
+    found = [file for file in listing.files if _stamp(state, file) != _digest(file)]
+    scope = _scope(listing, "")
     if not found:
         return Look(location, "events", [], len(listing.files), scope, cursor, cursor)
-    today = datetime.fromtimestamp(listing.clock, UTC).date()
-    after = _boundary(state.after, listing.files, today, lookback_days)
-    seen = {file.key: _seen(file) for file in listing.files if file.key > after}
-    kept = Cursor(location, after=after, seen=seen).dump()
+    seen = {file.key: (_digest(file), 0) for file in listing.files}
+    kept = Cursor(location, seen=seen).dump()
     return Look(location, "events", found, len(listing.files), scope, kept, cursor)
+
+
+def _digest(file: ListedFile) -> str:
+    """A log's stamp, as the cursor keeps it: eight hex digits of its digest."""
+    return hashlib.blake2b(file.stamp.encode(), digest_size=4).hexdigest()
 
 
 def look_for_songs(
@@ -202,18 +207,6 @@ def look_for_songs(
     return Look(location, "songs", found, len(listing.files), scope, kept.dump(), cursor)
 
 
-def day_of(key: str) -> date | None:
-    """The day a key names (its last ``YYYY-MM-DD``), if any."""
-    days = _DAY.findall(key)
-    if not days:
-        return None
-    year, month, day = (int(part) for part in days[-1])
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
-
-
 def _list(location: str, after: str, max_keys: int | None, no_sign_request: bool) -> Listing:
     aws = tuple(sorted((name, value) for name, value in environ().items() if name[:4] == "AWS_"))
     return _source(location, no_sign_request, aws).list_after(after, max_keys=max_keys)
@@ -233,25 +226,6 @@ def _stamp(state: Cursor, file: ListedFile) -> str | None:
 
 def _seen(file: ListedFile) -> tuple[str, int]:
     return file.stamp, math.ceil(file.modified)
-
-
-def _boundary(after: str, files: Iterable[ListedFile], today: date, lookback_days: int) -> str:
-    """The new history boundary: the last key before which every key names a day more than
-    ``lookback_days`` before the newest day (a day after tomorrow counts as tomorrow, so one
-    mistyped year cannot push the boundary past the days still to come)."""
-    ordered = sorted(files, key=lambda file: file.key)
-    days = [day_of(file.key) for file in ordered]
-    known = [day for day in days if day is not None]
-    if not known:
-        return after
-    newest = min(max(known), today + timedelta(days=1))
-    start = newest - timedelta(days=lookback_days)
-    boundary = after
-    for file, day in zip(ordered, days, strict=True):
-        if day is None or day >= start:
-            break
-        boundary = file.key
-    return boundary
 
 
 def _scope(listing: Listing, after: str) -> str:

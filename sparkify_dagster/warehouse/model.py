@@ -254,11 +254,52 @@ LOAD_MANIFEST = Table(
     doc="Every source file loaded so far, so that a re-run loads only new or changed files.",
 )
 
+LOG_FILES = Table(
+    "log_files",
+    (
+        _text("source_file", 1024, nullable=False),
+        _text("log_day", 10, nullable=False, doc="YYYY-MM-DD, from the file's name"),
+    ),
+    key=("source_file",),
+    kind="meta",
+    sort_key=("log_day",),
+    doc="The day of every event log staged: its partition, and the first part of its plays' ids.",
+)
+
+SONG_MATCHES = Table(
+    "song_matches",
+    (
+        _text("title", 512),
+        _text("artist_name", 512),
+        Column("duration", Type.DOUBLE),
+        _text("song_id", 32, nullable=False),
+        _text("artist_id", 32),
+    ),
+    kind="meta",
+    doc="The song a play of (title, artist name, duration) matches, as of the last songs build.",
+)
+
+USERS_PENDING = Table(
+    "users_pending",
+    (Column("user_id", Type.BIGINT, nullable=False),),
+    kind="meta",
+    doc="Users whose events were staged or replaced since users was last built.",
+)
+
+TIMES_PENDING = Table(
+    "times_pending",
+    (Column("start_time", Type.TIMESTAMP, nullable=False),),
+    kind="meta",
+    doc="Start times of plays replaced since time was last built: their rows may be orphans.",
+)
+
 STAGING_TABLES: tuple[Table, ...] = (STAGING_EVENTS, STAGING_SONGS)
 # Each kind of source and the staging table it fills, in the order a run stages them.
 STAGING_TABLE_OF_KIND: dict[str, Table] = {"songs": STAGING_SONGS, "events": STAGING_EVENTS}
 STAR_TABLES: tuple[Table, ...] = (SONGPLAYS, USERS, SONGS, ARTISTS, TIME)
-META_TABLES: tuple[Table, ...] = (LOAD_ERRORS, LOAD_MANIFEST)
+META_TABLES: tuple[Table, ...] = (
+    LOAD_ERRORS, LOAD_MANIFEST, LOG_FILES, SONG_MATCHES, USERS_PENDING, TIMES_PENDING,
+)  # fmt: skip
 TABLES: tuple[Table, ...] = STAGING_TABLES + STAR_TABLES + META_TABLES
 
 
@@ -284,8 +325,8 @@ DERIVED_FROM: dict[str, dict[str, tuple[str, ...]]] = {
         "songplay_id": ("staging_events.ts", "staging_events.session_id"),
         "start_time": ("staging_events.ts",),
         **_same_names("staging_events", "user_id level session_id location user_agent"),
-        "song_id": ("staging_songs.song_id", "staging_events.song", "staging_events.length"),
-        "artist_id": ("staging_songs.artist_id", "staging_events.artist"),
+        "song_id": ("songs.song_id", "staging_events.song", "staging_events.length"),
+        "artist_id": ("songs.artist_id", "staging_events.artist"),
     },
     "users": _same_names("staging_events", "user_id first_name last_name gender level"),
     "songs": _same_names("staging_songs", "song_id title artist_id year duration"),

@@ -30,6 +30,7 @@ from sparkify_dagster.warehouse.model import TABLES
 from sparkify_dagster.warehouse.quality import CheckResult, checks_for, run_checks
 from sparkify_dagster.warehouse.staging import Reject, StageReport, TooManyRejects, stage_locations
 from sparkify_dagster.warehouse.transform import build_star
+from sparkify_dagster.warehouse.upgrade import prepare
 
 DEFAULT_REJECTS_FILE = "sparkify-rejects.jsonl"
 
@@ -86,7 +87,7 @@ def etl(
     ) as warehouse:
         try:
             with _reporting(progress, quiet) as report, warehouse.transaction():
-                warehouse.create_tables()
+                prepare(warehouse)
                 staged = stage_locations(
                     warehouse, {"songs": songs_at, "events": logs_at}, report,
                     full_refresh=full_refresh, max_errors=max_errors,

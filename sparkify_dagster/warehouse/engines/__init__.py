@@ -22,8 +22,9 @@ from sparkify_dagster.core.settings import redact
 from sparkify_dagster.warehouse.engines.base import Dialect, Warehouse, quote
 from sparkify_dagster.warehouse.engines.duckdb import DuckDBDialect, DuckDBWarehouse
 from sparkify_dagster.warehouse.engines.postgres import PostgresDialect, PostgresWarehouse
-from sparkify_dagster.warehouse.engines.redshift import RedshiftDialect, RedshiftWarehouse
+from sparkify_dagster.warehouse.engines.redshift import RedshiftWarehouse
 from sparkify_dagster.warehouse.engines.redshift_copy import RedshiftOptions
+from sparkify_dagster.warehouse.engines.redshift_dialect import RedshiftDialect
 
 __all__ = [
     "Dialect",

@@ -18,7 +18,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 import jinja2
 
-from sparkify_dagster.warehouse.model import LOAD_MANIFEST, TABLES, Column, Table, Type
+from sparkify_dagster.warehouse.days import ID_SPAN
+from sparkify_dagster.warehouse.model import (
+    LOAD_MANIFEST,
+    LOG_FILES,
+    STAGING_EVENTS,
+    TABLES,
+    USERS_PENDING,
+    Column,
+    Table,
+    Type,
+)
 
 if TYPE_CHECKING:
     from sparkify_dagster.core.settings import Settings
@@ -107,6 +117,24 @@ class Dialect:
             f"WHERE source_file = {p}"
         )
 
+    # -- the days of the event logs ------------------------------------------------------------
+
+    def log_files_sql(self) -> str:
+        """The statement that lists the event logs of a range of days (bound: first, last)."""
+        p = self.placeholder
+        return f"SELECT source_file FROM {quote(LOG_FILES.name)} WHERE log_day BETWEEN {p} AND {p}"
+
+    def users_of_days_sql(self) -> str:
+        """The statement that notes the users of the staged events of a range of days (bound:
+        first, last) as pending for the users table."""
+        p = self.placeholder
+        return (
+            f"INSERT INTO {quote(USERS_PENDING.name)} (user_id) "
+            f"SELECT DISTINCT e.user_id FROM {quote(STAGING_EVENTS.name)} AS e "
+            f"JOIN {quote(LOG_FILES.name)} AS f ON f.source_file = e.source_file "
+            f"WHERE f.log_day BETWEEN {p} AND {p} AND e.user_id IS NOT NULL"
+        )
+
     def table_names_sql(self) -> str:
         """The statement that lists the tables of the current schema."""
         return (
@@ -119,10 +147,11 @@ class Dialect:
         """SQL turning an epoch-milliseconds BIGINT into a UTC TIMESTAMP, exactly."""
         raise NotImplementedError
 
-    def render(self, template_name: str) -> str:
+    def render(self, template_name: str, **context: Any) -> str:
         """The one statement of the template ``template_name``, rendered for this engine (the
-        templates call the dialect ``engine``)."""
-        text = _templates().get_template(template_name).render(engine=self, quote=quote)
+        templates call the dialect ``engine``; ``context`` gives them more)."""
+        template = _templates().get_template(template_name)
+        text = template.render(engine=self, quote=quote, day_span=ID_SPAN, **context)
         return text.strip().removesuffix(";")
 
 
@@ -145,8 +174,10 @@ class StagingStrategy(Protocol):
         full_refresh: bool = False,
         max_errors: int = 0,
         no_sign_request: bool = False,
+        days: Any = None,
     ) -> Any:
-        """Bring the staging table of each kind in ``locations`` up to date; its report."""
+        """Bring the staging table of each kind in ``locations`` up to date (of the event logs,
+        those of ``days``); its report."""
 
     def load_files(
         self, warehouse: Warehouse, kind: str, table: Table, source: Any, files: Any, out: Any
@@ -220,9 +251,9 @@ class Warehouse:
 
     # -- shared operations --------------------------------------------------------------------
 
-    def render(self, template_name: str) -> str:
+    def render(self, template_name: str, **context: Any) -> str:
         """The template ``template_name`` in this engine's dialect (:meth:`Dialect.render`)."""
-        return self.dialect.render(template_name)
+        return self.dialect.render(template_name, **context)
 
     def create_tables(self, tables: Sequence[Table] = TABLES, *, drop: bool = False) -> None:
         if drop:

@@ -1,7 +1,8 @@
 """Amazon Redshift: PostgreSQL's SQL, with its own table design, bulk load and driver.
 
-:class:`RedshiftDialect` extends :class:`PostgresDialect` and :class:`RedshiftWarehouse` extends
-:class:`PostgresWarehouse`, each declaring only what differs (see ``docs/redshift.md``):
+:class:`~.redshift_dialect.RedshiftDialect` extends :class:`PostgresDialect` and
+:class:`RedshiftWarehouse` extends :class:`PostgresWarehouse`, each declaring only what differs
+(see ``docs/redshift.md``):
 
 - the connection: Amazon's driver, redshift-connector, with TLS and optional IAM
   authentication (:mod:`~sparkify_dagster.warehouse.engines.redshift_driver`); statements, ``%s``
@@ -12,7 +13,7 @@
 - staging by ``COPY … FROM 's3://…'`` (:class:`CopyStaging`; what each COPY reads is decided in
   :mod:`~sparkify_dagster.warehouse.engines.redshift_copy`), never through Python, so the
   lineage columns cannot be filled per record: they are nullable here, and hold the COPY's
-  source (prefix or manifest) and NULL after a load;
+  source (the song prefix or manifest; each event log, copied one by one for its day) and NULL;
 - rows are cleared with ``DELETE`` (``TRUNCATE`` commits the open transaction on Redshift).
 """
 
@@ -23,140 +24,48 @@ from contextlib import contextmanager, suppress
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sparkify_dagster.core.errors import ConfigError, WarehouseError
+from sparkify_dagster.core.errors import WarehouseError
 from sparkify_dagster.core.progress import Reporter
+from sparkify_dagster.ingest.days import log_day
+from sparkify_dagster.ingest.files import SourceFile
+from sparkify_dagster.ingest.sources import open_source
+from sparkify_dagster.warehouse.days import EVERY_DAY, Days
 from sparkify_dagster.warehouse.engines.base import Dialect, Warehouse, batched, first_line, quote
-from sparkify_dagster.warehouse.engines.postgres import PostgresDialect, PostgresWarehouse
+from sparkify_dagster.warehouse.engines.postgres import PostgresWarehouse
 from sparkify_dagster.warehouse.engines.redshift_copy import (
     LOAD_ERRORS_SQL,
     STL_LOAD_ERRORS_SQL,
     CopySource,
     RedshiftOptions,
-    copy_columns,
     copy_source,
     copy_sources,
-    literal,
+    day_sources,
     load_error,
     prepare,
 )
+from sparkify_dagster.warehouse.engines.redshift_dialect import RedshiftDialect
 from sparkify_dagster.warehouse.engines.redshift_driver import (
     Endpoint,
     connect_arguments,
     translate,
 )
-from sparkify_dagster.warehouse.model import LINEAGE_COLUMNS, Column, Table, Type
-from sparkify_dagster.warehouse.staging import SourceReport, StageReport, Staging
+from sparkify_dagster.warehouse.model import (
+    LOG_FILES,
+    STAGING_EVENTS,
+    Table,
+)
+from sparkify_dagster.warehouse.staging import SourceReport, StageReport, Staging, of_days
 
 if TYPE_CHECKING:
     from redshift_connector.core import Connection
 
     from sparkify_dagster.core.settings import Settings
 
-# Staging columns whose source values COPY cannot read as the model's type. eventsim writes
-# ``registration`` as a JSON float (1.540919166796e+12): COPY refuses it for a BIGINT, while a
-# DOUBLE PRECISION holds every epoch millisecond exactly (< 2**53).
-COPY_TYPES: dict[tuple[str, str], Type] = {
-    ("staging_events", "registration"): Type.DOUBLE,
-}
-
-
-class RedshiftDialect(PostgresDialect):
-    """PostgreSQL's SQL with Redshift's table design: sized VARCHARs, DIST/SORT keys,
-    informational primary keys, and staging tables as COPY fills them."""
-
-    sqlglot: ClassVar[str] = "redshift"
-    types: ClassVar[dict[Type, str]] = {
-        **PostgresDialect.types,
-        Type.TEXT: "VARCHAR(256)",  # only for a TEXT column without a size
-    }
-
-    def physical(self, table: Table) -> Table:
-        """``table`` as Redshift stores it: COPY-friendly staging types, nullable lineage."""
-        columns = []
-        for column in table.columns:
-            kind = COPY_TYPES.get((table.name, column.name), column.type)
-            nullable = column.nullable or column.name in LINEAGE_COLUMNS
-            columns.append(replace(column, type=kind, nullable=nullable))
-        return replace(table, columns=tuple(columns))
-
-    def column_type(self, column: Column) -> str:
-        if column.type is Type.TEXT and column.size:
-            return f"VARCHAR({column.size})"
-        return super().column_type(column)
-
-    def create_table_sql(self, table: Table) -> str:
-        return super().create_table_sql(self.physical(table))
-
-    def constraints(self, table: Table) -> list[str]:
-        # Redshift never enforces a primary key, but its planner uses it (informational).
-        if table.kind != "star" or not table.key:
-            return []
-        return [f"PRIMARY KEY ({', '.join(map(quote, table.key))})"]
-
-    def table_options(self, table: Table) -> str:
-        if table.dist_all:
-            dist = "DISTSTYLE ALL"
-        elif table.dist_key:
-            dist = f"DISTSTYLE KEY DISTKEY ({quote(table.dist_key)})"
-        else:
-            dist = "DISTSTYLE EVEN"
-        if not table.sort_key:
-            return f"\n{dist}"
-        return f"\n{dist} COMPOUND SORTKEY ({', '.join(map(quote, table.sort_key))})"
-
-    def delete_sources_in_sql(self, table: Table, files: int) -> str:
-        """As :meth:`delete_sources_sql`, with an ``IN`` list of ``files`` parameters: Redshift
-        has no array parameters."""
-        marks = ", ".join([self.placeholder] * files)
-        return f"DELETE FROM {quote(table.name)} WHERE source_file IN ({marks})"
-
-    def copy_sql(self, source: CopySource, options: RedshiftOptions) -> str:
-        """The ``COPY`` statement that stages ``source``."""
-        if not options.iam_role:
-            raise ConfigError(
-                "Redshift's COPY needs an IAM role that can read the sources: set "
-                "$SPARKIFY_IAM_ROLE or [IAM_ROLE] ARN in dwh.cfg"
-            )
-        columns = copy_columns(source.table, lineage=source.lineage)
-        lines = [
-            f"COPY {quote(source.table.name)} ({', '.join(map(quote, columns))})",
-            f"FROM {literal(source.uri)}",
-            f"IAM_ROLE {literal(options.iam_role)}",
-            f"FORMAT AS JSON {literal(source.json)}",
-        ]
-        if source.manifest:
-            lines.append("MANIFEST")
-        if source.gzip:
-            lines.append("GZIP")
-        if options.region:
-            lines.append(f"REGION {literal(options.region)}")
-        lines.append("COMPUPDATE OFF STATUPDATE OFF")
-        lines.append(f"MAXERROR {options.max_errors}")
-        return "\n".join(lines)
-
-    def lineage_sql(self, source: CopySource) -> str:
-        """COPY cannot say which file a row came from: record the COPY's source instead."""
-        return (
-            f"UPDATE {quote(source.table.name)} SET {quote('source_file')} = "
-            f"{literal(source.uri)} WHERE {quote('source_file')} IS NULL"
-        )
-
-    def staging_statements(
-        self, sources: list[CopySource], options: RedshiftOptions
-    ) -> list[tuple[CopySource | None, str]]:
-        """Per staging table: clear it, COPY (paired with its source), record the lineage."""
-        steps: list[tuple[CopySource | None, str]] = []
-        for source in sources:
-            steps.append((None, self.clear_sql(source.table)))
-            steps.append((source, self.copy_sql(source, options)))
-            if not source.lineage:
-                steps.append((None, self.lineage_sql(source)))
-        return steps
-
 
 class CopyStaging(Staging):
-    """Redshift's staging: ``COPY … FROM 's3://…'`` of each whole location, by the cluster
-    itself; it keeps no manifest of files, and always reloads in full."""
+    """Redshift's staging: ``COPY … FROM 's3://…'`` by the cluster itself, of the whole song
+    location and of each event log of the days staged; it keeps no manifest of files, and
+    reloads the songs and those days in full."""
 
     keeps_manifest: ClassVar[bool] = False
 
@@ -169,12 +78,18 @@ class CopyStaging(Staging):
         full_refresh: bool = False,
         max_errors: int = 0,
         no_sign_request: bool = False,
+        days: Days = EVERY_DAY,
     ) -> StageReport:
         if not isinstance(warehouse, RedshiftWarehouse):
             raise TypeError(f"Redshift's staging needs a Redshift warehouse, not {warehouse!r}")
         reports = []
         for kind, location in locations.items():
-            staged = warehouse.stage_from_s3(kind, location, max_errors=max_errors)
+            if kind == "events":
+                staged = warehouse.stage_days(
+                    location, days, max_errors=max_errors, no_sign_request=no_sign_request
+                )
+            else:
+                staged = warehouse.stage_from_s3(kind, location, max_errors=max_errors)
             reports.append(SourceReport(kind, location, records=staged, staged=staged, copied=True))
         return StageReport(reports, [])
 
@@ -186,8 +101,23 @@ class CopyStaging(Staging):
         if not isinstance(dialect, RedshiftDialect):
             raise TypeError(f"Redshift's staging needs Redshift's dialect, not {dialect!r}")
         options = options or RedshiftOptions.resolve(config=settings.config_path)
-        steps = dialect.staging_statements(copy_sources(settings, options), options)
-        return [sql for _, sql in steps]
+        songs, events = copy_sources(settings, options)
+        steps = dialect.staging_statements([songs], options)
+        # the event logs of the days staged, each like this one
+        example = SourceFile(f"{events.uri.rstrip('/')}/YYYY/MM/YYYY-MM-DD-events.json", 0, "")
+        if options.compact:
+            example = SourceFile(events.uri, 0, "")
+        return [
+            *(sql for _, sql in steps),
+            dialect.users_of_days_sql(),
+            *dialect.forget_days_sql(),
+            *(
+                sql
+                for _, sql in dialect.events_statements(day_sources([example], options), options)
+            ),
+            dialect.log_file_sql(),
+            dialect.users_of_days_sql(),
+        ]
 
 
 class RedshiftWarehouse(PostgresWarehouse):
@@ -266,6 +196,40 @@ class RedshiftWarehouse(PostgresWarehouse):
             self.execute(sql)
             self._failed_copy = None
         return self.count(source.table)
+
+    def stage_days(
+        self,
+        location: str | None,
+        days: Days,
+        *,
+        max_errors: int = 0,
+        no_sign_request: bool = False,
+    ) -> int:
+        """Replace the staged events of ``days`` by a ``COPY`` of each of their logs (with
+        ``compact``, of their logs merged); the rows staged."""
+        options = replace(self.options, max_errors=max_errors)
+        copy_source("events", location, options)  # validates the settings before listing
+        files = of_days(
+            "events", open_source(str(location), no_sign_request=no_sign_request).files(), days
+        )
+        self.execute(self.dialect.users_of_days_sql(), days.bounds)  # their users may change
+        for sql in self.dialect.forget_days_sql():
+            self.execute(sql, days.bounds)
+        prepare("events", str(location), options, files=files)
+        for copying, sql in self.dialect.events_statements(day_sources(files, options), options):
+            self._failed_copy = copying
+            self.execute(sql)
+            self._failed_copy = None
+        for file in files:
+            self.execute(self.dialect.log_file_sql(), [file.uri, log_day(file.uri)])
+        self.execute(self.dialect.users_of_days_sql(), days.bounds)
+        ((rows,),) = self.query(
+            f"SELECT COUNT(*) FROM {quote(STAGING_EVENTS.name)} AS e "
+            f"JOIN {quote(LOG_FILES.name)} AS f ON f.source_file = e.source_file "
+            f"WHERE f.log_day BETWEEN %s AND %s",
+            days.bounds,
+        )
+        return int(rows)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

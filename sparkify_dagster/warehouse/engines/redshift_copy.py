@@ -35,6 +35,7 @@ from sparkify_dagster.core.settings import (
 )
 from sparkify_dagster.ingest import s3_objects
 from sparkify_dagster.ingest.compact import Compacted, compact, manifest_uri
+from sparkify_dagster.ingest.files import SourceFile
 from sparkify_dagster.warehouse.model import (
     LINEAGE_COLUMNS,
     STAGING_EVENTS,
@@ -237,9 +238,16 @@ def load_error(rows: list[tuple[Any, ...]], table: str) -> RecordError:
     )
 
 
-def prepare(kind: str, location: str, options: RedshiftOptions, s3: Any = None) -> Compacted | None:
+def prepare(
+    kind: str,
+    location: str,
+    options: RedshiftOptions,
+    s3: Any = None,
+    files: list[SourceFile] | None = None,
+) -> Compacted | None:
     """Write the control files the COPY of ``kind`` reads: for events the JSONPaths file, and
-    with ``compact`` the merged objects and their manifest. Returns what compaction did."""
+    with ``compact`` the merged objects (of ``files`` only, when given) and their manifest.
+    Returns what compaction did."""
     source = copy_source(kind, location, options)  # validates before anything is written
     wants_jsonpaths = kind == "events" and (options.compact or not options.log_jsonpath)
     if not options.compact and not wants_jsonpaths:
@@ -248,8 +256,30 @@ def prepare(kind: str, location: str, options: RedshiftOptions, s3: Any = None) 
     if wants_jsonpaths:
         uri = jsonpaths_uri(str(options.staging), lineage=options.compact)
         s3_objects.put(s3, uri, jsonpaths_document(lineage=options.compact))
-    if not options.compact:
+    if not options.compact or files == []:
         return None
     return compact(
-        location, str(options.staging), source.table.name, kind=kind, slices=options.slices, s3=s3
-    )
+        location, str(options.staging), source.table.name, kind=kind, slices=options.slices,
+        s3=s3, files=files,
+    )  # fmt: skip
+
+
+def day_sources(files: list[SourceFile], options: RedshiftOptions) -> list[CopySource]:
+    """What the COPYs of the event logs ``files`` read: each log (its URI is its lineage), or
+    with ``compact`` the merged objects :func:`prepare` wrote for them."""
+    if not files:
+        return []
+    if options.compact:
+        staging = str(options.staging)
+        table = STAGING_EVENTS.name
+        json = jsonpaths_uri(staging, lineage=True)
+        return [
+            CopySource(
+                STAGING_EVENTS, manifest_uri(staging, table), json, manifest=True, gzip=True,
+                lineage=True,
+            )
+        ]  # fmt: skip
+    json = options.log_jsonpath or jsonpaths_uri(str(options.staging))
+    return [
+        CopySource(STAGING_EVENTS, file.uri, json, gzip=_gzip(file.uri, options)) for file in files
+    ]

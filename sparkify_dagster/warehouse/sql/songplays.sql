@@ -1,8 +1,12 @@
--- One row per NextSong event, all of them. A play matches the song whose title, artist name and
--- duration equal the event's song, artist and length exactly (doubles, never rounded); when
--- several songs match, the smallest song_id wins; when none does, song_id and artist_id are NULL.
--- songplay_id numbers the plays in time order, so the same input always gives the same ids.
-{%- set play_order = "ORDER BY e.ts, e.session_id, e.item_in_session, e.source_file, e.source_line" %}
+-- One row per NextSong event of the days from first to last (bound), all of them. A play
+-- matches the song whose title, artist name and duration equal the event's song, artist and
+-- length exactly (song_matches: the smallest song_id when several do); when none does, song_id
+-- and artist_id are NULL.
+-- songplay_id is the log's day, then the play's number in that day's time order: the 42nd play
+-- of 2018-11-05's log is 201811050000000042. The same files give the same ids whatever order
+-- their days were loaded in, and loading a day never renumbers another day's plays.
+{%- set day_id = "CAST(REPLACE(f.log_day, '-', '') AS BIGINT) * " ~ day_span %}
+{%- set play_order = "PARTITION BY f.log_day ORDER BY e.ts, e.session_id, e.item_in_session, e.source_file, e.source_line" %}
 {%- if engine.row_id %}
 -- The plays are numbered on their sort key and row id alone, then joined back to their events:
 -- sorting whole rows took two to three times as long, and ran out of memory under a 256 MB cap.
@@ -15,7 +19,7 @@ SELECT
 {%- if engine.row_id %}
     o.songplay_id,
 {%- else %}
-    ROW_NUMBER() OVER (
+    {{ day_id }} + ROW_NUMBER() OVER (
         {{ play_order }}
     ),
 {%- endif %}
@@ -31,26 +35,22 @@ SELECT
 FROM (
     SELECT
         e.{{ engine.row_id }} AS play,
-        ROW_NUMBER() OVER (
+        {{ day_id }} + ROW_NUMBER() OVER (
             {{ play_order }}
         ) AS songplay_id
     FROM "staging_events" AS e
-    WHERE e.page = 'NextSong'
+    JOIN "log_files" AS f ON f.source_file = e.source_file
+    WHERE e.page = 'NextSong' AND f.log_day BETWEEN {{ engine.placeholder }} AND {{ engine.placeholder }}
 ) AS o
 JOIN "staging_events" AS e ON e.{{ engine.row_id }} = o.play
 {%- else %}
 FROM "staging_events" AS e
+JOIN "log_files" AS f ON f.source_file = e.source_file
 {%- endif %}
-LEFT JOIN (
-    SELECT
-        song_id, artist_id, title, artist_name, duration,
-        ROW_NUMBER() OVER (PARTITION BY title, artist_name, duration ORDER BY song_id) AS pick
-    FROM (
-        {% filter trim|indent(8) %}{% include "_songs_once.sql" %}{% endfilter %}
-    ) AS songs_once
-) AS m
-    ON m.pick = 1
-    AND m.title = e.song
+LEFT JOIN "song_matches" AS m
+    ON m.title = e.song
     AND m.artist_name = e.artist
     AND m.duration = e.length
-WHERE e.page = 'NextSong';
+{%- if not engine.row_id %}
+WHERE e.page = 'NextSong' AND f.log_day BETWEEN {{ engine.placeholder }} AND {{ engine.placeholder }}
+{%- endif %};

@@ -24,6 +24,7 @@ from sparkify_dagster.warehouse.staging.report import (
 )
 from sparkify_dagster.warehouse.staging.run import (
     Staging,
+    of_days,
     stage_locations,
     stage_sources,
     without_cycle_collector,
@@ -38,6 +39,7 @@ __all__ = [
     "TooManyRejects",
     "checksum",
     "manifest_sql",
+    "of_days",
     "read_ahead",
     "stage_locations",
     "stage_sources",

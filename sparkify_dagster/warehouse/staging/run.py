@@ -14,12 +14,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
+from sparkify_dagster.core.errors import SourceError
 from sparkify_dagster.core.progress import Reporter, Silent
+from sparkify_dagster.ingest.days import NAMING, log_day
 from sparkify_dagster.ingest.files import Source, SourceFile
 from sparkify_dagster.ingest.sources import open_source
+from sparkify_dagster.warehouse.days import EVERY_DAY, Days
 from sparkify_dagster.warehouse.model import (
     LOAD_ERRORS,
     LOAD_MANIFEST,
+    LOG_FILES,
     STAGING_TABLE_OF_KIND,
     Table,
     source_columns,
@@ -60,6 +64,7 @@ class Staging:
         full_refresh: bool = False,
         max_errors: int = 0,
         no_sign_request: bool = False,
+        days: Days = EVERY_DAY,
     ) -> StageReport:
         """Bring the staging table of each kind in ``locations`` up to date (see
         :func:`stage_locations`)."""
@@ -68,8 +73,9 @@ class Staging:
             for kind, location in locations.items()
         }
         return stage_sources(
-            warehouse, sources, reporter, full_refresh=full_refresh, max_errors=max_errors
-        )
+            warehouse, sources, reporter, full_refresh=full_refresh, max_errors=max_errors,
+            days=days,
+        )  # fmt: skip
 
     def load_files(
         self,
@@ -111,10 +117,12 @@ def stage_locations(
     full_refresh: bool = False,
     max_errors: int = 0,
     no_sign_request: bool = False,
+    days: Days = EVERY_DAY,
 ) -> StageReport:
     """Bring the staging table of each kind in ``locations`` up to date with the folder or
     ``s3://`` prefix it names, the way the engine stages: read here and loaded in batches, or
-    (Redshift) copied from S3 by the engine itself, which always reloads in full.
+    (Redshift) copied from S3 by the engine itself, which reloads the days it stages in full.
+    Only the event logs of ``days`` are staged (their ``full_refresh`` too).
     """
     staged: StageReport = warehouse.staging.stage(
         warehouse,
@@ -123,6 +131,7 @@ def stage_locations(
         full_refresh=full_refresh,
         max_errors=max_errors,
         no_sign_request=no_sign_request,
+        days=days,
     )
     return staged
 
@@ -134,24 +143,27 @@ def stage_sources(
     *,
     full_refresh: bool = False,
     max_errors: int = 0,
+    days: Days = EVERY_DAY,
 ) -> StageReport:
     """Bring the staging table of each kind in ``sources`` (``songs``, ``events``) up to date.
 
     Only those tables, and the ``load_errors`` and ``load_manifest`` rows of those kinds, are
-    touched. Run it inside a transaction: on :class:`TooManyRejects` (more than ``max_errors``
-    rejects in all) or any other error, the caller's rollback keeps nothing.
+    touched; of the event logs, only those of ``days`` (each log's day is recorded in
+    ``log_files``, and its users in ``users_pending`` for the users table). Run it inside a
+    transaction: on :class:`TooManyRejects` (more than ``max_errors`` rejects in all) or any
+    other error, the caller's rollback keeps nothing.
     """
     reporter = reporter or Silent()
-    dialect = warehouse.dialect
     now = datetime.now(UTC).replace(tzinfo=None)
     kinds = [(kind, table) for kind, table in STAGING_TABLE_OF_KIND.items() if kind in sources]
     if full_refresh:
         for kind, table in kinds:
-            warehouse.execute(dialect.clear_sql(table))
-            for meta in (LOAD_ERRORS, LOAD_MANIFEST):
-                warehouse.execute(dialect.delete_kind_sql(meta), [kind])
+            forget(warehouse, kind, table, days)
     # List every source before loading anything: a missing folder fails the run up front.
-    listings = [(kind, table, sources[kind], sources[kind].files()) for kind, table in kinds]
+    listings = [
+        (kind, table, sources[kind], of_days(kind, sources[kind].files(), days))
+        for kind, table in kinds
+    ]
 
     rejects: list[Reject] = []
     manifest: list[tuple[object, ...]] = []  # entries the strategy leaves to the end
@@ -167,7 +179,9 @@ def stage_sources(
             reports.append(report)
             pending = changed_files(warehouse, source, files, known)
             replaced = [file.uri for file in pending if file.uri in known]
-            for stale in (table, LOAD_ERRORS, LOAD_MANIFEST):
+            if kind == "events" and pending:
+                _usersof_days(warehouse, days)  # the users whose latest event may go
+            for stale in (table, LOAD_ERRORS, LOAD_MANIFEST, LOG_FILES):
                 warehouse.delete_sources(stale, replaced)
 
             reporter.start(f"staging {kind}", len(pending))
@@ -184,6 +198,9 @@ def stage_sources(
                     f"{kind}: read {report.records:,} records but staged {report.staged:,} and "
                     f"rejected {report.rejected:,}; please report this as a bug"
                 )
+            if kind == "events" and pending:
+                warehouse.load_rows(LOG_FILES, ((file.uri, _day(file)) for file in pending))
+                _usersof_days(warehouse, days)  # the users whose latest event may be new
 
     if len(rejects) > max_errors:
         raise TooManyRejects(rejects, max_errors)
@@ -193,6 +210,48 @@ def stage_sources(
     )
     warehouse.load_rows(LOAD_MANIFEST, manifest)
     return StageReport(reports, rejects)
+
+
+def forget(warehouse: Warehouse, kind: str, table: Table, days: Days = EVERY_DAY) -> None:
+    """Drop what staging holds of ``kind`` (of the event logs: of ``days``), so that a full
+    refresh loads only the files present now."""
+    dialect = warehouse.dialect
+    if kind == "events":
+        _usersof_days(warehouse, days)
+    if kind != "events" or days.every:
+        warehouse.execute(dialect.clear_sql(table))
+        for meta in (LOAD_ERRORS, LOAD_MANIFEST):
+            warehouse.execute(dialect.delete_kind_sql(meta), [kind])
+        if kind == "events":
+            warehouse.execute(dialect.clear_sql(LOG_FILES))
+        return
+    files = [uri for (uri,) in warehouse.query(dialect.log_files_sql(), days.bounds)]
+    for stale in (table, LOAD_ERRORS, LOAD_MANIFEST, LOG_FILES):
+        warehouse.delete_sources(stale, files)
+
+
+def _usersof_days(warehouse: Warehouse, days: Days) -> None:
+    """Note the users of the staged events of ``days`` as pending for the users table."""
+    warehouse.execute(warehouse.dialect.users_of_days_sql(), days.bounds)
+
+
+def of_days(kind: str, files: list[SourceFile], days: Days) -> list[SourceFile]:
+    """The files of ``kind`` to stage: every song file; the event logs of ``days``. A log whose
+    name gives no day fails the run: it would belong to no partition and no play id."""
+    if kind != "events":
+        return files
+    nameless = [file.uri for file in files if log_day(file.uri) is None]
+    if nameless:
+        more = f" (and {len(nameless) - 1:,} more)" if len(nameless) > 1 else ""
+        raise SourceError(
+            f"{nameless[0]}{more} names no day from 1970-01-01 to 9998-12-31: {NAMING}; "
+            "rename it or move it out of the log location"
+        )
+    return files if days.every else [file for file in files if days.holds(_day(file))]
+
+
+def _day(file: SourceFile) -> str:
+    return log_day(file.uri) or ""
 
 
 @contextmanager

@@ -101,3 +101,24 @@ CREATE TABLE IF NOT EXISTS "load_manifest" (
     "rejected" INTEGER NOT NULL,
     "loaded_at" TIMESTAMP NOT NULL
 );
+
+CREATE TABLE IF NOT EXISTS "log_files" (
+    "source_file" VARCHAR NOT NULL,
+    "log_day" VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS "song_matches" (
+    "title" VARCHAR,
+    "artist_name" VARCHAR,
+    "duration" DOUBLE,
+    "song_id" VARCHAR NOT NULL,
+    "artist_id" VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS "users_pending" (
+    "user_id" BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS "times_pending" (
+    "start_time" TIMESTAMP NOT NULL
+);

@@ -102,6 +102,27 @@ CREATE TABLE IF NOT EXISTS "load_manifest" (
     "loaded_at" TIMESTAMP NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS "log_files" (
+    "source_file" VARCHAR NOT NULL,
+    "log_day" VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS "song_matches" (
+    "title" VARCHAR,
+    "artist_name" VARCHAR,
+    "duration" DOUBLE,
+    "song_id" VARCHAR NOT NULL,
+    "artist_id" VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS "users_pending" (
+    "user_id" BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS "times_pending" (
+    "start_time" TIMESTAMP NOT NULL
+);
+
 SELECT source_file, size, version, checksum FROM "load_manifest" WHERE kind = ?;
 
 DELETE FROM "staging_songs" WHERE list_contains(?, source_file);
@@ -153,6 +174,31 @@ FROM (
     WHERE first_record = 1
 ) AS songs_once;
 
+DELETE FROM "song_matches";
+
+-- The song a play matches, for each title, artist name and duration the catalogue holds: the
+-- smallest song_id among the songs that give all three exactly (doubles, never rounded). The
+-- plays join this table, so that a day's plays are matched without reading the catalogue again.
+INSERT INTO "song_matches" ("title", "artist_name", "duration", "song_id", "artist_id")
+SELECT title, artist_name, duration, song_id, artist_id
+FROM (
+    SELECT
+        song_id, artist_id, title, artist_name, duration,
+        ROW_NUMBER() OVER (PARTITION BY title, artist_name, duration ORDER BY song_id) AS pick
+    FROM (
+        SELECT song_id, title, artist_id, artist_name, year, duration
+        FROM (
+            SELECT
+                song_id, title, artist_id, artist_name, year, duration,
+                ROW_NUMBER() OVER (PARTITION BY song_id ORDER BY source_file, source_line) AS first_record
+            FROM "staging_songs"
+        ) AS records
+        WHERE first_record = 1
+    ) AS songs_once
+    WHERE title IS NOT NULL AND artist_name IS NOT NULL AND duration IS NOT NULL
+) AS candidates
+WHERE pick = 1;
+
 DELETE FROM "artists";
 
 -- One row per artist_id. Song files disagree about artists; the most complete record wins:
@@ -195,12 +241,19 @@ FROM (
 ) AS latest
 JOIN "staging_events" AS e ON e.rowid = latest.event;
 
-DELETE FROM "songplays";
+DELETE FROM "users_pending";
 
--- One row per NextSong event, all of them. A play matches the song whose title, artist name and
--- duration equal the event's song, artist and length exactly (doubles, never rounded); when
--- several songs match, the smallest song_id wins; when none does, song_id and artist_id are NULL.
--- songplay_id numbers the plays in time order, so the same input always gives the same ids.
+INSERT INTO "times_pending" (start_time) SELECT DISTINCT start_time FROM "songplays" WHERE songplay_id BETWEEN ? AND ?;
+
+DELETE FROM "songplays" WHERE songplay_id BETWEEN ? AND ?;
+
+-- One row per NextSong event of the days from first to last (bound), all of them. A play
+-- matches the song whose title, artist name and duration equal the event's song, artist and
+-- length exactly (song_matches: the smallest song_id when several do); when none does, song_id
+-- and artist_id are NULL.
+-- songplay_id is the log's day, then the play's number in that day's time order: the 42nd play
+-- of 2018-11-05's log is 201811050000000042. The same files give the same ids whatever order
+-- their days were loaded in, and loading a day never renumbers another day's plays.
 -- The plays are numbered on their sort key and row id alone, then joined back to their events:
 -- sorting whole rows took two to three times as long, and ran out of memory under a 256 MB cap.
 INSERT INTO "songplays" (
@@ -220,33 +273,18 @@ SELECT
 FROM (
     SELECT
         e.rowid AS play,
-        ROW_NUMBER() OVER (
-            ORDER BY e.ts, e.session_id, e.item_in_session, e.source_file, e.source_line
+        CAST(REPLACE(f.log_day, '-', '') AS BIGINT) * 10000000000 + ROW_NUMBER() OVER (
+            PARTITION BY f.log_day ORDER BY e.ts, e.session_id, e.item_in_session, e.source_file, e.source_line
         ) AS songplay_id
     FROM "staging_events" AS e
-    WHERE e.page = 'NextSong'
+    JOIN "log_files" AS f ON f.source_file = e.source_file
+    WHERE e.page = 'NextSong' AND f.log_day BETWEEN ? AND ?
 ) AS o
 JOIN "staging_events" AS e ON e.rowid = o.play
-LEFT JOIN (
-    SELECT
-        song_id, artist_id, title, artist_name, duration,
-        ROW_NUMBER() OVER (PARTITION BY title, artist_name, duration ORDER BY song_id) AS pick
-    FROM (
-        SELECT song_id, title, artist_id, artist_name, year, duration
-        FROM (
-            SELECT
-                song_id, title, artist_id, artist_name, year, duration,
-                ROW_NUMBER() OVER (PARTITION BY song_id ORDER BY source_file, source_line) AS first_record
-            FROM "staging_songs"
-        ) AS records
-        WHERE first_record = 1
-    ) AS songs_once
-) AS m
-    ON m.pick = 1
-    AND m.title = e.song
+LEFT JOIN "song_matches" AS m
+    ON m.title = e.song
     AND m.artist_name = e.artist
-    AND m.duration = e.length
-WHERE e.page = 'NextSong';
+    AND m.duration = e.length;
 
 DELETE FROM "time";
 
@@ -261,4 +299,9 @@ SELECT
     EXTRACT(MONTH FROM start_time),
     EXTRACT(YEAR FROM start_time),
     MOD(CAST(EXTRACT(DOW FROM start_time) AS INTEGER) + 6, 7) + 1
-FROM (SELECT DISTINCT start_time FROM "songplays") AS plays;
+FROM (
+    SELECT DISTINCT p.start_time
+    FROM "songplays" AS p
+) AS plays;
+
+DELETE FROM "times_pending";

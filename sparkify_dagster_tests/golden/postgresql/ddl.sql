@@ -101,3 +101,24 @@ CREATE TABLE IF NOT EXISTS "load_manifest" (
     "rejected" INTEGER NOT NULL,
     "loaded_at" TIMESTAMP NOT NULL
 );
+
+CREATE TABLE IF NOT EXISTS "log_files" (
+    "source_file" TEXT NOT NULL,
+    "log_day" TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS "song_matches" (
+    "title" TEXT,
+    "artist_name" TEXT,
+    "duration" DOUBLE PRECISION,
+    "song_id" TEXT NOT NULL,
+    "artist_id" TEXT
+);
+
+CREATE TABLE IF NOT EXISTS "users_pending" (
+    "user_id" BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS "times_pending" (
+    "start_time" TIMESTAMP NOT NULL
+);

@@ -102,6 +102,27 @@ CREATE TABLE IF NOT EXISTS "load_manifest" (
     "loaded_at" TIMESTAMP NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS "log_files" (
+    "source_file" TEXT NOT NULL,
+    "log_day" TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS "song_matches" (
+    "title" TEXT,
+    "artist_name" TEXT,
+    "duration" DOUBLE PRECISION,
+    "song_id" TEXT NOT NULL,
+    "artist_id" TEXT
+);
+
+CREATE TABLE IF NOT EXISTS "users_pending" (
+    "user_id" BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS "times_pending" (
+    "start_time" TIMESTAMP NOT NULL
+);
+
 SELECT source_file, size, version, checksum FROM "load_manifest" WHERE kind = %s;
 
 DELETE FROM "staging_songs" WHERE source_file = ANY(%s);
@@ -143,6 +164,31 @@ FROM (
     WHERE first_record = 1
 ) AS songs_once;
 
+DELETE FROM "song_matches";
+
+-- The song a play matches, for each title, artist name and duration the catalogue holds: the
+-- smallest song_id among the songs that give all three exactly (doubles, never rounded). The
+-- plays join this table, so that a day's plays are matched without reading the catalogue again.
+INSERT INTO "song_matches" ("title", "artist_name", "duration", "song_id", "artist_id")
+SELECT title, artist_name, duration, song_id, artist_id
+FROM (
+    SELECT
+        song_id, artist_id, title, artist_name, duration,
+        ROW_NUMBER() OVER (PARTITION BY title, artist_name, duration ORDER BY song_id) AS pick
+    FROM (
+        SELECT song_id, title, artist_id, artist_name, year, duration
+        FROM (
+            SELECT
+                song_id, title, artist_id, artist_name, year, duration,
+                ROW_NUMBER() OVER (PARTITION BY song_id ORDER BY source_file, source_line) AS first_record
+            FROM "staging_songs"
+        ) AS records
+        WHERE first_record = 1
+    ) AS songs_once
+    WHERE title IS NOT NULL AND artist_name IS NOT NULL AND duration IS NOT NULL
+) AS candidates
+WHERE pick = 1;
+
 DELETE FROM "artists";
 
 -- One row per artist_id. Song files disagree about artists; the most complete record wins:
@@ -178,24 +224,31 @@ FROM (
             PARTITION BY user_id
             ORDER BY ts DESC, source_file DESC, source_line DESC
         ) AS pick
-    FROM "staging_events"
-    WHERE user_id IS NOT NULL
+    FROM "staging_events" AS e
+    WHERE e.user_id IS NOT NULL
 ) AS latest
 WHERE pick = 1;
 
-DELETE FROM "songplays";
+DELETE FROM "users_pending";
 
--- One row per NextSong event, all of them. A play matches the song whose title, artist name and
--- duration equal the event's song, artist and length exactly (doubles, never rounded); when
--- several songs match, the smallest song_id wins; when none does, song_id and artist_id are NULL.
--- songplay_id numbers the plays in time order, so the same input always gives the same ids.
+INSERT INTO "times_pending" (start_time) SELECT DISTINCT start_time FROM "songplays" WHERE songplay_id BETWEEN %s AND %s;
+
+DELETE FROM "songplays" WHERE songplay_id BETWEEN %s AND %s;
+
+-- One row per NextSong event of the days from first to last (bound), all of them. A play
+-- matches the song whose title, artist name and duration equal the event's song, artist and
+-- length exactly (song_matches: the smallest song_id when several do); when none does, song_id
+-- and artist_id are NULL.
+-- songplay_id is the log's day, then the play's number in that day's time order: the 42nd play
+-- of 2018-11-05's log is 201811050000000042. The same files give the same ids whatever order
+-- their days were loaded in, and loading a day never renumbers another day's plays.
 INSERT INTO "songplays" (
     "songplay_id", "start_time", "user_id", "level", "song_id", "artist_id",
     "session_id", "location", "user_agent"
 )
 SELECT
-    ROW_NUMBER() OVER (
-        ORDER BY e.ts, e.session_id, e.item_in_session, e.source_file, e.source_line
+    CAST(REPLACE(f.log_day, '-', '') AS BIGINT) * 10000000000 + ROW_NUMBER() OVER (
+        PARTITION BY f.log_day ORDER BY e.ts, e.session_id, e.item_in_session, e.source_file, e.source_line
     ),
     (TIMESTAMP '1970-01-01 00:00:00' + (e.ts / 1000) * INTERVAL '1 second' + MOD(e.ts, 1000) * INTERVAL '1 millisecond'),
     e.user_id,
@@ -206,26 +259,12 @@ SELECT
     e.location,
     e.user_agent
 FROM "staging_events" AS e
-LEFT JOIN (
-    SELECT
-        song_id, artist_id, title, artist_name, duration,
-        ROW_NUMBER() OVER (PARTITION BY title, artist_name, duration ORDER BY song_id) AS pick
-    FROM (
-        SELECT song_id, title, artist_id, artist_name, year, duration
-        FROM (
-            SELECT
-                song_id, title, artist_id, artist_name, year, duration,
-                ROW_NUMBER() OVER (PARTITION BY song_id ORDER BY source_file, source_line) AS first_record
-            FROM "staging_songs"
-        ) AS records
-        WHERE first_record = 1
-    ) AS songs_once
-) AS m
-    ON m.pick = 1
-    AND m.title = e.song
+JOIN "log_files" AS f ON f.source_file = e.source_file
+LEFT JOIN "song_matches" AS m
+    ON m.title = e.song
     AND m.artist_name = e.artist
     AND m.duration = e.length
-WHERE e.page = 'NextSong';
+WHERE e.page = 'NextSong' AND f.log_day BETWEEN %s AND %s;
 
 DELETE FROM "time";
 
@@ -240,4 +279,9 @@ SELECT
     EXTRACT(MONTH FROM start_time),
     EXTRACT(YEAR FROM start_time),
     MOD(CAST(EXTRACT(DOW FROM start_time) AS INTEGER) + 6, 7) + 1
-FROM (SELECT DISTINCT start_time FROM "songplays") AS plays;
+FROM (
+    SELECT DISTINCT p.start_time
+    FROM "songplays" AS p
+) AS plays;
+
+DELETE FROM "times_pending";

@@ -98,6 +98,14 @@ SELECT COUNT(*) FROM (SELECT * FROM "load_manifest" WHERE "source_file" IS NULL)
 
 SELECT * FROM (SELECT * FROM "load_manifest" WHERE "source_file" IS NULL) AS failures LIMIT 5;
 
+SELECT COUNT(*) FROM (SELECT "source_file", COUNT(*) AS copies FROM "log_files" GROUP BY "source_file" HAVING COUNT(*) > 1) AS failures;
+
+SELECT * FROM (SELECT "source_file", COUNT(*) AS copies FROM "log_files" GROUP BY "source_file" HAVING COUNT(*) > 1) AS failures LIMIT 5;
+
+SELECT COUNT(*) FROM (SELECT * FROM "log_files" WHERE "source_file" IS NULL) AS failures;
+
+SELECT * FROM (SELECT * FROM "log_files" WHERE "source_file" IS NULL) AS failures LIMIT 5;
+
 SELECT COUNT(*) FROM (SELECT plays.n AS songplays, events.n AS nextsong_events FROM (SELECT COUNT(*) AS n FROM "songplays") AS plays CROSS JOIN (SELECT COUNT(*) AS n FROM "staging_events" WHERE page = 'NextSong') AS events WHERE plays.n <> events.n) AS failures;
 
 SELECT * FROM (SELECT plays.n AS songplays, events.n AS nextsong_events FROM (SELECT COUNT(*) AS n FROM "songplays") AS plays CROSS JOIN (SELECT COUNT(*) AS n FROM "staging_events" WHERE page = 'NextSong') AS events WHERE plays.n <> events.n) AS failures LIMIT 5;

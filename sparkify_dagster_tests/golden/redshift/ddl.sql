@@ -115,3 +115,28 @@ CREATE TABLE IF NOT EXISTS "load_manifest" (
     "loaded_at" TIMESTAMP NOT NULL
 )
 DISTSTYLE EVEN;
+
+CREATE TABLE IF NOT EXISTS "log_files" (
+    "source_file" VARCHAR(1024),
+    "log_day" VARCHAR(10) NOT NULL
+)
+DISTSTYLE EVEN COMPOUND SORTKEY ("log_day");
+
+CREATE TABLE IF NOT EXISTS "song_matches" (
+    "title" VARCHAR(512),
+    "artist_name" VARCHAR(512),
+    "duration" DOUBLE PRECISION,
+    "song_id" VARCHAR(32) NOT NULL,
+    "artist_id" VARCHAR(32)
+)
+DISTSTYLE EVEN;
+
+CREATE TABLE IF NOT EXISTS "users_pending" (
+    "user_id" BIGINT NOT NULL
+)
+DISTSTYLE EVEN;
+
+CREATE TABLE IF NOT EXISTS "times_pending" (
+    "start_time" TIMESTAMP NOT NULL
+)
+DISTSTYLE EVEN;

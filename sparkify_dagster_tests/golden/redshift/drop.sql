@@ -15,3 +15,11 @@ DROP TABLE IF EXISTS "time";
 DROP TABLE IF EXISTS "load_errors";
 
 DROP TABLE IF EXISTS "load_manifest";
+
+DROP TABLE IF EXISTS "log_files";
+
+DROP TABLE IF EXISTS "song_matches";
+
+DROP TABLE IF EXISTS "users_pending";
+
+DROP TABLE IF EXISTS "times_pending";

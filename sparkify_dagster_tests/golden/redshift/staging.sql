@@ -10,14 +10,22 @@ MAXERROR 0;
 
 UPDATE "staging_songs" SET "source_file" = 's3://udacity-dend/song_data' WHERE "source_file" IS NULL;
 
-DELETE FROM "staging_events";
+INSERT INTO "users_pending" (user_id) SELECT DISTINCT e.user_id FROM "staging_events" AS e JOIN "log_files" AS f ON f.source_file = e.source_file WHERE f.log_day BETWEEN %s AND %s AND e.user_id IS NOT NULL;
+
+DELETE FROM "staging_events" WHERE source_file IN (SELECT source_file FROM "log_files" WHERE log_day BETWEEN %s AND %s);
+
+DELETE FROM "log_files" WHERE log_day BETWEEN %s AND %s;
 
 COPY "staging_events" ("artist", "auth", "first_name", "gender", "item_in_session", "last_name", "length", "level", "location", "method", "page", "registration", "session_id", "song", "status", "ts", "user_agent", "user_id")
-FROM 's3://udacity-dend/log_data'
+FROM 's3://udacity-dend/log_data/YYYY/MM/YYYY-MM-DD-events.json'
 IAM_ROLE 'arn:aws:iam::123456789012:role/dwhRole'
 FORMAT AS JSON 's3://udacity-dend/log_json_path.json'
 REGION 'us-west-2'
 COMPUPDATE OFF STATUPDATE OFF
 MAXERROR 0;
 
-UPDATE "staging_events" SET "source_file" = 's3://udacity-dend/log_data' WHERE "source_file" IS NULL;
+UPDATE "staging_events" SET "source_file" = 's3://udacity-dend/log_data/YYYY/MM/YYYY-MM-DD-events.json' WHERE "source_file" IS NULL;
+
+INSERT INTO "log_files" (source_file, log_day) VALUES (%s, %s);
+
+INSERT INTO "users_pending" (user_id) SELECT DISTINCT e.user_id FROM "staging_events" AS e JOIN "log_files" AS f ON f.source_file = e.source_file WHERE f.log_day BETWEEN %s AND %s AND e.user_id IS NOT NULL;

@@ -10,7 +10,11 @@ REGION 'us-west-2'
 COMPUPDATE OFF STATUPDATE OFF
 MAXERROR 10;
 
-DELETE FROM "staging_events";
+INSERT INTO "users_pending" (user_id) SELECT DISTINCT e.user_id FROM "staging_events" AS e JOIN "log_files" AS f ON f.source_file = e.source_file WHERE f.log_day BETWEEN %s AND %s AND e.user_id IS NOT NULL;
+
+DELETE FROM "staging_events" WHERE source_file IN (SELECT source_file FROM "log_files" WHERE log_day BETWEEN %s AND %s);
+
+DELETE FROM "log_files" WHERE log_day BETWEEN %s AND %s;
 
 COPY "staging_events" ("artist", "auth", "first_name", "gender", "item_in_session", "last_name", "length", "level", "location", "method", "page", "registration", "session_id", "song", "status", "ts", "user_agent", "user_id", "source_file", "source_line")
 FROM 's3://my-staging/sparkify/staging_events/manifest.json'
@@ -21,3 +25,7 @@ GZIP
 REGION 'us-west-2'
 COMPUPDATE OFF STATUPDATE OFF
 MAXERROR 10;
+
+INSERT INTO "log_files" (source_file, log_day) VALUES (%s, %s);
+
+INSERT INTO "users_pending" (user_id) SELECT DISTINCT e.user_id FROM "staging_events" AS e JOIN "log_files" AS f ON f.source_file = e.source_file WHERE f.log_day BETWEEN %s AND %s AND e.user_id IS NOT NULL;
