@@ -19,6 +19,7 @@ from sparkify_dagster.metadata import (
     rejects_table,
 )
 from sparkify_dagster.resources import SourcesResource, WarehouseResource, warehouse_kind
+from sparkify_dagster.run_log import run_progress
 from sparkify_dagster.warehouse.model import STAGING_EVENTS, STAGING_SONGS, Table
 from sparkify_dagster.warehouse.staging import StageReport, stage_locations
 
@@ -79,7 +80,7 @@ def staging_asset(kind: str, table: Table, files: str) -> AssetsDefinition:
     def _staging(
         config: StagingConfig, warehouse: WarehouseResource, sources: SourcesResource
     ) -> MaterializeResult:
-        with reported(), warehouse.connect() as connection:
+        with reported(), run_progress(), warehouse.connect() as connection:
             with connection.transaction():
                 connection.create_tables()
                 staged = stage_locations(

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
-from sparkify_dagster.core.progress import Reporter, Silent
+from sparkify_dagster.core.progress import Reporter, current
 from sparkify_dagster.ingest.files import Source, SourceFile
 from sparkify_dagster.ingest.sources import open_source
 from sparkify_dagster.warehouse.model import (
@@ -141,7 +141,7 @@ def stage_sources(
     touched. Run it inside a transaction: on :class:`TooManyRejects` (more than ``max_errors``
     rejects in all) or any other error, the caller's rollback keeps nothing.
     """
-    reporter = reporter or Silent()
+    reporter = reporter or current()
     dialect = warehouse.dialect
     now = datetime.now(UTC).replace(tzinfo=None)
     kinds = [(kind, table) for kind, table in STAGING_TABLE_OF_KIND.items() if kind in sources]
