@@ -2,7 +2,11 @@
 
 :func:`run_progress` says a staging step's progress through ``context.log`` at INFO: a line when
 each source starts, one every :data:`~sparkify_dagster.core.progress.INTERVAL` seconds (files,
-records and rejects, bytes and rate), and its totals at the end.
+records and rejects, bytes and rate), and its totals at the end. The library's own warnings
+(such as reading S3 unsigned for lack of credentials) reach the same event log through Dagster's
+managed Python loggers: the instance's ``dagster.yaml`` names the ``sparkify_dagster`` logger
+under ``python_logs`` (:data:`PYTHON_LOGS`). Progress goes through ``context.log`` instead, so
+that it reaches the run's log on any instance, and at INFO whatever the loggers' levels.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from contextlib import contextmanager
 from dagster import AssetExecutionContext
 
 from sparkify_dagster.core.progress import Ticker, ticking
+
+# The instance settings that carry the library's log records into each run's event log.
+PYTHON_LOGS = {"managed_python_loggers": ["sparkify_dagster"]}
 
 
 @contextmanager

@@ -1,5 +1,5 @@
-"""Progress where it is read: a staging step's lines in the run's event log, between the step's
-start and its materialization; ``etl(quiet=False)`` on stderr."""
+"""Progress where it is read: a staging step's lines and the library's notices in the run's
+event log, between the step's start and its materialization; ``etl(quiet=False)`` on stderr."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from dagster import DagsterEventType, DagsterInstance, EventLogEntry, materialize
 
 import sparkify_dagster
 from sparkify_dagster.assets import staging_events, staging_songs
 from sparkify_dagster.core import progress
 from sparkify_dagster.core.progress import Ticker
-from sparkify_dagster_tests.helpers import event, resources, song
+from sparkify_dagster.resources import SourcesResource, WarehouseResource
+from sparkify_dagster.run_log import PYTHON_LOGS
+from sparkify_dagster_tests.helpers import BUCKET, REPO, event, resources, s3_bucket, song
 
 # A progress line while a source is read: files done of all, records and rejects, bytes, rate.
 TICK = re.compile(
@@ -98,6 +101,44 @@ def test_a_failed_step_says_where_it_stopped(dataset: Path, tmp_path: Path) -> N
     said = [entry.user_message for entry in instance.all_logs(result.run_id)]
     assert "staging songs: starting, 1 file" in said
     assert any(line.startswith("staging songs: stopped, 1 file") for line in said), said
+
+
+def test_the_instances_carry_the_library_s_log_into_the_run_s_event_log() -> None:
+    for path in ("dagster.yaml", "docs/deploy/dagster.yaml"):
+        assert yaml.safe_load((REPO / path).read_text())["python_logs"] == PYTHON_LOGS, path
+
+
+def test_a_library_warning_reaches_the_run_s_event_log(
+    aws_environment: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    s3 = s3_bucket()
+    prefix = f"progress-{tmp_path.name}"
+    s3.put_object(
+        Bucket=BUCKET,
+        Key=f"{prefix}/song_data/A/TRAAA.json",
+        Body=json.dumps(SONG),
+        ACL="public-read",
+    )
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)  # no credentials anywhere: the source reads unsigned
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    instance = DagsterInstance.ephemeral(settings={"python_logs": PYTHON_LOGS})
+    sources = SourcesResource(
+        song_data=f"s3://{BUCKET}/{prefix}/song_data", log_data=f"s3://{BUCKET}/{prefix}/log_data"
+    )
+    warehouse = WarehouseResource(target=f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
+
+    result = materialize(
+        [staging_songs], resources={"warehouse": warehouse, "sources": sources}, instance=instance
+    )
+
+    assert result.success
+    lines = step_lines(list(instance.all_logs(result.run_id)), "staging_songs")
+    warned = [entry for entry in lines if "no AWS credentials are configured" in entry.user_message]
+    assert [entry.level for entry in warned] == [30]  # once, as a WARNING
+    assert f"reading s3://{BUCKET}/{prefix}/song_data with unsigned requests" in (
+        warned[0].user_message
+    )
 
 
 SONG: dict[str, Any] = song("SOAAA", "A", "ARA", "Art", 1.5)
