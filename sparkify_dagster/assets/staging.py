@@ -29,6 +29,7 @@ from sparkify_dagster.metadata import (
 )
 from sparkify_dagster.partitions import LOG_DAYS, SINGLE_RUN, days_of
 from sparkify_dagster.resources import SourcesResource, WarehouseResource, warehouse_kind
+from sparkify_dagster.run_log import run_progress
 from sparkify_dagster.warehouse.model import STAGING_EVENTS, STAGING_SONGS, Table
 from sparkify_dagster.warehouse.staging import StageReport, stage_locations
 from sparkify_dagster.warehouse.upgrade import prepare
@@ -97,7 +98,7 @@ def staging_asset(
         warehouse: WarehouseResource,
         sources: SourcesResource,
     ) -> MaterializeResult:
-        with reported(), warehouse.connect() as connection:
+        with reported(), run_progress(context), warehouse.connect() as connection:
             with connection.transaction():
                 prepare(connection)
                 staged = stage_locations(

@@ -1,160 +1,141 @@
-"""Progress for long work: a live bar on a terminal, nothing otherwise (or with ``quiet``)."""
+"""Progress of long work as a few log lines: where a stage starts, every few seconds, where it ends.
+
+Staging tells a :class:`Reporter` what it does: :meth:`~Reporter.start` a stage, then
+:meth:`~Reporter.advance` per file or batch read. A :class:`Ticker` turns that into lines for a
+log (a Dagster step's ``context.log``, or stderr) at most every :data:`INTERVAL` seconds, so a
+short stage says only where it starts and ends::
+
+    staging songs: starting, 15,000 files
+    staging songs: 4,210/15,000 files, 4,210 records (0 rejected), 1.1 MB at 224.5 kB/s, 5 s
+    staging songs: done, 15,000 files, 15,000 records (2 rejected), 3.9 MB at 262.1 kB/s, 15 s
+"""
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from rich import filesize
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.text import Text
+
+INTERVAL = 5.0  # seconds between two progress lines of one stage, at least
 
 
 class Reporter(Protocol):
-    """What the pipeline tells about its progress; see :func:`reporter`."""
+    """What the pipeline tells about its progress; see :class:`Ticker`."""
 
     def start(self, description: str, total: int | None, unit: str = "files") -> None: ...
 
-    def advance(self, files: int = 0, records: int = 0) -> None: ...
+    def advance(
+        self, files: int = 0, records: int = 0, rejected: int = 0, nbytes: int = 0
+    ) -> None: ...
 
 
 class Silent:
-    """A reporter that says nothing: the default for library calls and non-terminals."""
+    """A reporter that says nothing: the default for library calls."""
 
     def start(self, description: str, total: int | None, unit: str = "files") -> None:
         pass
 
-    def advance(self, files: int = 0, records: int = 0) -> None:
+    def advance(self, files: int = 0, records: int = 0, rejected: int = 0, nbytes: int = 0) -> None:
         pass
 
 
-class Bar:
-    """A rich progress bar: files done of total, records, elapsed seconds."""
+class Ticker:
+    """Says a line to ``say`` when a stage starts, at most every ``interval`` seconds while it
+    advances (:data:`INTERVAL` unless given; 0 says one per advance), and when it ends (the next
+    :meth:`start`, or :meth:`finish`). Safe to advance from a worker thread."""
 
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.task: TaskID | None = None
-        self.records = 0
+    def __init__(
+        self,
+        say: Callable[[str], object],
+        interval: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.say = say
+        self.interval = INTERVAL if interval is None else interval
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.description: str | None = None
+        self.total: int | None = None
         self.unit = "files"
+        self.files = self.records = self.rejected = self.nbytes = 0
+        self.started = self.said = 0.0
 
     def start(self, description: str, total: int | None, unit: str = "files") -> None:
-        if self.task is not None:
-            self.progress.update(self.task, completed=self.progress.tasks[-1].total)
-        self.records = 0
-        self.unit = unit
-        self.task = self.progress.add_task(description, total=total, unit=unit, records="")
+        self.finish()
+        with self.lock:
+            self.description, self.total, self.unit = description, total, unit
+            self.files = self.records = self.rejected = self.nbytes = 0
+            self.started = self.said = self.clock()
+        self.say(f"{description}: starting" + ("" if total is None else f", {_count(total, unit)}"))
 
-    def advance(self, files: int = 0, records: int = 0) -> None:
-        if self.task is None:
-            return
-        self.records += records
-        shown = f"{self.records:,} records" if self.records else ""
-        self.progress.update(self.task, advance=files, records=shown)
+    def advance(self, files: int = 0, records: int = 0, rejected: int = 0, nbytes: int = 0) -> None:
+        with self.lock:
+            if self.description is None:
+                return
+            self.files += files
+            self.records += records
+            self.rejected += rejected
+            self.nbytes += nbytes
+            now = self.clock()
+            if now - self.said < self.interval:
+                return
+            self.said = now
+            line = self.line(now)
+        self.say(line)
+
+    def finish(self, *, failed: bool = False) -> None:
+        """End the stage under way, if any, with its totals ("stopped" when ``failed``)."""
+        with self.lock:
+            if self.description is None:
+                return
+            line = self.line(self.clock(), "stopped" if failed else "done")
+            self.description = None
+        self.say(line)
+
+    def line(self, now: float, end: str | None = None) -> str:
+        """The stage's counts so far: files, records and rejects, bytes and rate, seconds."""
+        seconds = now - self.started
+        if end or self.total is None:
+            parts = [_count(self.files, self.unit)]
+        else:
+            parts = [f"{self.files:,}/{_count(self.total, self.unit)}"]
+        if self.records or self.rejected:
+            parts.append(f"{_count(self.records, 'records')} ({self.rejected:,} rejected)")
+        if self.nbytes:
+            rate = filesize.decimal(int(self.nbytes / max(seconds, 1e-3)))
+            parts.append(f"{filesize.decimal(self.nbytes)} at {rate}/s")
+        parts.append(f"{seconds:,.0f} s")
+        return f"{self.description}: {end + ', ' if end else ''}{', '.join(parts)}"
+
+
+def _count(number: int, unit: str) -> str:
+    """``1 file``, ``2 files``: ``number`` and its ``unit`` (a plural)."""
+    return f"{number:,} {unit if number != 1 else unit.removesuffix('s')}"
 
 
 @contextmanager
-def reporter(*, quiet: bool = False, console: Console | None = None) -> Iterator[Reporter]:
-    """A bar when writing to a terminal and not ``quiet``; silence otherwise, except the notes
-    and one-line summaries of remote sources (:class:`Summary`) when not ``quiet``."""
-    console = console or Console(file=sys.stderr)
-    if quiet or not console.is_terminal:
-        with activate(Silent() if quiet else Summary(console)) as chosen:
-            yield chosen
-        return
-    progress = Progress(
-        TextColumn("{task.description:<16}"),
-        BarColumn(),
-        TextColumn("{task.completed:>7,.0f}/{task.total:,.0f} {task.fields[unit]:<6}"),
-        TextColumn("{task.fields[records]:>18}"),
-        TimeElapsedColumn(),
-        console=console,
-    )
-    with progress, activate(TransferBar(progress)) as bar:
-        yield bar
+def ticking(say: Callable[[str], object], interval: float | None = None) -> Iterator[Ticker]:
+    """A :class:`Ticker` saying its lines to ``say``, active inside the block (see
+    :func:`current`); the stage under way at the end of the block says its totals."""
+    ticker = Ticker(say, interval)
+    with activate(ticker):
+        try:
+            yield ticker
+        except BaseException:
+            ticker.finish(failed=True)
+            raise
+        ticker.finish()
 
 
-# -- transfers: what remote sources (S3) report on top of files and records ---------------------
-
-
-@runtime_checkable
-class TransferReporter(Protocol):
-    """Bytes fetched, notes and a closing summary line, as told by a remote source."""
-
-    def fetched(self, objects: int, nbytes: int) -> None: ...
-
-    def note(self, text: str) -> None: ...
-
-    def summary(self, text: str) -> None: ...
-
-
-class SilentTransfers:
-    """Says nothing about transfers: what :func:`transfers` gives outside a reporting block."""
-
-    def fetched(self, objects: int, nbytes: int) -> None:
-        pass
-
-    def note(self, text: str) -> None:
-        pass
-
-    def summary(self, text: str) -> None:
-        pass
-
-
-class Summary(Silent, SilentTransfers):
-    """Not a terminal: no live bar, but notes and one summary line per remote source."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-
-    def note(self, text: str) -> None:
-        self.console.print(f"Note: {text}", highlight=False, soft_wrap=True)
-
-    def summary(self, text: str) -> None:
-        self.console.print(text, highlight=False, soft_wrap=True)
-
-
-class TransferBar(Bar, SilentTransfers):
-    """The bar, plus bytes fetched and their rate for remote sources (one extra column)."""
-
-    def __init__(self, progress: Progress) -> None:
-        super().__init__(progress)
-        columns = progress.columns
-        progress.columns = (*columns[:-1], TransferColumn(), *columns[-1:])
-        self.counted: TaskID | None = None
-        self.nbytes, self.started = 0, time.monotonic()
-
-    def fetched(self, objects: int, nbytes: int) -> None:
-        if self.task is None:
-            return
-        if self.counted != self.task:
-            self.counted, self.nbytes, self.started = self.task, 0, time.monotonic()
-        self.nbytes += nbytes
-        rate = self.nbytes / max(time.monotonic() - self.started, 1e-3)
-        size, speed = filesize.decimal(self.nbytes, precision=0), filesize.decimal(int(rate))
-        self.progress.update(self.task, transfer=f"{size} {speed}/s")
-
-    def note(self, text: str) -> None:
-        self.progress.console.print(f"Note: {text}", highlight=False)
-
-
-class TransferColumn(ProgressColumn):
-    """Bytes and rate of a task fed by :meth:`TransferBar.fetched`; empty for local files."""
-
-    def render(self, task: Task) -> Text:
-        return Text(str(task.fields.get("transfer", "")))
+def to_stderr(line: str) -> None:
+    """Print a progress line on stderr: what ``etl(quiet=False)`` shows."""
+    print(line, file=sys.stderr, flush=True)
 
 
 _active: ContextVar[Reporter | None] = ContextVar("sparkify_reporter", default=None)
@@ -162,7 +143,7 @@ _active: ContextVar[Reporter | None] = ContextVar("sparkify_reporter", default=N
 
 @contextmanager
 def activate(report: Reporter) -> Iterator[Reporter]:
-    """Make ``report`` the one sources report to inside the block (:func:`reporter` does)."""
+    """Make ``report`` the one staging reports to inside the block when it is given none."""
     token = _active.set(report)
     try:
         yield report
@@ -170,7 +151,6 @@ def activate(report: Reporter) -> Iterator[Reporter]:
         _active.reset(token)
 
 
-def transfers() -> TransferReporter:
-    """The active reporter when it reports transfers, else one that says nothing."""
-    current = _active.get()
-    return current if isinstance(current, TransferReporter) else SilentTransfers()
+def current() -> Reporter:
+    """The reporter active in this context (:func:`activate`), else one that says nothing."""
+    return _active.get() or Silent()

@@ -39,7 +39,6 @@ from botocore.exceptions import (
 )
 from rich import filesize
 
-from sparkify_dagster.core import progress
 from sparkify_dagster.core.aws import CREDENTIAL_SOURCES, Wording, credentials_source, translate
 from sparkify_dagster.core.errors import SourceError, SparkifyError
 from sparkify_dagster.ingest.files import ListedFile, Listing, SourceFile, is_wanted
@@ -246,7 +245,6 @@ class S3Source:
         ahead of the consumer; an object larger than that is fetched on its own.
         """
         s3 = self.client()
-        report = progress.transfers()
         started = time.perf_counter()
         objects = nbytes = 0
         upcoming = iter(files)
@@ -271,12 +269,10 @@ class S3Source:
                 queued_bytes -= file.size
                 objects += 1
                 nbytes += len(data)
-                report.fetched(1, len(data))
                 yield file, data
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         self.stats = FetchStats(objects, nbytes, time.perf_counter() - started)
-        report.summary(f"Read {self.location}: {self.stats}")
         log.info("read %s: %s", self.location, self.stats)
 
     def _fetch(self, s3: Any, file: SourceFile) -> bytes:
@@ -314,10 +310,11 @@ class S3Source:
             if credentials is None:
                 options["signature_version"] = UNSIGNED
                 if not self.no_sign_request:
-                    progress.transfers().note(
-                        f"no AWS credentials are configured: reading {self.location} with "
-                        "unsigned requests, as for a public bucket (SPARKIFY_NO_SIGN_REQUEST=true "
-                        "says so and skips the credential lookup)"
+                    log.warning(
+                        "no AWS credentials are configured: reading %s with unsigned requests, "
+                        "as for a public bucket (SPARKIFY_NO_SIGN_REQUEST=true says so and skips "
+                        "the credential lookup)",
+                        self.location,
                     )
             else:
                 where = credentials_source(

@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 
 from sparkify_dagster.core.errors import WarehouseError
-from sparkify_dagster.core.progress import Reporter, activate, reporter
+from sparkify_dagster.core.progress import Reporter, Silent, activate, ticking, to_stderr
 from sparkify_dagster.core.settings import DEFAULT_TARGET, Settings
 from sparkify_dagster.ingest import sample
 from sparkify_dagster.warehouse.engines import (
@@ -76,6 +76,10 @@ def etl(
     ``max_errors`` of them the run is rolled back and all of them are written to
     ``rejects_file`` (JSON lines) before :class:`~.staging.TooManyRejects` is raised. With
     ``checks``, the data-quality checks run after the load (see :mod:`~.quality`).
+
+    Unless ``quiet``, staging prints a progress line on stderr every few seconds; ``progress``
+    takes any :class:`~sparkify_dagster.core.progress.Reporter` instead, such as a
+    :class:`~sparkify_dagster.core.progress.Ticker` that says its lines to a logger.
     """
     settings = settings or Settings.resolve(
         song_data=song_data, log_data=log_data, target=target, environ={}
@@ -151,4 +155,7 @@ def table_counts(warehouse: Warehouse, *, require_all: bool = False) -> dict[str
 
 
 def _reporting(progress: Reporter | None, quiet: bool) -> AbstractContextManager[Reporter]:
-    return activate(progress) if progress is not None else reporter(quiet=quiet)
+    """``progress`` if given; else progress lines on stderr unless ``quiet``."""
+    if progress is not None:
+        return activate(progress)
+    return activate(Silent()) if quiet else ticking(to_stderr)

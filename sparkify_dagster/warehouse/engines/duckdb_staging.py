@@ -97,6 +97,7 @@ def load_json(
     for index, count, rows in _careful(warehouse, kind, source, files, sorted(again), seen, out):
         settled[index] = count
         staged += warehouse.load_rows(table, rows)
+        out.reporter.advance(records=count.records - seen.count[index], rejected=count.rejected)
     out.report.records += sum(seen.count)
     for index, count in settled.items():
         out.report.records += count.records - seen.count[index]
@@ -138,7 +139,8 @@ class _Seen:
                         self.careful.append(len(self.count))
                     self.digests.append(digest)
                     self.count.append(raw_file.candidates)
-                out.reporter.advance(files=len(batch.files), records=batch.records.count)
+                nbytes = sum(file.size for file, _ in batch.files)
+                out.reporter.advance(len(batch.files), batch.records.count, nbytes=nbytes)
                 if batch.table is not None:
                     yield from _small(batch.table).to_batches()
         except Exception as exc:

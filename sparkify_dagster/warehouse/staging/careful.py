@@ -117,7 +117,7 @@ def careful_rows(
         report.records += count.records
         report.rejected += count.rejected
         out.manifest.append(manifest_entry(out, file, checksum(stored), count.totals))
-        out.reporter.advance(files=1, records=count.records)
+        out.reporter.advance(1, count.records, count.rejected, len(stored))
 
 
 def route(

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from sparkify_dagster.core.errors import SourceError
-from sparkify_dagster.core.progress import Reporter, Silent
+from sparkify_dagster.core.progress import Reporter, current
 from sparkify_dagster.ingest.days import NAMING, log_day
 from sparkify_dagster.ingest.files import Source, SourceFile
 from sparkify_dagster.ingest.sources import open_source
@@ -153,7 +153,7 @@ def stage_sources(
     transaction: on :class:`TooManyRejects` (more than ``max_errors`` rejects in all) or any
     other error, the caller's rollback keeps nothing.
     """
-    reporter = reporter or Silent()
+    reporter = reporter or current()
     now = datetime.now(UTC).replace(tzinfo=None)
     kinds = [(kind, table) for kind, table in STAGING_TABLE_OF_KIND.items() if kind in sources]
     if full_refresh:
