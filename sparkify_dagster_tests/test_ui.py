@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -212,3 +213,63 @@ def test_what_the_pages_say_is_built_from_the_model() -> None:
     keys = {c.name: c.constraints for c in column_schema(STAGING_SONGS).columns}
     assert keys["source_line"].other == ["key: source_file + source_line"]
     assert next(c for c in column_schema(TIME).columns if c.name == "start_time").constraints.unique
+
+
+BACKFILL = """
+mutation Backfill($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+  }
+}"""
+BACKFILL_STATUS = """
+query Status($id: String!) {
+  partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } }
+  runsOrError(filter: {tags: [{key: "dagster/backfill", value: $id}]}) {
+    ... on Runs { results { runId status tags { key value } } }
+  }
+}"""
+
+
+def backfill(server: DagsterDev, assets: list[str], days: list[str]) -> list[dict[str, Any]]:
+    """Launch the backfill the UI's dialog launches for ``assets`` over ``days``; its runs, once
+    it has completed."""
+    params = {
+        "assetSelection": [{"path": [name]} for name in assets],
+        "partitionNames": days,
+        "fromFailure": False,
+    }
+    launched = server.graphql(BACKFILL, {"params": params})["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    deadline = time.monotonic() + 180
+    while True:
+        status = server.graphql(BACKFILL_STATUS, {"id": launched["backfillId"]})
+        runs: list[dict[str, Any]] = status["runsOrError"]["results"]
+        done = status["partitionBackfillOrError"]["status"].startswith("COMPLETED")
+        if done and runs and all(run["status"] in ("SUCCESS", "FAILURE") for run in runs):
+            return runs
+        assert time.monotonic() < deadline, (status, server.tail())
+        time.sleep(1)
+
+
+def test_a_backfill_from_the_ui_runs_its_days_as_one_run(
+    server: DagsterDev, materialized: dict[str, Any]
+) -> None:
+    """The days of the day-partitioned tables: one run for every day. With the whole tables too,
+    a run per group of tables partitioned alike, in the order of their dependencies, each for
+    every day: never a run per day."""
+    assert materialized["status"] == "SUCCESS"
+    days = sorted(path.name[:10] for path in Path(server.env["SPARKIFY_LOG_DATA"]).rglob("*.json"))
+    by_day = backfill(server, ["staging_events", "songplays", "time"], days)
+    assert [run["status"] for run in by_day] == ["SUCCESS"]
+
+    everything = backfill(server, ALL_ASSETS, days)
+    assert {run["status"] for run in everything} == {"SUCCESS"}
+    assert len(everything) < len(ALL_ASSETS)
+    for run in everything:
+        tags = {tag["key"]: tag["value"] for tag in run["tags"]}
+        assert "dagster/partition" not in tags  # a range of every day, or a whole table
+        if "dagster/asset_partition_range_start" in tags:
+            assert tags["dagster/asset_partition_range_start"] == days[0]
+            assert tags["dagster/asset_partition_range_end"] == days[-1]
