@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import random
 import statistics
 import subprocess
@@ -131,6 +132,12 @@ def main() -> None:
     parser.add_argument("--part", choices=("all", "logs", "songs"), default="all")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    # The partitions span every day of the logs (they end today), read when the sensors load.
+    today = datetime.now(UTC).date()
+    os.environ.setdefault(
+        "SPARKIFY_FIRST_DAY", f"{today - timedelta(days=max(HISTORIES)):%Y-%m-%d}"
+    )
+    os.environ.setdefault("SPARKIFY_LAST_DAY", f"{today:%Y-%m-%d}")
     if args.serve:
         serve(args.serve, args.songs, args.days)
         return

@@ -208,6 +208,11 @@ class Warehouse(RuleBasedStateMachine):
     @invariant()
     def equals_a_clean_load_of_what_it_loaded(self) -> None:
         reference = f"duckdb:///{tempfile.mkdtemp(dir=self.folder)}/clean.duckdb"
+        if not any((self.loaded / "log_data").rglob("*.json")):  # a full refresh dropped them
+            every_table = (*CATALOGUE_TABLES, *STAR_BY_DAY)
+            materialize_days(reference, self.loaded, ("songs",), every_table, EVERY_DAY)
+            assert contents(self.target, self.live) == contents(reference, self.loaded)
+            return
         sparkify_dagster.etl(
             song_data=str(self.loaded / "song_data"),
             log_data=str(self.loaded / "log_data"),
@@ -227,7 +232,7 @@ def test_any_sequence_of_day_runs_equals_a_clean_load(target: str, tmp_path: Pat
     run_state_machine_as_test(
         Machine,
         settings=settings(
-            max_examples=12,
+            max_examples=10,
             stateful_step_count=8,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
