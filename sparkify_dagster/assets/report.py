@@ -9,6 +9,7 @@ from pathlib import Path
 from dagster import AssetSpec, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
+from sparkify_dagster.catalog import report_catalog
 from sparkify_dagster.failures import reported
 from sparkify_dagster.metadata import GROUP
 from sparkify_dagster.report.presentation import to_markdown
@@ -27,6 +28,7 @@ class ReportConfig(Config):
     group_name=GROUP,
     deps=[AssetSpec(table.name).key for table in STAR_TABLES],
     kinds={"html"},
+    **report_catalog(),
 )
 def listening_report(config: ReportConfig, warehouse: WarehouseResource) -> MaterializeResult:
     """What users listen to: plays per day by level, the weekly heatmap, top songs and artists,

@@ -10,6 +10,7 @@ from typing import Any
 from dagster import AssetsDefinition, Config, MaterializeResult, asset
 from pydantic import Field
 
+from sparkify_dagster.catalog import catalog
 from sparkify_dagster.core.errors import ConfigError
 from sparkify_dagster.failures import reported
 from sparkify_dagster.metadata import (
@@ -75,6 +76,7 @@ def staging_asset(kind: str, table: Table, files: str) -> AssetsDefinition:
         description=f"{table.doc} Each run loads only new and changed {files}.",
         metadata=definition_metadata(table),
         kinds=warehouse_kind(),
+        **catalog(table),
     )
     def _staging(
         config: StagingConfig, warehouse: WarehouseResource, sources: SourcesResource

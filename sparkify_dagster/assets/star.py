@@ -8,6 +8,7 @@ from time import monotonic  # the module's own `time` is the time asset
 
 from dagster import AssetsDefinition, AssetSpec, MaterializeResult, asset
 
+from sparkify_dagster.catalog import catalog
 from sparkify_dagster.failures import reported
 from sparkify_dagster.metadata import GROUP, definition_metadata, materialized
 from sparkify_dagster.resources import WarehouseResource, warehouse_kind
@@ -25,6 +26,7 @@ def star_asset(table: Table) -> AssetsDefinition:
         deps=[AssetSpec(name).key for name in upstream(table)],
         metadata=definition_metadata(table),
         kinds=warehouse_kind(),
+        **catalog(table),
     )
     def _star(warehouse: WarehouseResource) -> MaterializeResult:
         with reported(), warehouse.connect() as connection, connection.transaction():
