@@ -1,5 +1,5 @@
 """What the catalog says of each asset: who owns it, its layer, the version of its code, where that
-code lives.
+code lives, and the pool its steps queue in.
 
 - **Owners** come from ``SPARKIFY_OWNER`` (default ``team:data-engineering``), read when the code
   location loads.
@@ -12,6 +12,12 @@ code lives.
   materialization recorded and marks an asset whose code changed since.
 - **Code references**: each star table's SQL files and each staging table's place in the model;
   :mod:`sparkify_dagster.definitions` adds the asset function's own file and line.
+- **Pool** ``warehouse``: every step that opens the warehouse (each table's asset and its checks,
+  and the report) is in this pool, and the instance lets one run at a time use it
+  (``concurrency: pools: default_limit: 1, granularity: run`` in ``dagster.yaml``): two queued
+  runs never write the warehouse together, while other runs (the cluster jobs) start at once.
+  Run, not step, granularity: a run keeps its warehouse connection from step to step, and the
+  checks and the report only read, but a DuckDB file opens in one process at a time.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from sparkify_dagster.warehouse.engines.base import SQL_DIRS
 from sparkify_dagster.warehouse.model import Table
 
 SQL_DIR, PACKAGE = SQL_DIRS  # the star's transforms; the package, for report/sql/… paths
+POOL = "warehouse"
 MODEL = PACKAGE / "warehouse" / "model.py"
 REPORT_FILES = ("report/sql/*.sql", "report/templates/*")
 
@@ -155,23 +162,27 @@ class Catalog(TypedDict):
     owners: list[str]
     tags: dict[str, str]
     code_version: str
+    pool: str
 
 
 def catalog(table: Table) -> Catalog:
-    """The ``@asset`` keyword arguments of ``table``'s asset: owners, layer tag and code version.
-    Spread them in: ``@asset(name=..., **catalog(table))``."""
+    """The ``@asset`` keyword arguments of ``table``'s asset: owners, layer tag, code version
+    and pool. Spread them in: ``@asset(name=..., **catalog(table))``."""
     return {
         "owners": owners(),
         "tags": {"layer": table.kind},
         "code_version": table_code_version(table),
+        "pool": POOL,
     }
 
 
 def report_catalog() -> Catalog:
-    """The ``@asset`` keyword arguments of ``listening_report``."""
+    """The ``@asset`` keyword arguments of ``listening_report``: it reads the warehouse, so its
+    step queues in the pool too."""
     files = report_files()
     return {
         "owners": owners(),
         "tags": {"layer": "report"},
         "code_version": code_version(path.read_text(encoding="utf-8") for path in files),
+        "pool": POOL,
     }

@@ -1,5 +1,5 @@
 """The catalog answers questions: who owns each asset, its layer, whether its code changed since
-its last materialization, and where that code lives."""
+its last materialization, where that code lives, and which pool its steps queue in."""
 
 from __future__ import annotations
 
@@ -13,16 +13,19 @@ import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
 import sparkify_dagster
-from sparkify_dagster.assets import TABLE_ASSETS
+from sparkify_dagster.assets import TABLE_ASSETS, listening_report
 from sparkify_dagster.catalog import (
+    POOL,
     SQL_DIR,
     code_version,
     model_line,
     table_code_version,
     table_sql,
 )
+from sparkify_dagster.checks import TABLE_CHECKS
 from sparkify_dagster.core.errors import ConfigError
 from sparkify_dagster.core.settings import OWNER
+from sparkify_dagster.jobs import CLUSTER_JOBS
 from sparkify_dagster.warehouse.model import (
     ARTISTS,
     SONGPLAYS,
@@ -111,6 +114,15 @@ def test_code_references_lead_to_the_sql_the_model_and_the_asset_function() -> N
         source = Path(function.file_path).read_text().splitlines()
         assert source[function.line_number - 1].strip() == "@asset("  # the decorated function
     assert [path for path, _ in references("listening_report")] == ["assets/report.py"]
+
+
+def test_every_step_that_opens_the_warehouse_is_in_its_pool() -> None:
+    for asset in [*TABLE_ASSETS, listening_report]:
+        assert asset.op.pool == POOL, asset.key
+    for checks in TABLE_CHECKS:
+        assert checks.node_def.pool == POOL, checks.node_def.name
+    for job in CLUSTER_JOBS:  # the cluster jobs never wait for a load
+        assert {node.definition.pool for node in job.graph.node_dict.values()} == {None}
 
 
 # -- the code version follows the SQL ---------------------------------------------------------
