@@ -7,6 +7,7 @@ work, and an embedded DuckDB file has one writer at a time.
 
 from dagster import Definitions, in_process_executor
 
+from sparkify_dagster.alerts import alerts_from_env, run_failure_alert
 from sparkify_dagster.assets import TABLE_ASSETS, listening_report
 from sparkify_dagster.catalog import with_code_references
 from sparkify_dagster.checks import TABLE_CHECKS
@@ -22,7 +23,8 @@ defs = Definitions(
         "warehouse": warehouse_from_env(),
         "sources": sources_from_env(),
         "redshift_cluster": cluster_from_env(),
+        "alerts": alerts_from_env(),
     },
     executor=in_process_executor,
-    sensors=SENSORS,
+    sensors=[*SENSORS, run_failure_alert],
 )
