@@ -21,6 +21,7 @@ from dagster import (
     multi_asset_check,
 )
 
+from sparkify_dagster.catalog import POOL
 from sparkify_dagster.failures import reported
 from sparkify_dagster.metadata import markdown_table
 from sparkify_dagster.resources import WarehouseResource
@@ -91,6 +92,7 @@ def table_checks(table: Table) -> AssetChecksDefinition:
         description=f"Runs the selected checks of {table.name} over one warehouse connection.",
         specs=[row_count, *(spec(table, check, blocking=blocking) for check in found)],
         can_subset=True,
+        pool=POOL,  # a DuckDB file opens in one process at a time, even to read
     )
     def _checks(
         context: AssetCheckExecutionContext, warehouse: WarehouseResource

@@ -7,21 +7,24 @@ work, and an embedded DuckDB file has one writer at a time.
 
 from dagster import Definitions, in_process_executor
 
+from sparkify_dagster.alerts import alerts_from_env, run_failure_alert
 from sparkify_dagster.assets import TABLE_ASSETS, listening_report
+from sparkify_dagster.catalog import with_code_references
 from sparkify_dagster.checks import TABLE_CHECKS
 from sparkify_dagster.jobs import CLUSTER_JOBS
 from sparkify_dagster.resources import cluster_from_env, sources_from_env, warehouse_from_env
 from sparkify_dagster.sensors import SENSORS
 
 defs = Definitions(
-    assets=[*TABLE_ASSETS, listening_report],
+    assets=with_code_references([*TABLE_ASSETS, listening_report]),
     asset_checks=TABLE_CHECKS,
     jobs=CLUSTER_JOBS,
     resources={
         "warehouse": warehouse_from_env(),
         "sources": sources_from_env(),
         "redshift_cluster": cluster_from_env(),
+        "alerts": alerts_from_env(),
     },
     executor=in_process_executor,
-    sensors=SENSORS,
+    sensors=[*SENSORS, run_failure_alert],
 )

@@ -2,10 +2,11 @@
 
 Dagster's :class:`~dagster.DefaultRunLauncher` starts each run in a process of the code server
 but cannot tell the daemon's run monitoring whether that process still lives, so a run killed
-with SIGKILL (or by the kernel when memory ran out) stays STARTED for ever, and with
-``max_concurrent_runs: 1`` every later run waits in the queue behind it. :class:`LocalRunLauncher`
-is the default launcher plus that one answer, from the process table: the run worker's pid is
-the one Dagster itself records when the process starts ("Started process for run (pid: N)").
+with SIGKILL (or by the kernel when memory ran out) stays STARTED for ever, holding the
+``warehouse`` pool's one turn, and every later load waits in the queue behind it.
+:class:`LocalRunLauncher` is the default launcher plus that one answer, from the process table:
+the run worker's pid is the one Dagster itself records when the process starts ("Started process
+for run (pid: N)").
 Run monitoring then marks the run failed, the queue moves on and ``run_retries`` applies.
 
 It needs the daemon and the run workers on one machine, as ``dagster dev`` runs them; a team's

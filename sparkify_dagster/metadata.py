@@ -15,6 +15,7 @@ from dagster import (
     TableSchema,
 )
 
+from sparkify_dagster.catalog import code_references
 from sparkify_dagster.ingest.parse import EVENT_FIELDS, SONG_FIELDS, Field
 from sparkify_dagster.warehouse.model import (
     DERIVED_FROM,
@@ -102,9 +103,13 @@ def column_lineage(table: Table) -> TableColumnLineage | None:
 
 
 def definition_metadata(table: Table) -> dict[str, Any]:
-    """Static metadata of the asset for ``table``: its name and columns (Dagster's standard
-    keys, which the UI shows natively)."""
-    return {"dagster/table_name": table.name, "dagster/column_schema": column_schema(table)}
+    """Static metadata of the asset for ``table``: its name, columns and code references
+    (Dagster's standard keys, which the UI shows natively)."""
+    return {
+        "dagster/table_name": table.name,
+        "dagster/column_schema": column_schema(table),
+        "dagster/code_references": code_references(table),
+    }
 
 
 def materialized(table: Table, rows: int, **extra: Any) -> dict[str, Any]:

@@ -74,7 +74,10 @@ def test_the_workspace_and_instance_files_are_the_ones_users_need(
     monkeypatch.chdir(tmp_path)  # the instance's storage folders are relative to the process
     instance = DagsterInstance.from_config(str(REPO))
     assert not instance.telemetry_enabled and not instance.nux_enabled
-    assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
+    concurrency = instance.get_concurrency_config()
+    assert concurrency.run_queue_config.max_concurrent_runs == 4
+    assert concurrency.pool_config.default_pool_limit == 1  # the warehouse pool: one run at a time
+    assert concurrency.pool_config.pool_granularity.value == "run"
     assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
     assert not instance.run_retries_retry_on_asset_or_op_failure  # a failed step names a cause
     tools = tomllib.loads((REPO / "pyproject.toml").read_text()).get("tool", {})

@@ -121,7 +121,9 @@ def test_a_full_materialization_is_stored_in_postgresql(
         assert type(instance.schedule_storage).__name__ == "PostgresScheduleStorage"
         coordinator = instance.run_coordinator
         assert isinstance(coordinator, QueuedRunCoordinator)
-        queue = instance.get_concurrency_config().run_queue_config
-        assert queue is not None and queue.max_concurrent_runs == 1
+        concurrency = instance.get_concurrency_config()
+        queue = concurrency.run_queue_config
+        assert queue is not None and queue.max_concurrent_runs == 4
+        assert concurrency.pool_config.default_pool_limit == 1
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
         assert not instance.telemetry_enabled and not instance.nux_enabled

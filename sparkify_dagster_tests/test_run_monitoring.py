@@ -100,7 +100,8 @@ def test_a_killed_run_is_marked_failed_and_the_queue_moves_on(tmp_path: Path) ->
         worker = int(pid_file.read_text())
         assert client.get_run_status(first) == DagsterRunStatus.STARTED
         os.kill(worker, signal.SIGKILL)  # with everything else: nobody is left to notice
-    assert not process_alive(worker, time.time())
+    # SIGKILL is delivered asynchronously: on a busy machine the process may take a moment to go.
+    wait_for(lambda: not process_alive(worker, time.time()), 10, "the killed worker exiting")
 
     pid_file.unlink()
     with dagster_dev(home, port, env) as client:

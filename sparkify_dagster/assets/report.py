@@ -9,6 +9,7 @@ from pathlib import Path
 from dagster import AssetSpec, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
+from sparkify_dagster.catalog import report_catalog
 from sparkify_dagster.failures import reported
 from sparkify_dagster.metadata import GROUP
 from sparkify_dagster.partitions import SINGLE_RUN
@@ -29,6 +30,7 @@ class ReportConfig(Config):
     deps=[AssetSpec(table.name).key for table in STAR_TABLES],
     kinds={"html"},
     backfill_policy=SINGLE_RUN,  # a range of days runs as one run, the report with it
+    **report_catalog(),
 )
 def listening_report(config: ReportConfig, warehouse: WarehouseResource) -> MaterializeResult:
     """What users listen to: plays per day by level, the weekly heatmap, top songs and artists,

@@ -19,6 +19,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from sparkify_dagster.catalog import catalog
 from sparkify_dagster.core.errors import ConfigError
 from sparkify_dagster.failures import reported
 from sparkify_dagster.metadata import (
@@ -91,6 +92,7 @@ def staging_asset(
         kinds=warehouse_kind(),
         partitions_def=partitions,
         backfill_policy=SINGLE_RUN,
+        **catalog(table),
     )
     def _staging(
         context: AssetExecutionContext,

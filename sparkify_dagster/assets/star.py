@@ -18,6 +18,7 @@ from dagster import (
     asset,
 )
 
+from sparkify_dagster.catalog import catalog
 from sparkify_dagster.failures import reported
 from sparkify_dagster.metadata import GROUP, definition_metadata, materialized
 from sparkify_dagster.partitions import LOG_DAYS, SINGLE_RUN, days_of
@@ -39,6 +40,7 @@ def star_asset(table: Table, partitions: PartitionsDefinition | None = None) -> 
         kinds=warehouse_kind(),
         partitions_def=partitions,
         backfill_policy=SINGLE_RUN,
+        **catalog(table),
     )
     def _star(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
         days = days_of(context) if partitions is not None else None

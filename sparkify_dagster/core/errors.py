@@ -15,6 +15,10 @@ class ConfigError(SparkifyError):
     """A setting is missing or invalid."""
 
 
+class AlertError(SparkifyError):
+    """An alert could not be delivered; the message never holds the webhook's URL."""
+
+
 class SourceError(SparkifyError):
     """An input location cannot be read (missing folder, no files, unreadable file)."""
 

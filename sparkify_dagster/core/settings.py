@@ -87,6 +87,26 @@ def day(value: str, where: str) -> date:
     raise ConfigError(f"{where} is {value!r}: give a day as YYYY-MM-DD")
 
 
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,7}")
+
+
+def owners(value: str, where: str) -> tuple[str, ...]:
+    """Asset owners as Dagster accepts them, separated by commas: email addresses or team names
+    written ``team:<name>``.
+
+    >>> owners("team:data-engineering, ana@example.com", "X")
+    ('team:data-engineering', 'ana@example.com')
+    """
+    found = tuple(owner.strip() for owner in value.split(",") if owner.strip())
+    for owner in found:
+        if not (_EMAIL.fullmatch(owner) or (owner.startswith("team:") and len(owner) > 5)):
+            raise ConfigError(
+                f"{where} names owner {owner!r}: give email addresses or team:<name>, "
+                "separated by commas"
+            )
+    return found
+
+
 # -- the settings ---------------------------------------------------------------------------
 
 
@@ -156,6 +176,11 @@ DB_IAM = Setting("SPARKIFY_DB_IAM", flag, False, ("CLUSTER", "IAM"))
 CLUSTER_IDENTIFIER = Setting(
     "SPARKIFY_CLUSTER_IDENTIFIER", text, None, ("DWH", "DWH_CLUSTER_IDENTIFIER")
 )
+# The catalog and the alerts: read when the code location loads (owners, whether alerts are on)
+# and, for the webhook, when the alert sensor ticks. The webhook URL is a secret: never shown.
+OWNER: Setting[tuple[str, ...]] = Setting("SPARKIFY_OWNER", owners, ("team:data-engineering",))
+ALERT_WEBHOOK_URL = Setting("SPARKIFY_ALERT_WEBHOOK_URL", text, None)
+ALERT_BASE_URL = Setting("SPARKIFY_ALERT_BASE_URL", text, "http://127.0.0.1:3000")
 
 
 @dataclass(frozen=True)
