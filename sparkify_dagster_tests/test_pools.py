@@ -5,6 +5,7 @@ launched during a load starts at once instead of queueing behind it."""
 from __future__ import annotations
 
 import contextlib
+import json
 import itertools
 import os
 import shutil
@@ -21,7 +22,7 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 from dagster._core.instance.ref import InstanceRef
 
 import sparkify_dagster
-from sparkify_dagster_tests.helpers import CLASSIC, REPO, star
+from sparkify_dagster_tests.helpers import CLASSIC, REPO, days_of, star
 
 BIN = Path(sys.executable).parent
 DONE = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
@@ -78,10 +79,11 @@ def daemon(home: Path) -> Iterator[None]:
             daemon.wait()
 
 
-def launch(job: str) -> None:
+def launch(job: str, tags: dict[str, str] | None = None) -> None:
     """``dagster job launch``: the run goes to the instance's queue, as from the UI."""
+    extra = ["--tags", json.dumps(tags)] if tags else []
     done = subprocess.run(
-        [str(BIN / "dagster"), "job", "launch", "-m", "sparkify_dagster", "-j", job],
+        [str(BIN / "dagster"), "job", "launch", "-m", "sparkify_dagster", "-j", job, *extra],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -135,8 +137,9 @@ def run_span(instance: DagsterInstance, run_id: str) -> tuple[float, float]:
 
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="stops the daemon's process group")
 def test_two_loads_take_turns_on_the_warehouse_and_a_cluster_job_does_not_wait(home: Path) -> None:
+    days = days_of(Path(os.environ["SPARKIFY_LOG_DATA"]))  # every day of the logs
     for job in ("__ASSET_JOB", "__ASSET_JOB", "redshift_status"):  # queued in this order
-        launch(job)
+        launch(job, days if job == "__ASSET_JOB" else None)
     with daemon(home), DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
         assert {run.status for run in instance.get_runs()} == {DagsterRunStatus.QUEUED}
 
