@@ -84,7 +84,7 @@ def staging_asset(kind: str, table: Table, files: str) -> AssetsDefinition:
                 connection.create_tables()
                 staged = stage_locations(
                     connection,
-                    {kind: sources.location(kind)},
+                    {kind: sources.location(kind, must_exist=True)},
                     full_refresh=config.full_refresh,
                     max_errors=config.allowed_rejects(sources),
                     no_sign_request=sources.unsigned,
