@@ -116,6 +116,8 @@ def star(target: str) -> dict[str, list[tuple[object, ...]]]:
 
 
 def load(dataset: Path, target: str, **options: object) -> sparkify_dagster.RunResult:
+    """``etl`` of ``dataset``; too many rejects are written beside it, not into the checkout."""
+    options.setdefault("rejects_file", dataset.parent / "rejects.jsonl")
     return sparkify_dagster.etl(
         song_data=str(dataset / "song_data"),
         log_data=str(dataset / "log_data"),
