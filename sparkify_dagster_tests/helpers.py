@@ -185,11 +185,20 @@ def run_all(
 
 
 def dagster_home(tmp_path: Path) -> dict[str, str]:
-    """A temporary DAGSTER_HOME holding the project's dagster.yaml; runs start from it."""
+    """A temporary DAGSTER_HOME holding the project's dagster.yaml, its folders (``.dagster``)
+    inside the home wherever a command runs from (``./dev`` and ``dg`` run from the checkout)."""
     home = tmp_path / "home"
     home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    write_instance(home)
     return {**os.environ, "DAGSTER_HOME": str(home)}
+
+
+def write_instance(home: Path) -> None:
+    """The project's dagster.yaml in ``home``, with its relative folders made absolute in it."""
+    config = (REPO / "dagster.yaml").read_text()
+    (home / "dagster.yaml").write_text(
+        config.replace("base_dir: .dagster", f"base_dir: {home}/.dagster")
+    )
 
 
 def dagster(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,28 +1,27 @@
-"""``./dev materialize`` as a user runs it: the real script in a subprocess, on a temporary
-Dagster instance, showing only its summary."""
+"""``./dev materialize`` and ``./dev ui`` as a user runs them: the real script in a subprocess,
+on a temporary Dagster instance; materialize shows only its summary."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from sparkify_dagster_tests.helpers import REPO, event, song, write_events, write_songs
+from sparkify_dagster_tests.dagster_dev import DagsterDev
+from sparkify_dagster_tests.helpers import (
+    REPO,
+    dagster_home,
+    event,
+    song,
+    write_events,
+    write_songs,
+)
 
 pytestmark = pytest.mark.slow
-
-
-def instance_home(tmp_path: Path) -> Path:
-    """A DAGSTER_HOME holding the project's dagster.yaml with its folders inside it: ``./dev``
-    runs Dagster from the checkout, where the relative ones would land."""
-    home = tmp_path / "home"
-    home.mkdir()
-    config = (REPO / "dagster.yaml").read_text()
-    (home / "dagster.yaml").write_text(config.replace("base_dir: .dagster", f"base_dir: {home}"))
-    return home
 
 
 @pytest.fixture
@@ -34,7 +33,7 @@ def env(tmp_path: Path, dataset: Path) -> dict[str, str]:
     )
     return {
         **os.environ,
-        "DAGSTER_HOME": str(instance_home(tmp_path)),
+        "DAGSTER_HOME": dagster_home(tmp_path)["DAGSTER_HOME"],
         "SPARKIFY_TARGET": str(tmp_path / "dev.duckdb"),
         "SPARKIFY_SONG_DATA": str(dataset / "song_data"),
         "SPARKIFY_LOG_DATA": str(dataset / "log_data"),
@@ -101,3 +100,18 @@ def test_a_command_that_made_no_run_says_so_and_never_shows_an_older_run(
     status, output = materialize(env, "--no-such-option")
     assert status != 0
     assert output.strip() == "No run was made: No such option '--no-such-option'."
+
+
+def test_dev_ui_leaves_nothing_but_the_instance_in_the_checkout(tmp_path: Path) -> None:
+    """``./dev ui`` in a copy of the checkout (its instance is the checkout: DAGSTER_HOME
+    unset) writes only ``.dagster/``: no telemetry ``logs/``, no ``.logs_queue/``."""
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for name in ("dev", "dagster.yaml", "workspace.yaml"):
+        shutil.copy2(REPO / name, checkout / name)
+    (checkout / ".venv").symlink_to(REPO / ".venv")
+    command = [str(checkout / "dev"), "ui"]
+    with DagsterDev(checkout, {}, command=command, cwd=checkout) as server:
+        assert server.locations == ["sparkify"]
+    left = {path.name for path in checkout.iterdir()} - {"dagster-dev.log"}
+    assert left == {"dev", "dagster.yaml", "workspace.yaml", ".venv", ".dagster"}
