@@ -150,7 +150,9 @@ def summarize(instance: DagsterInstance, run: DagsterRun) -> tuple[str, bool]:
         lines += ["", *_table(assets)]
     staged = [line for name, line in assets.items() if name.startswith(STAGING_PREFIX)]
     if staged and all(line.files and line.files.startswith("nothing new") for line in staged):
-        lines += ["", "Nothing new was staged: the star tables were rebuilt from what was there."]
+        rebuilt = len(staged) < len(assets)  # the tables after staging ran too
+        then = ": the tables after it were rebuilt from what was there." if rebuilt else "."
+        lines += ["", f"Nothing new was staged{then}"]
     failed_steps = {step for steps in causes.values() for step in steps}
     for cause, steps in causes.items():
         lines += ["", f"{', '.join(steps)} failed: {cause}"]

@@ -62,7 +62,7 @@ def test_materialize_shows_its_run_and_what_was_new(env: dict[str, str]) -> None
     status, again = materialize(env)
     assert status == 0, again
     assert "nothing new: 1 file unchanged" in again
-    assert "Nothing new was staged" in again
+    assert "Nothing new was staged: the tables after it were rebuilt" in again
     assert again.splitlines()[0] != output.splitlines()[0]  # another run
 
 
@@ -115,3 +115,17 @@ def test_dev_ui_leaves_nothing_but_the_instance_in_the_checkout(tmp_path: Path) 
         assert server.locations == ["sparkify"]
     left = {path.name for path in checkout.iterdir()} - {"dagster-dev.log"}
     assert left == {"dev", "dagster.yaml", "workspace.yaml", ".venv", ".dagster"}
+
+
+def test_your_options_reach_the_command_and_a_missing_json_is_named(env: dict[str, str]) -> None:
+    status, output = materialize(env, "--select", "staging_songs")
+    assert status == 0, output
+    assert "staging_songs" in output and "songplays" not in output
+    status, again = materialize(env, "--select", "staging_songs")
+    assert again.rstrip().endswith("Nothing new was staged.")
+    done = subprocess.run(
+        [str(REPO / "dev"), "materialize", "--config-json"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert done.stderr.strip() == "No run was made: Option '--config-json' requires an argument."
