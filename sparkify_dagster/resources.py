@@ -10,6 +10,7 @@ the cluster (``DWH_DB_PASSWORD``); AWS credentials come from the standard AWS ch
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,7 +21,7 @@ from pydantic import Field, PrivateAttr
 from sparkify_dagster.cluster.aws import Aws
 from sparkify_dagster.cluster.dwhcfg import ClusterConfig
 from sparkify_dagster.cluster.lifecycle import ClusterResult, open_session
-from sparkify_dagster.core.errors import ConfigError
+from sparkify_dagster.core.errors import ConfigError, SourceError
 from sparkify_dagster.core.settings import (
     CLUSTER_IDENTIFIER,
     COMPACT,
@@ -170,8 +171,13 @@ class WarehouseResource(ConfigurableResource):
         yield self._run_connection
 
     def _open(self) -> Warehouse:
+        target = self.settings.target
+        try:
+            engine_class(target)
+        except ConfigError as exc:
+            raise ConfigError(f"{exc}; set {TARGET.variable} to one of them") from None
         return connect(
-            self.settings.target,
+            target,
             lock_timeout=self.lock_timeout,
             redshift=self.redshift_options,  # resolved only on Redshift
             config=self.config,
@@ -208,11 +214,21 @@ class SourcesResource(ConfigurableResource):
         ),
     )
 
-    def location(self, kind: str) -> str:
-        """The folder or prefix of ``songs`` or ``events``."""
+    def location(self, kind: str, *, must_exist: bool = False) -> str:
+        """The folder or prefix of ``songs`` or ``events``; with ``must_exist``, a folder that is
+        not there is a :class:`SourceError` naming the variable that gave it."""
         settings = Settings.resolve(song_data=self.song_data, log_data=self.log_data, environ={})
         songs, logs = source_locations(settings)
-        return songs if kind == "songs" else logs
+        location, setting, what = (
+            (songs, SONG_DATA, "song files") if kind == "songs" else (logs, LOG_DATA, "event logs")
+        )
+        given = settings.song_data if kind == "songs" else settings.log_data
+        if must_exist and given and "://" not in location and not os.path.exists(location):
+            raise SourceError(
+                f"{location} does not exist: set {setting.variable} to the folder of the "
+                f"{what} (or an s3:// prefix)"
+            )
+        return location
 
     @property
     def unsigned(self) -> bool:

@@ -6,15 +6,28 @@ from __future__ import annotations
 
 import itertools
 import os
+import tempfile
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 import sparkify_dagster
-from sparkify_dagster_tests.helpers import BUCKET, Store, load, s3_bucket, star
+from sparkify_dagster_tests.helpers import BUCKET, REPO, Store, load, s3_bucket, star
+
+# Hypothesis keeps the examples it found in a folder of its own, not `.hypothesis/` where the
+# tests run (the checkout).
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "sparkify-hypothesis")
+
+# What a test could leave in the checkout by writing to the working directory (a rejects file,
+# a report, a warehouse, an instance's logs): none of them may appear while the suite runs.
+STRAYS = (
+    "sparkify-rejects.jsonl", ".hypothesis", "logs", "report", "sparkify.duckdb", ".dagster",
+    "out", "history", "schedules", "storage",
+)  # fmt: skip
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -23,6 +36,17 @@ def pytest_configure(config: pytest.Config) -> None:
         "filterwarnings",
         "ignore:Using variable_values and operation_name arguments:DeprecationWarning",
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _checkout_left_clean() -> Iterator[None]:
+    """Fails the session when a test left one of :data:`STRAYS` in the checkout (or the folder
+    the tests run from) that was not there before."""
+    folders = {REPO, Path.cwd()}
+    before = {folder / name for folder in folders for name in STRAYS if (folder / name).exists()}
+    yield
+    after = {folder / name for folder in folders for name in STRAYS if (folder / name).exists()}
+    assert after <= before, f"the tests left {sorted(map(str, after - before))} behind"
 
 
 @pytest.fixture

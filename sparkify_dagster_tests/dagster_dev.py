@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
 from sparkify_dagster.warehouse.model import STAGING_TABLES, STAR_TABLES
-from sparkify_dagster_tests.helpers import REPO, days_of
+from sparkify_dagster_tests.helpers import REPO, days_of, write_instance
 from sparkify_dagster_tests.pgserver import free_port
 
 DAGSTER = Path(sys.executable).parent / "dagster"
@@ -117,18 +116,32 @@ def entry_value(entry: Mapping[str, Any]) -> Any:
 
 
 class DagsterDev:
-    """``dagster dev -w workspace.yaml`` on a free loopback port, with ``env`` added to ours."""
+    """``dagster dev -w workspace.yaml`` on a free loopback port, with ``env`` added to ours.
 
-    def __init__(self, home: Path, env: Mapping[str, str]) -> None:
+    ``command`` runs another front end instead (``dagster dev`` alone, ``dg dev``), from ``cwd``
+    (default: the home); ``-h``/``-p`` are added to it. The instance's folders are in the home
+    wherever the server runs.
+    """
+
+    def __init__(
+        self,
+        home: Path,
+        env: Mapping[str, str],
+        command: Sequence[str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
         self.home = home
         home.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+        write_instance(home)
+        self.command = list(command or [str(DAGSTER), "dev", "-w", str(REPO / "workspace.yaml")])
+        self.cwd = cwd or home
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_")}
         self.env = {**inherited, "DAGSTER_HOME": str(home), **env}
         self.log = home / "dagster-dev.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.client: DagsterGraphQLClient | None = None
+        self.locations: list[str] = []  # every code location's name, once loaded
 
     def start(self, timeout: float = 180) -> None:
         """Start the server and wait until the UI answers with the code location loaded."""
@@ -138,9 +151,8 @@ class DagsterDev:
             self.client = DagsterGraphQLClient("127.0.0.1", port_number=port, timeout=60)
             with self.log.open("ab") as log:
                 self.process = subprocess.Popen(
-                    [str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(port),
-                     "-w", str(REPO / "workspace.yaml")],
-                    cwd=self.home, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                    [*self.command, "-h", "127.0.0.1", "-p", str(port)],
+                    cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL, start_new_session=True,
                 )  # fmt: skip
             try:
@@ -164,6 +176,7 @@ class DagsterDev:
             except (urllib.error.URLError, ConnectionError):
                 entries = []
             loaded = [e["locationOrLoadError"] for e in entries if e["name"] == LOCATION]
+            self.locations = [e["name"] for e in entries]
             if loaded and loaded[0]:
                 if loaded[0]["__typename"] != "RepositoryLocation":
                     raise RuntimeError(f"the code location failed to load: {loaded[0]}")

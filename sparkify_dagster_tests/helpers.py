@@ -122,6 +122,8 @@ def star(target: str) -> dict[str, list[tuple[object, ...]]]:
 
 
 def load(dataset: Path, target: str, **options: object) -> sparkify_dagster.RunResult:
+    """``etl`` of ``dataset``; too many rejects are written beside it, not into the checkout."""
+    options.setdefault("rejects_file", dataset.parent / "rejects.jsonl")
     return sparkify_dagster.etl(
         song_data=str(dataset / "song_data"),
         log_data=str(dataset / "log_data"),
@@ -212,11 +214,20 @@ def every_day(first: str | None = None, last: str | None = None) -> dict[str, st
 
 
 def dagster_home(tmp_path: Path) -> dict[str, str]:
-    """A temporary DAGSTER_HOME holding the project's dagster.yaml; runs start from it."""
+    """A temporary DAGSTER_HOME holding the project's dagster.yaml, its folders (``.dagster``)
+    inside the home wherever a command runs from (``./dev`` and ``dg`` run from the checkout)."""
     home = tmp_path / "home"
     home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    write_instance(home)
     return {**os.environ, "DAGSTER_HOME": str(home)}
+
+
+def write_instance(home: Path) -> None:
+    """The project's dagster.yaml in ``home``, with its relative folders made absolute in it."""
+    config = (REPO / "dagster.yaml").read_text()
+    (home / "dagster.yaml").write_text(
+        config.replace("base_dir: .dagster", f"base_dir: {home}/.dagster")
+    )
 
 
 def dagster(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -81,7 +81,9 @@ def test_the_workspace_and_instance_files_are_the_ones_users_need(
     assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
     assert not instance.run_retries_retry_on_asset_or_op_failure  # a failed step names a cause
     tools = tomllib.loads((REPO / "pyproject.toml").read_text()).get("tool", {})
-    assert "dagster" not in tools and "dg" not in tools
+    # A bare `dagster dev` loads pyproject's [tool.dg] project instead: the same one location.
+    assert "dagster" not in tools
+    assert tools["dg"]["project"]["code_location_name"] == "sparkify"
 
 
 def test_every_relative_link_in_the_docs_leads_to_a_file() -> None:

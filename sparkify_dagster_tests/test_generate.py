@@ -162,3 +162,15 @@ def test_the_generator_runs_as_a_module(tmp_path: Path) -> None:
         [*command, "--songs", "-1", "--events", "1"], capture_output=True, text=True
     )
     assert bad.returncode == 2 and "songs and events must be 0 or more" in bad.stderr
+
+
+def test_the_generator_module_explains_every_argument_without_warnings() -> None:
+    """``python -m`` with every warning an error: importing the package must not import the
+    module being run first (runpy's RuntimeWarning), and each argument has its help."""
+    command = [sys.executable, "-W", "error", "-m", "sparkify_dagster.ingest.generate", "--help"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    options = done.stdout.split("positional arguments:")[1]
+    for argument in ("outdir", "--songs N", "--events N", "--days N", "--seed N", "--match-share"):
+        line = next(line for line in options.splitlines() if line.strip().startswith(argument))
+        assert len(line.split()) > len(argument.split()), f"{argument} has no help"

@@ -153,7 +153,10 @@ def test_failed_run_leaves_postgresql_unchanged(tmp_path: Path, postgres_databas
     (data.log_data / "2018" / "11" / "2018-11-03-events.json").write_text('{"ts": "x"}')
     with pytest.raises(sparkify_dagster.SparkifyError):
         sparkify_dagster.etl(
-            song_data=str(data.song_data), log_data=str(data.log_data), target=postgres_database
+            song_data=str(data.song_data),
+            log_data=str(data.log_data),
+            target=postgres_database,
+            rejects_file=tmp_path / "rejects.jsonl",
         )
     assert sparkify_dagster.analyze(postgres_database) == first.counts
 

@@ -105,7 +105,7 @@ def staging_asset(
                 prepare(connection)
                 staged = stage_locations(
                     connection,
-                    {kind: sources.location(kind)},
+                    {kind: sources.location(kind, must_exist=True)},
                     full_refresh=config.full_refresh,
                     max_errors=config.allowed_rejects(sources),
                     no_sign_request=sources.unsigned,

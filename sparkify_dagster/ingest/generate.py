@@ -349,14 +349,38 @@ def main(argv: list[str] | None = None) -> None:
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m sparkify_dagster.ingest.generate", description=main.__doc__
+        prog="python -m sparkify_dagster.ingest.generate",
+        description=(
+            "Write a dataset in the published Sparkify layout and format: OUTDIR/song_data "
+            "(one song per file) and OUTDIR/log_data (one file of events a day). The same "
+            "arguments always write the same bytes."
+        ),
     )
-    parser.add_argument("outdir", type=Path)
-    parser.add_argument("--songs", type=int, required=True, help="song files to write")
-    parser.add_argument("--events", type=int, required=True, help="events over all days")
-    parser.add_argument("--days", type=int, default=30, help="daily log files (default 30)")
-    parser.add_argument("--seed", type=int, default=0, help="same seed, same bytes")
-    parser.add_argument("--match-share", type=float, default=0.3, help="plays that match a song")
+    parser.add_argument(
+        "outdir", type=Path, help="folder to write song_data/ and log_data/ into (made if missing)"
+    )
+    parser.add_argument("--songs", type=int, required=True, metavar="N", help="song files to write")
+    parser.add_argument(
+        "--events", type=int, required=True, metavar="N", help="events, over all days"
+    )
+    parser.add_argument(
+        "--days", type=int, default=30, metavar="N", help="daily log files (default 30)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="random seed (default 0): same seed, same bytes",
+    )
+    parser.add_argument(
+        "--match-share",
+        type=float,
+        default=0.3,
+        metavar="SHARE",
+        help="share of plays that name a generated song exactly (default 0.3); the rest name "
+        "songs outside the catalogue, as in the real data",
+    )
     args = parser.parse_args(argv)
     try:
         done = generate(
