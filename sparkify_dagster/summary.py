@@ -156,7 +156,9 @@ def summarize(instance: DagsterInstance, run: DagsterRun) -> tuple[str, bool]:
     failed_steps = {step for steps in causes.values() for step in steps}
     for cause, steps in causes.items():
         lines += ["", f"{', '.join(steps)} failed: {cause}"]
-    not_built = [name for name in planned if name not in assets and name not in failed_steps]
+    not_built = [  # each asset once, however many days it was planned for
+        name for name in dict.fromkeys(planned) if name not in assets and name not in failed_steps
+    ]
     if causes and not_built:
         lines += ["", f"Not built (a step before them failed): {', '.join(not_built)}"]
     if causes:

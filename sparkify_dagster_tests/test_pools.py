@@ -5,8 +5,8 @@ launched during a load starts at once instead of queueing behind it."""
 from __future__ import annotations
 
 import contextlib
-import json
 import itertools
+import json
 import os
 import shutil
 import signal
