@@ -1,0 +1,163 @@
+"""What a day costs: one new day's run against a backfill of every day, through the real CLI.
+
+    python benchmarks/days.py                     # tier M
+    python benchmarks/days.py --tiers S,M,L --baseline /path/to/an/older/checkout/.venv
+
+For each tier it generates the dataset once (30 days; cached under ``--workdir``), then runs,
+each as its own process with its wall time, CPU time and peak memory (``wait4``), on a new
+Dagster instance with the project's ``dagster.yaml``:
+
+- ``backfill``: ``dagster asset materialize`` of the seven tables and their checks with
+  ``--partition-range`` of the 30 days, into a new DuckDB file: one run;
+- ``day``: one more day of events arrives (the last day's log, a day later), then the same for
+  ``staging_events``, ``songplays``, ``time`` and ``users`` with ``--partition <that day>``: the
+  day's staging, its plays and time rows, the users it changes and their checks;
+- ``nothing-new``: the same day's run again, with nothing new;
+- ``baseline`` (with ``--baseline``, a virtual environment holding a release from before days
+  were partitions): its ``dagster asset materialize`` of the seven tables, unpartitioned, on the
+  same 30 days: what a full load cost before.
+
+Besides each process's figures, the run's own seconds (from its RUN_START to its RUN_SUCCESS in
+the instance, so without the CLI's start) are printed: the goals compare the runs' steps. Results
+go to ``benchmarks/results/<date>-days-<tier>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from tiers import REPO, TIERS, Step, add_one_day, generate, run
+
+HERE = Path(__file__).resolve().parent
+STAR = "staging_events,staging_songs,songplays,users,songs,artists,time"
+DAY = "staging_events,songplays,time,users"  # what a new day changes
+
+
+def run_seconds(home: Path) -> float:
+    """The newest run's own seconds, from its start to its end, read from the instance."""
+    from dagster import DagsterInstance
+
+    os.environ["DAGSTER_HOME"] = str(home)
+    here = Path.cwd()
+    os.chdir(home)  # the instance's storage is relative to where its processes ran
+    try:
+        with DagsterInstance.get() as instance:
+            (newest,) = instance.get_runs(limit=1)
+            stats = instance.get_run_stats(newest.run_id)
+            assert stats.start_time is not None and stats.end_time is not None
+            return round(stats.end_time - stats.start_time, 3)
+    finally:
+        os.chdir(here)
+
+
+def home_for(
+    workdir: Path, name: str, env: dict[str, str], checkout: Path = REPO
+) -> tuple[Path, dict[str, str]]:
+    home = workdir / f"home-{name}"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    shutil.copy(checkout / "dagster.yaml", home / "dagster.yaml")
+    return home, {**env, "DAGSTER_HOME": str(home)}
+
+
+def bench(tier: str, workdir: Path, baseline: Path | None) -> dict[str, object]:
+    folder, generated = generate(workdir, tier)
+    song_data, log_data = folder / "song_data", folder / "log_data"
+    warehouse = workdir / f"days-{tier}.duckdb"
+    for path in (warehouse, Path(f"{warehouse}.wal")):
+        path.unlink(missing_ok=True)
+    days = sorted(path.name[:10] for path in log_data.rglob("*-events.json"))
+    env = {
+        **os.environ,
+        "SPARKIFY_TARGET": f"duckdb:///{warehouse}",
+        "SPARKIFY_SONG_DATA": str(song_data),
+        "SPARKIFY_LOG_DATA": str(log_data),
+        "SPARKIFY_FIRST_DAY": days[0],
+        "SPARKIFY_LAST_DAY": "",
+    }
+    dagster = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize"]
+    dagster += ["-m", "sparkify_dagster"]
+    steps: list[Step] = [generated]
+    seconds: dict[str, float] = {}
+
+    home, env = home_for(workdir, tier, env)
+    everything = [*dagster, "--select", STAR, "--partition-range", f"{days[0]}...{days[-1]}"]
+    steps.append(run("backfill", everything, env=env, cwd=home))
+    seconds["backfill"] = run_seconds(home)
+    new_day = add_one_day(log_data)
+    try:
+        day = [*dagster, "--select", DAY, "--partition", new_day.name[:10]]
+        steps.append(run("day", day, env=env, cwd=home))
+        seconds["day"] = run_seconds(home)
+        steps.append(run("nothing-new", day, env=env, cwd=home))
+        seconds["nothing-new"] = run_seconds(home)
+    finally:
+        new_day.unlink()
+    if baseline is not None:
+        for path in (warehouse, Path(f"{warehouse}.wal")):
+            path.unlink(missing_ok=True)
+        home, env = home_for(workdir, f"{tier}-baseline", env, baseline.parent)
+        old = [str(baseline / "bin" / "dagster"), "asset", "materialize", "-m", "sparkify_dagster"]
+        steps.append(run("baseline", [*old, "--select", STAR], env=env, cwd=home))
+        seconds["baseline"] = run_seconds(home)
+    for path in (warehouse, Path(f"{warehouse}.wal")):
+        path.unlink(missing_ok=True)
+
+    by_name = {step.name: step for step in steps}
+    ratios = {"day/backfill (run seconds)": round(seconds["day"] / seconds["backfill"], 3)}
+    ratios["day/backfill (process wall)"] = round(
+        (by_name["day"].seconds or 0) / (by_name["backfill"].seconds or 1), 3
+    )
+    if "baseline" in seconds:
+        ratios["backfill/baseline (run seconds)"] = round(
+            seconds["backfill"] / seconds["baseline"], 3
+        )
+    return {
+        "tier": tier,
+        "size": TIERS[tier],
+        "steps": [asdict(step) for step in steps],
+        "run_seconds": seconds,
+        "ratios": ratios,
+    }
+
+
+def show(result: dict[str, object]) -> None:
+    print(f"tier {result['tier']}: {result['size']}")
+    print(f"{'step':<12} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'run s':>8}  note")
+    seconds = result["run_seconds"]
+    assert isinstance(seconds, dict)
+    for step in result["steps"]:  # type: ignore[attr-defined]
+        run_s = seconds.get(step["name"], "")
+        print(
+            f"{step['name']:<12} {step['seconds'] or '':>8} {step['cpu_seconds'] or '':>8} "
+            f"{step['peak_rss_mb'] or '':>8} {run_s:>8}  {step['note']}"
+        )
+    for name, value in result["ratios"].items():  # type: ignore[attr-defined]
+        print(f"  {name}: {value}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiers", default="M", help="comma-separated tiers: S, M, L")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/sparkify-tiers"))
+    parser.add_argument("--baseline", type=Path, help="a virtual environment of an older release")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    for tier in args.tiers.split(","):
+        result = bench(tier, args.workdir, args.baseline)
+        show(result)
+        stamp = dt.date.today().isoformat()
+        out = HERE / "results" / f"{stamp}-days-{tier}.json"
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
