@@ -87,8 +87,9 @@ def main() -> int:  # pragma: no cover - run by ./dev materialize
         settings = Settings.resolve(config=CONFIG.lookup())
         _, logs = source_locations(settings)
         held = held_days(logs, no_sign_request=settings.no_sign_request)
-    except SparkifyError:  # every day, and the run's staging step names what is wrong
-        held = (LOG_DAYS.get_first_partition_key() or "", LOG_DAYS.get_last_partition_key() or "")
+    except SparkifyError:  # the last day: the run's staging step names what is wrong
+        last = LOG_DAYS.get_last_partition_key() or ""
+        held = (last, last)
     if held is not None:
         print("...".join(held))
     return 0

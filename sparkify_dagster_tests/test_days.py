@@ -232,7 +232,7 @@ def test_any_sequence_of_day_runs_equals_a_clean_load(target: str, tmp_path: Pat
     run_state_machine_as_test(
         Machine,
         settings=settings(
-            max_examples=10,
+            max_examples=8,
             stateful_step_count=8,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

@@ -240,3 +240,23 @@ def test_the_cli_loads_a_range_as_one_run_and_a_day_with_what_follows(
     clean = f"duckdb:///{tmp_path / 'clean.duckdb'}"
     load(three_days, clean)
     assert star(target) == star(clean)
+
+
+def test_rejects_beyond_the_limit_fail_their_day_and_leave_the_others_as_they_were(
+    three_days: Path, duckdb_target: str
+) -> None:
+    run_days(duckdb_target, three_days, "2018-11-01", "2018-11-03")
+    before = star(duckdb_target)
+    broken = day_file(three_days, 2)
+    broken.write_text(broken.read_text() + '\n{"ts": "soon", "userId": "2"}')
+    result = materialize(
+        [*TABLE_ASSETS, *TABLE_CHECKS],
+        resources=resources(duckdb_target, three_days),
+        instance=DagsterInstance.ephemeral(),
+        tags=every_day("2018-11-02", "2018-11-02"),
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    assert f'{broken}:4: ts is "soon"' in str(failure.step_failure_data.error)
+    assert star(duckdb_target) == before

@@ -13,8 +13,10 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import ssl
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
@@ -24,6 +26,7 @@ from redshift_connector.core import Connection
 
 from sparkify_dagster.core.errors import ConfigError, RecordError, WarehouseError
 from sparkify_dagster.resources import WarehouseResource
+from sparkify_dagster.warehouse.days import Days
 from sparkify_dagster.warehouse.engines import (
     PostgresWarehouse,
     RedshiftOptions,
@@ -31,7 +34,8 @@ from sparkify_dagster.warehouse.engines import (
     connect,
 )
 from sparkify_dagster.warehouse.engines.redshift_driver import Endpoint, connect_arguments
-from sparkify_dagster.warehouse.model import STAGING_SONGS
+from sparkify_dagster.warehouse.model import LOG_FILES, STAGING_EVENTS, STAGING_SONGS, USERS_PENDING
+from sparkify_dagster_tests.helpers import BUCKET, s3_bucket
 from sparkify_dagster_tests.redshift_shim import RedshiftShim
 
 SECRET = "Sh1m-Secret-99"
@@ -359,3 +363,43 @@ def test_iam_authentication_stores_no_password(
         "check the cluster identifier and region, and that AWS credentials (aws configure, "
         "AWS_PROFILE, an instance role) allow redshift:GetClusterCredentials"
     )
+
+
+@pytest.mark.usefixtures("aws_environment")
+def test_a_day_is_staged_by_a_copy_of_that_day_s_logs_through_the_driver(target: str) -> None:
+    """The driver path of a day's staging, on the suite's PostgreSQL (which cannot run COPY from
+    S3): the day's logs are listed on S3, what staging held of the day goes, each of its logs is
+    copied by its own URI, and a failed COPY changes nothing."""
+    s3 = s3_bucket()
+    prefix = f"s3://{BUCKET}/days-{uuid.uuid4().hex[:8]}/log_data"
+    for day in ("2018-11-01", "2018-11-02"):
+        key = f"{prefix.removeprefix(f's3://{BUCKET}/')}/2018/11/{day}-events.json"
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b'{"ts": 1541105830796}')
+    sent: list[str] = []
+    with warehouse(target, iam_role=ROLE, log_jsonpath="s3://b/paths.json") as engine:
+        for table in (STAGING_EVENTS, LOG_FILES, USERS_PENDING):
+            engine.execute(PostgresWarehouse.dialect.create_table_sql(table))
+        engine.execute(
+            "INSERT INTO log_files VALUES (%s, %s)",
+            [f"{prefix}/2018/11/2018-11-02-events.json", "2018-11-02"],
+        )
+        execute = engine.execute
+
+        def recorded(sql: str, params: Any = ()) -> None:
+            sent.append(sql)
+            execute(sql, params)
+
+        engine.execute = recorded  # type: ignore[method-assign]
+        with (
+            pytest.raises(WarehouseError, match='refused \'COPY "staging_events"'),
+            engine.transaction(),
+        ):
+            engine.stage_days(prefix, Days("2018-11-02", "2018-11-02"))
+        (copy,) = [sql for sql in sent if sql.startswith("COPY")]
+        assert f"FROM '{prefix}/2018/11/2018-11-02-events.json'" in copy  # that day's log only
+        assert sent[0] == "BEGIN" and sent[1].startswith('INSERT INTO "users_pending"')
+        assert [sql.split(" WHERE")[0] for sql in sent[2:4]] == [
+            'DELETE FROM "staging_events"',
+            'DELETE FROM "log_files"',
+        ]
+        assert engine.query("SELECT log_day FROM log_files") == [("2018-11-02",)]  # rolled back
