@@ -13,6 +13,10 @@ Dagster instance with the project's ``dagster.yaml``:
   ``staging_events``, ``songplays``, ``time`` and ``users`` with ``--partition <that day>``: the
   day's staging, its plays and time rows, the users it changes and their checks;
 - ``nothing-new``: the same day's run again, with nothing new;
+- ``library-day``: another day arrives; the library calls its run makes (stage the day, then
+  ``songplays`` and ``time`` for it and ``users``), in one process without Dagster;
+- ``library-full``: the library load of the 30 days (``sparkify_dagster.etl``, no checks) into a
+  new DuckDB file: what a day's work is compared with;
 - ``baseline`` (with ``--baseline``, a virtual environment holding a release from before days
   were partitions): its ``dagster asset materialize`` of the seven tables, unpartitioned, on the
   same 30 days: what a full load cost before.
@@ -33,11 +37,30 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from tiers import REPO, TIERS, Step, add_one_day, generate, run
+from tiers import REPO, TIERS, Step, add_one_day, etl_command, generate, run
 
 HERE = Path(__file__).resolve().parent
 STAR = "staging_events,staging_songs,songplays,users,songs,artists,time"
 DAY = "staging_events,songplays,time,users"  # what a new day changes
+# What a day's run does, through the library: argv is the log location, the target and the day.
+LIBRARY_DAY = """
+import sys
+from sparkify_dagster.warehouse.days import Days
+from sparkify_dagster.warehouse.engines import connect
+from sparkify_dagster.warehouse.model import SONGPLAYS, TIME, USERS
+from sparkify_dagster.warehouse.staging import stage_locations
+from sparkify_dagster.warehouse.transform import build_table
+from sparkify_dagster.warehouse.upgrade import prepare
+logs, target, day = sys.argv[1:]
+days = Days(day, day)
+with connect(target) as warehouse:
+    with warehouse.transaction():
+        prepare(warehouse)
+        stage_locations(warehouse, {"events": logs}, days=days)
+    for table in (SONGPLAYS, TIME, USERS):
+        with warehouse.transaction():
+            build_table(warehouse, table, None if table is USERS else days)
+"""
 
 
 def run_seconds(home: Path) -> float:
@@ -98,8 +121,18 @@ def bench(tier: str, workdir: Path, baseline: Path | None) -> dict[str, object]:
         seconds["day"] = run_seconds(home)
         steps.append(run("nothing-new", day, env=env, cwd=home))
         seconds["nothing-new"] = run_seconds(home)
+        another = add_one_day(log_data)
+        try:
+            library = [sys.executable, "-c", LIBRARY_DAY, str(log_data), env["SPARKIFY_TARGET"]]
+            steps.append(run("library-day", [*library, another.name[:10]], env=env))
+        finally:
+            another.unlink()
     finally:
         new_day.unlink()
+    for path in (warehouse, Path(f"{warehouse}.wal")):
+        path.unlink(missing_ok=True)
+    full = etl_command(song_data, log_data, env["SPARKIFY_TARGET"], checks=False)
+    steps.append(run("library-full", full, env=env))
     if baseline is not None:
         for path in (warehouse, Path(f"{warehouse}.wal")):
             path.unlink(missing_ok=True)
@@ -112,6 +145,8 @@ def bench(tier: str, workdir: Path, baseline: Path | None) -> dict[str, object]:
 
     by_name = {step.name: step for step in steps}
     ratios = {"day/backfill (run seconds)": round(seconds["day"] / seconds["backfill"], 3)}
+    library = (by_name["library-day"].seconds or 0) / (by_name["library-full"].seconds or 1)
+    ratios["library-day/library-full (wall)"] = round(library, 3)
     ratios["day/backfill (process wall)"] = round(
         (by_name["day"].seconds or 0) / (by_name["backfill"].seconds or 1), 3
     )
