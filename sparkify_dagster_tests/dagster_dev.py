@@ -26,7 +26,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from dagster import DagsterRunStatus
+from dagster import DagsterInstance, DagsterRunStatus
+from dagster._core.instance.ref import InstanceRef
 from dagster_graphql import DagsterGraphQLClient
 
 from sparkify_dagster.warehouse.model import STAGING_TABLES, STAR_TABLES
@@ -133,6 +134,10 @@ class DagsterDev:
         self.home = home
         home.mkdir(parents=True, exist_ok=True)
         write_instance(home)
+        # The warehouse pool's limit set ahead, as docs/deploy.md asks: Dagster gives a pool its
+        # default limit only once it has seen the pool, after a first queue pass.
+        with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+            instance.event_log_storage.initialize_concurrency_limit_to_default("warehouse")
         self.command = list(command or [str(DAGSTER), "dev", "-w", str(REPO / "workspace.yaml")])
         self.cwd = cwd or home
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_")}
