@@ -70,6 +70,13 @@ def plays(target: str) -> list[tuple[Any, ...]]:
         )
 
 
+def assert_a_clean_load(dataset: Path, target: str) -> None:
+    """``target``'s star equals one clean load of ``dataset``."""
+    clean = f"duckdb:///{dataset.parent / 'clean.duckdb'}"
+    load(dataset, clean)
+    assert star(target) == star(clean)
+
+
 @pytest.fixture
 def three_days(dataset: Path) -> Path:
     write_songs(dataset / "song_data", SONGS[:1])
@@ -93,9 +100,7 @@ def test_a_day_s_run_reads_that_day_and_builds_its_plays_only(
         2018_11_03 * 10**10 + 1,
         2018_11_03 * 10**10 + 2,
     ]
-    clean = f"duckdb:///{three_days.parent / 'clean.duckdb'}"
-    load(three_days, clean)
-    assert star(target) == star(clean)
+    assert_a_clean_load(three_days, target)
 
 
 def test_a_late_day_never_renumbers_and_ids_do_not_depend_on_the_order(
@@ -142,9 +147,7 @@ def test_new_songs_re_match_only_the_days_holding_a_play_they_match(
     )
     assert replaced == [("2018-11-02", "2018-11-02")]
     assert (2018_11_02 * 10**10 + 2, 2, "SOBBB") in plays(target)
-    clean = f"duckdb:///{three_days.parent / 'clean.duckdb'}"
-    load(three_days, clean)
-    assert star(target) == star(clean)
+    assert_a_clean_load(three_days, target)
 
 
 def test_a_warehouse_from_before_days_were_partitions_is_upgraded(
@@ -162,9 +165,7 @@ def test_a_warehouse_from_before_days_were_partitions_is_upgraded(
     run_days(target, three_days, "2018-11-01", "2018-11-03")  # a backfill of every day
 
     assert sparkify_dagster.analyze(target)["staging_events"] == staged_before
-    clean = f"duckdb:///{three_days.parent / 'clean.duckdb'}"
-    load(three_days, clean)
-    assert star(target) == star(clean)
+    assert_a_clean_load(three_days, target)
 
 
 def test_a_log_whose_name_gives_no_day_fails_the_load_naming_it(
@@ -237,9 +238,7 @@ def test_the_cli_loads_a_range_as_one_run_and_a_day_with_what_follows(
     )  # fmt: skip
     assert one_day.returncode == 0, one_day.stderr[-3000:]
     assert len(runs_in(home)) == 2
-    clean = f"duckdb:///{tmp_path / 'clean.duckdb'}"
-    load(three_days, clean)
-    assert star(target) == star(clean)
+    assert_a_clean_load(three_days, target)
 
 
 def test_rejects_beyond_the_limit_fail_their_day_and_leave_the_others_as_they_were(
