@@ -1,17 +1,24 @@
 """Declarative automation, evaluated the way Dagster's automation sensor does:
-``evaluate_automation_conditions`` against an instance that holds real runs."""
+``evaluate_automation_conditions`` against an instance that holds real runs; and the freshness
+policies the code location carries."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from dagster import (
+    AssetKey,
     AssetsDefinition,
     AutomationCondition,
     DagsterInstance,
     Definitions,
+    FreshnessPolicy,
     evaluate_automation_conditions,
     materialize,
 )
@@ -21,6 +28,8 @@ from dagster._core.definitions.declarative_automation.automation_condition_teste
 
 import sparkify_dagster
 from sparkify_dagster.assets import TABLE_ASSETS, listening_report
+from sparkify_dagster.automation import expected_daily, freshness
+from sparkify_dagster.core.errors import ConfigError
 from sparkify_dagster_tests.helpers import every_day, resources, song, write_day, write_songs
 
 # Dagster's own tester selects with a beta parameter; nothing of ours to change.
@@ -160,3 +169,48 @@ def test_the_definitions_carry_the_conditions_and_the_sensor_that_runs_them() ->
     sensors = {sensor.name: sensor for sensor in defs.get_repository_def().sensor_defs}
     sensor = sensors["default_automation_condition_sensor"]
     assert sensor.default_status.value == "STOPPED"  # the README says to switch it on
+
+
+# -- freshness ----------------------------------------------------------------------------------
+
+
+def test_staging_events_and_the_report_are_overdue_after_26_hours() -> None:
+    graph = sparkify_dagster.defs.resolve_asset_graph()
+    policies = {
+        key.to_user_string(): graph.get(key).freshness_policy for key in graph.get_all_asset_keys()
+    }
+    daily = FreshnessPolicy.time_window(fail_window=timedelta(hours=26))
+    assert {name for name, policy in policies.items() if policy is not None} == {
+        "staging_events",
+        "listening_report",
+    }
+    assert policies["staging_events"] == daily
+    assert policies["listening_report"] == daily
+
+
+def test_the_window_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPARKIFY_FRESHNESS_HOURS", "6")
+    assert freshness() == FreshnessPolicy.time_window(fail_window=timedelta(hours=6))
+    (fresh,) = expected_daily([listening_report])
+    assert fresh.specs_by_key[AssetKey("listening_report")].freshness_policy == freshness()
+    monkeypatch.setenv("SPARKIFY_FRESHNESS_HOURS", "0")
+    with pytest.raises(ConfigError, match="SPARKIFY_FRESHNESS_HOURS is '0'"):
+        freshness()
+
+
+def test_the_code_location_reads_the_window_when_it_loads(tmp_path: Path) -> None:
+    shown = (
+        "import sparkify_dagster; "
+        "graph = sparkify_dagster.defs.resolve_asset_graph(); "
+        "from dagster import AssetKey; "
+        "print(graph.get(AssetKey('staging_events')).freshness_policy.fail_window.to_timedelta())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", shown],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "SPARKIFY_FRESHNESS_HOURS": "50"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "2 days, 2:00:00"
