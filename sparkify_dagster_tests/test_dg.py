@@ -54,7 +54,12 @@ def test_dg_checks_and_lists_the_definitions(tmp_path: Path) -> None:
     graph = sparkify_dagster.defs.resolve_asset_graph()
     assets = {key.to_user_string() for key in graph.get_all_asset_keys()}
     assert {asset["asset_key"] for asset in defs["assets"]} == assets
-    assert {sensor["name"] for sensor in defs["sensors"]} == {"new_logs", "new_songs"}
+    assert {sensor["name"] for sensor in defs["sensors"]} == {
+        "new_logs",
+        "new_songs",
+        "run_failure_alert",
+        "default_automation_condition_sensor",
+    }
     assert {"provision_redshift", "redshift_status", "teardown_redshift"} <= {
         job["name"] for job in defs["jobs"]
     }
