@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import dagster as dg
 
 UPSTREAM = {
-    "staging_events": (),
-    "staging_songs": (),
+    "staging_events": ("log_data",),  # the raw locations: external, observed
+    "staging_songs": ("song_data",),
     "songplays": ("staging_events", "songs"),
     "users": ("staging_events",),
     "songs": ("staging_songs",),

@@ -3,8 +3,8 @@ code lives, and the pool its steps queue in.
 
 - **Owners** come from ``SPARKIFY_OWNER`` (default ``team:data-engineering``), read when the code
   location loads.
-- **Tags**: ``layer`` is ``staging``, ``star`` or ``report``, so ``tag:layer=star`` selects the
-  star schema in the UI and on the command line.
+- **Tags**: ``layer`` is ``raw`` (the observed sources), ``staging``, ``star`` or ``report``, so
+  ``tag:layer=star`` selects the star schema in the UI and on the command line.
 - **Code version**: a hash of what decides a table's rows. For a star table, its columns and its
   SQL (``warehouse/sql/<table>.sql`` and every template it includes, such as
   ``_songs_once.sql``); for a staging table, its columns and the raw field each is read from; for

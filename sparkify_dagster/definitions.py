@@ -8,7 +8,8 @@ work, and an embedded DuckDB file has one writer at a time.
 from dagster import Definitions, in_process_executor
 
 from sparkify_dagster.alerts import alerts_from_env, run_failure_alert
-from sparkify_dagster.assets import TABLE_ASSETS, listening_report
+from sparkify_dagster.assets import TABLE_ASSETS, listening_report, raw_data
+from sparkify_dagster.automation import expected_daily
 from sparkify_dagster.catalog import with_code_references
 from sparkify_dagster.checks import TABLE_CHECKS
 from sparkify_dagster.jobs import CLUSTER_JOBS
@@ -16,7 +17,7 @@ from sparkify_dagster.resources import cluster_from_env, sources_from_env, wareh
 from sparkify_dagster.sensors import SENSORS
 
 defs = Definitions(
-    assets=with_code_references([*TABLE_ASSETS, listening_report]),
+    assets=expected_daily(with_code_references([raw_data, *TABLE_ASSETS, listening_report])),
     asset_checks=TABLE_CHECKS,
     jobs=CLUSTER_JOBS,
     resources={

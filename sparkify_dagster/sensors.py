@@ -8,7 +8,9 @@ the logs it found (new, late of any age, rewritten): all of them in one run, for
 the first to the last. The run key is derived from the files and their ETags, so a repeated tick
 asks for nothing new; the staging manifest still reads only new and changed files. Both sensors
 start stopped: turn them on in the UI's Automation page or with ``dagster sensor start
---start-all -m sparkify_dagster``.
+--start-all -m sparkify_dagster``. They ask for everything downstream themselves, so they work
+whether or not the automation sensor (:mod:`sparkify_dagster.automation`) is on; with it on,
+it asks for none of what their runs built.
 
 Settings: ``SPARKIFY_SENSOR_INTERVAL``, the least seconds between ticks (default 60), read when
 the code location loads; ``SPARKIFY_SENSOR_MAX_KEYS``, a field of the sources resource, read at

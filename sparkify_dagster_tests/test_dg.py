@@ -58,6 +58,7 @@ def test_dg_checks_and_lists_the_definitions(tmp_path: Path) -> None:
         "new_logs",
         "new_songs",
         "run_failure_alert",
+        "default_automation_condition_sensor",
     }
     assert {"provision_redshift", "redshift_status", "teardown_redshift"} <= {
         job["name"] for job in defs["jobs"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from dagster import AssetSpec, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
+from sparkify_dagster.automation import follows
 from sparkify_dagster.catalog import report_catalog
 from sparkify_dagster.failures import reported
 from sparkify_dagster.metadata import GROUP
@@ -30,6 +31,7 @@ class ReportConfig(Config):
     deps=[AssetSpec(table.name).key for table in STAR_TABLES],
     kinds={"html"},
     backfill_policy=SINGLE_RUN,  # a range of days runs as one run, the report with it
+    automation_condition=follows(),
     **report_catalog(),
 )
 def listening_report(config: ReportConfig, warehouse: WarehouseResource) -> MaterializeResult:

@@ -19,6 +19,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from sparkify_dagster.assets.raw import raw_key
 from sparkify_dagster.catalog import catalog
 from sparkify_dagster.core.errors import ConfigError
 from sparkify_dagster.failures import reported
@@ -92,6 +93,7 @@ def staging_asset(
         kinds=warehouse_kind(),
         partitions_def=partitions,
         backfill_policy=SINGLE_RUN,
+        deps=[raw_key(kind)],
         **catalog(table),
     )
     def _staging(

@@ -18,6 +18,7 @@ from dagster import (
     asset,
 )
 
+from sparkify_dagster.automation import follows
 from sparkify_dagster.catalog import catalog
 from sparkify_dagster.failures import reported
 from sparkify_dagster.metadata import GROUP, definition_metadata, materialized
@@ -40,6 +41,7 @@ def star_asset(table: Table, partitions: PartitionsDefinition | None = None) -> 
         kinds=warehouse_kind(),
         partitions_def=partitions,
         backfill_policy=SINGLE_RUN,
+        automation_condition=follows(partitions),
         **catalog(table),
     )
     def _star(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:

@@ -158,6 +158,9 @@ DUCKDB_MEMORY_LIMIT = Setting("SPARKIFY_DUCKDB_MEMORY_LIMIT", text, None)
 CACHE = Setting("SPARKIFY_CACHE", text, None)
 SENSOR_INTERVAL = Setting("SPARKIFY_SENSOR_INTERVAL", whole(1), 60)
 SENSOR_MAX_KEYS = Setting("SPARKIFY_SENSOR_MAX_KEYS", whole(1), 20_000)
+# Hours after its last load that staging_events (and the report) count as overdue: logs arrive
+# daily. Read when the code location loads (a freshness policy is part of the definitions).
+FRESHNESS_HOURS = Setting("SPARKIFY_FRESHNESS_HOURS", whole(1), 26)
 # The days the event logs are partitioned into, read when the code location loads (Dagster needs
 # a partitions definition then). Unset: the built-in sample's November 2018 when no log data is
 # set, else from 2018-11-01 to today.

@@ -1,0 +1,216 @@
+"""Declarative automation, evaluated the way Dagster's automation sensor does:
+``evaluate_automation_conditions`` against an instance that holds real runs; and the freshness
+policies the code location carries."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dagster import (
+    AssetKey,
+    AssetsDefinition,
+    AutomationCondition,
+    DagsterInstance,
+    Definitions,
+    FreshnessPolicy,
+    evaluate_automation_conditions,
+    materialize,
+)
+from dagster._core.definitions.declarative_automation.automation_condition_tester import (
+    EvaluateAutomationConditionsResult,
+)
+
+import sparkify_dagster
+from sparkify_dagster.assets import TABLE_ASSETS, listening_report
+from sparkify_dagster.automation import expected_daily, freshness
+from sparkify_dagster.core.errors import ConfigError
+from sparkify_dagster_tests.helpers import every_day, resources, song, write_day, write_songs
+
+# Dagster's own tester selects with a beta parameter; nothing of ours to change.
+pytestmark = pytest.mark.filterwarnings("ignore:Parameter `include_sources`")
+GRAPH = [*TABLE_ASSETS, listening_report]
+CATALOGUE = ("staging_songs", "songs", "artists")  # what new_songs asks for
+EVENT_PATH = ("staging_events", "songplays", "time", "users", "listening_report")  # and new_logs
+
+
+class Warehouse:
+    """One dataset, one warehouse and one instance: runs as a user starts them, and ticks of the
+    automation sensor (each from the previous tick's cursor)."""
+
+    def __init__(self, dataset: Path, target: str) -> None:
+        self.resources = resources(target, dataset)
+        self.instance = DagsterInstance.ephemeral()
+        self.cursors: dict[str, Any] = {}
+
+    def run(self, *names: str, days: tuple[str, str] | None = None) -> None:
+        """One run of the assets ``names`` (for the days from ``days[0]`` to ``days[1]``)."""
+        result = materialize(
+            [asset for asset in GRAPH if asset.key.path[0] in names],
+            resources=self.resources,
+            instance=self.instance,
+            tags=every_day(*days) if days else None,
+            raise_on_error=False,
+        )
+        assert result.success
+
+    def tick(self, graph: list[AssetsDefinition] = GRAPH, name: str = "ours") -> dict[str, Any]:
+        """What one tick of an automation sensor (``name``: one cursor each) asks for with the
+        conditions of ``graph``: each asset's days, or ``"whole"``."""
+        defs = Definitions(assets=graph, resources=self.resources)
+        result = evaluate_automation_conditions(defs, self.instance, cursor=self.cursors.get(name))
+        self.cursors[name] = result.cursor
+        return requested(result)
+
+
+def requested(result: EvaluateAutomationConditionsResult) -> dict[str, Any]:
+    asked: dict[str, Any] = {}
+    for evaluated in result.results:
+        subset = evaluated.true_subset
+        if subset.size:
+            keys = subset.expensively_compute_partition_keys() if subset.is_partitioned else None
+            asked[evaluated.key.to_user_string()] = sorted(keys) if keys is not None else "whole"
+    return asked
+
+
+def with_eager(graph: list[AssetsDefinition]) -> list[AssetsDefinition]:
+    """``graph`` with Dagster's plain ``eager()`` on every asset that has a condition."""
+    eager = AutomationCondition.eager()
+    return [
+        asset.map_asset_specs(
+            lambda spec: (
+                spec.replace_attributes(automation_condition=eager)
+                if spec.automation_condition is not None
+                else spec
+            )
+        )
+        for asset in graph
+    ]
+
+
+@pytest.fixture
+def warehouse(dataset: Path, duckdb_target: str) -> Warehouse:
+    """The catalogue built, logs for 2018-11-01 to 03, none of them staged yet."""
+    write_songs(dataset / "song_data", [song("SOAAA", "Alpha", "ARA", "Ann", 100.5)])
+    for day in (1, 2, 3):
+        write_day(dataset, day, user=str(day))
+    built = Warehouse(dataset, duckdb_target)
+    built.run(*CATALOGUE)
+    assert built.tick() == {}  # a first tick asks for nothing: conditions follow what changes
+    return built
+
+
+def test_a_day_staged_by_hand_is_followed_by_its_plays_users_and_report(
+    warehouse: Warehouse,
+) -> None:
+    warehouse.run("staging_events", days=("2018-11-03", "2018-11-03"))
+
+    assert warehouse.tick() == {
+        "songplays": ["2018-11-03"],
+        "time": ["2018-11-03"],
+        "users": "whole",
+        "listening_report": "whole",
+    }
+
+
+def test_a_late_day_is_followed_too_where_eager_alone_waits_for_the_latest_day(
+    warehouse: Warehouse,
+) -> None:
+    """The latest day of the partitions is 2019-12-31: Dagster's eager() looks at it alone."""
+    warehouse.run(*EVENT_PATH, days=("2018-11-03", "2018-11-03"))
+    assert warehouse.tick() == {}
+    warehouse.tick(with_eager(GRAPH), "eager")
+
+    warehouse.run("staging_events", days=("2018-11-01", "2018-11-01"))  # a day older than the last
+
+    assert warehouse.tick() == {
+        "songplays": ["2018-11-01"],
+        "time": ["2018-11-01"],
+        "users": "whole",
+        "listening_report": "whole",
+    }
+    # Dagster's eager(): no play of the late day; missing days hold the whole tables back
+    assert warehouse.tick(with_eager(GRAPH), "eager") == {}
+
+
+def test_a_run_that_built_the_tables_with_their_staging_asks_for_nothing_more(
+    warehouse: Warehouse,
+) -> None:
+    """The sensors' runs take staging and everything downstream: automation adds no second run."""
+    warehouse.run(*EVENT_PATH, days=("2018-11-01", "2018-11-03"))
+
+    assert warehouse.tick() == {}
+
+
+def test_a_catalogue_change_rebuilds_no_day(warehouse: Warehouse) -> None:
+    """songs re-matches the plays a change of the catalogue moves: no day is built again."""
+    warehouse.run(*EVENT_PATH, days=("2018-11-01", "2018-11-03"))
+    warehouse.tick()
+
+    warehouse.run("staging_songs")
+
+    assert warehouse.tick() == {"songs": "whole", "artists": "whole", "listening_report": "whole"}
+
+
+def test_the_definitions_carry_the_conditions_and_the_sensor_that_runs_them() -> None:
+    defs = sparkify_dagster.defs
+    graph = defs.resolve_asset_graph()
+    followers = {
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).automation_condition is not None
+    }
+    assert followers == {"songplays", "time", "users", "songs", "artists", "listening_report"}
+    sensors = {sensor.name: sensor for sensor in defs.get_repository_def().sensor_defs}
+    sensor = sensors["default_automation_condition_sensor"]
+    assert sensor.default_status.value == "STOPPED"  # the README says to switch it on
+
+
+# -- freshness ----------------------------------------------------------------------------------
+
+
+def test_staging_events_and_the_report_are_overdue_after_26_hours() -> None:
+    graph = sparkify_dagster.defs.resolve_asset_graph()
+    policies = {
+        key.to_user_string(): graph.get(key).freshness_policy for key in graph.get_all_asset_keys()
+    }
+    daily = FreshnessPolicy.time_window(fail_window=timedelta(hours=26))
+    assert {name for name, policy in policies.items() if policy is not None} == {
+        "staging_events",
+        "listening_report",
+    }
+    assert policies["staging_events"] == daily
+    assert policies["listening_report"] == daily
+
+
+def test_the_window_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPARKIFY_FRESHNESS_HOURS", "6")
+    assert freshness() == FreshnessPolicy.time_window(fail_window=timedelta(hours=6))
+    (fresh,) = expected_daily([listening_report])
+    assert fresh.specs_by_key[AssetKey("listening_report")].freshness_policy == freshness()
+    monkeypatch.setenv("SPARKIFY_FRESHNESS_HOURS", "0")
+    with pytest.raises(ConfigError, match="SPARKIFY_FRESHNESS_HOURS is '0'"):
+        freshness()
+
+
+def test_the_code_location_reads_the_window_when_it_loads(tmp_path: Path) -> None:
+    shown = (
+        "import sparkify_dagster; "
+        "graph = sparkify_dagster.defs.resolve_asset_graph(); "
+        "from dagster import AssetKey; "
+        "print(graph.get(AssetKey('staging_events')).freshness_policy.fail_window.to_timedelta())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", shown],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "SPARKIFY_FRESHNESS_HOURS": "50"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "2 days, 2:00:00"
