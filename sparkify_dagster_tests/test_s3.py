@@ -25,8 +25,8 @@ from sparkify_dagster.core.settings import Settings
 from sparkify_dagster.ingest.files import decompress
 from sparkify_dagster.ingest.s3 import S3Source
 from sparkify_dagster.ingest.sources import LocalSource, open_source
-from sparkify_dagster_tests.faults import FaultyProxy
 from sparkify_dagster.warehouse.staging import stage_sources
+from sparkify_dagster_tests.faults import FaultyProxy
 from sparkify_dagster_tests.helpers import Reading, event, song
 
 BUCKET = "sparkify-raw"

@@ -100,7 +100,9 @@ def _walk(folder: str, prefix: str, clock: int, found: list[SourceFile]) -> None
         name = entry.name
         if entry.is_dir(follow_symlinks=False):
             _walk(prefix + name, prefix + name + "/", clock, found)
-        elif name.endswith(SUFFIXES) and (entry.is_file() or _is_data_file(entry, prefix + name)):
+        elif name.endswith(SUFFIXES) and (
+            entry.is_file(follow_symlinks=False) or _is_data_file(entry, prefix + name)
+        ):
             stat = entry.stat()
             mtime = stat.st_mtime_ns
             version = str(mtime) if mtime <= settled else mtime_version(mtime, clock)
@@ -150,14 +152,12 @@ def _is_data_file(entry: os.DirEntry[str], path: str) -> bool:
     or a loop) is a :class:`SourceError`, never passed over."""
     if not entry.name.endswith(SUFFIXES):
         return False
-    if entry.is_file():
-        return True
     if entry.is_symlink() and not os.path.exists(entry.path):
         raise SourceError(
             f"{path} is a symbolic link that loops or leads to nothing: remove it, or point it "
             "at the file it stands for"
         )
-    return False
+    return entry.is_file()
 
 
 def _name(entry: os.DirEntry[str]) -> str:
