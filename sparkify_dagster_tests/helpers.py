@@ -10,7 +10,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import sparkify_dagster
 from sparkify_dagster.assets import TABLE_ASSETS
 from sparkify_dagster.checks import TABLE_CHECKS
 from sparkify_dagster.ingest.days import log_day
+from sparkify_dagster.ingest.files import Listing, Source, SourceFile
 from sparkify_dagster.ingest.generate import EVENT_FIELDS
 from sparkify_dagster.partitions import LOG_DAYS
 from sparkify_dagster.resources import SourcesResource, WarehouseResource
@@ -110,6 +112,36 @@ def write_day(dataset: Path, day: int, count: int = 3, user: str = "7") -> None:
         day_file(dataset, day),
         [event(base + i, user_id=user, sessionId=day, itemInSession=i) for i in range(count)],
     )
+
+
+class Reading:
+    """A source that notes the URI of every file whose bytes it reads."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.location = source.location
+        self.read: list[str] = []
+
+    def files(self) -> list[SourceFile]:
+        return self.source.files()
+
+    def contents(self, files: Iterable[SourceFile]) -> Iterator[tuple[SourceFile, bytes]]:
+        for file, data in self.source.contents(files):
+            self.read.append(file.uri)
+            yield file, data
+
+    def list_after(self, start_after: str = "", *, max_keys: int | None = None) -> Listing:
+        return self.source.list_after(start_after, max_keys=max_keys)
+
+
+def settle(*paths: Path, seconds_ago: float = 10.0) -> None:
+    """Set the modification time of each file in ``paths`` (or below them) ``seconds_ago``: a
+    stamp old enough to vouch for the bytes (:func:`~sparkify_dagster.ingest.files.mtime_version`)
+    and different from the one it had."""
+    when = time.time_ns() - int(seconds_ago * 1e9)
+    for path in paths:
+        for file in [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]:
+            os.utime(file, ns=(when, when))
 
 
 # -- warehouse runs and contents ----------------------------------------------------------------

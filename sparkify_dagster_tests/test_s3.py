@@ -25,8 +25,9 @@ from sparkify_dagster.core.settings import Settings
 from sparkify_dagster.ingest.files import decompress
 from sparkify_dagster.ingest.s3 import S3Source
 from sparkify_dagster.ingest.sources import LocalSource, open_source
+from sparkify_dagster.warehouse.staging import stage_sources
 from sparkify_dagster_tests.faults import FaultyProxy
-from sparkify_dagster_tests.helpers import event, song
+from sparkify_dagster_tests.helpers import Reading, event, song
 
 BUCKET = "sparkify-raw"
 
@@ -220,6 +221,33 @@ def test_a_key_rewritten_after_listing_is_named(s3: Any) -> None:
     put(s3, "raw/song_data/A/A/TRAAA.json", json.dumps(song("SOZZZ", "Z", "ARZ", "Z", 9.0)))
     with pytest.raises(SourceError, match=r"TRAAA\.json changed while sparkify was reading"):
         list(source.contents(files))
+
+
+def test_an_object_whose_etag_is_known_is_not_read(s3: Any, tmp_path: Path) -> None:
+    """On S3 the listing is the stamp: an object put again with the same bytes (a new
+    LastModified, the same ETag) is not read; one with other bytes is, and replaces its rows."""
+    put_small_dataset(s3)
+    target = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    s3_run(target)
+    put_small_dataset(s3)
+    key = "raw/song_data/A/B/TRAAB.json"
+    put(s3, key, json.dumps(song("SOAAB", "B", "ARA", "Art", 7.5)))
+
+    def stage() -> tuple[list[int], list[str]]:
+        sources = {
+            kind: Reading(S3Source(f"s3://{BUCKET}/raw/{kind}_data")) for kind in ("song", "log")
+        }
+        with sparkify_dagster.connect(target) as warehouse, warehouse.transaction():
+            report = stage_sources(warehouse, {"songs": sources["song"], "events": sources["log"]})
+        return [r.files_loaded for r in report.sources], sources["song"].read + sources["log"].read
+
+    assert stage() == ([1, 0], [f"s3://{BUCKET}/{key}"] * 2)  # compared, then loaded
+    assert stage() == ([0, 0], [])
+    with sparkify_dagster.connect(target) as warehouse:
+        assert warehouse.query("SELECT duration FROM staging_songs ORDER BY duration") == [
+            (1.5,),
+            (7.5,),
+        ]
 
 
 def test_access_denied_says_which_credentials_without_secrets(

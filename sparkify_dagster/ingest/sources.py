@@ -14,7 +14,15 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from sparkify_dagster.core.errors import SourceError
-from sparkify_dagster.ingest.files import SUFFIXES, ListedFile, Listing, Source, SourceFile
+from sparkify_dagster.ingest.files import (
+    SETTLING_NS,
+    SUFFIXES,
+    ListedFile,
+    Listing,
+    Source,
+    SourceFile,
+    mtime_version,
+)
 
 
 class LocalSource:
@@ -25,13 +33,19 @@ class LocalSource:
         self.root = Path(self.location)
 
     def files(self) -> list[SourceFile]:
+        """Every wanted file with its size and modification time: a stat each, the rule rsync
+        follows, and the one that sees a file rewritten in place (:func:`.files.mtime_version`).
+        """
+        clock = time.time_ns()
         if self.root.is_file():
             stat = self.root.stat()
-            found = [SourceFile(str(self.root), stat.st_size, str(stat.st_mtime_ns))]
+            version = mtime_version(stat.st_mtime_ns, clock)
+            found = [SourceFile(str(self.root), stat.st_size, version)]
         elif self.root.is_dir():
             top = str(self.root)  # as pathlib writes it: "./a/" is "a"
             prefix = "" if top == "." else top if top.endswith("/") else top + "/"
-            found = list(_walk(top, prefix))
+            found = []
+            _walk(top, prefix, clock, found)
         else:
             raise SourceError(f"{self.location} does not exist")
         if not found:
@@ -71,21 +85,28 @@ class LocalSource:
         return Listing(found, None, clock)
 
 
-def _walk(folder: str, prefix: str) -> Iterator[SourceFile]:
-    """The wanted files below ``folder`` (written ``prefix`` in their paths), in path order.
+def _walk(folder: str, prefix: str, clock: int, found: list[SourceFile]) -> None:
+    """Append the wanted files below ``folder`` (written ``prefix`` in their paths) to ``found``,
+    in path order; ``clock`` is when the listing began (:func:`~.files.mtime_version`).
 
     Depth first, each folder's entries sorted by name: the order of sorting the paths part by
     part. Hidden entries are skipped before they are looked into; symbolic links to folders are
     not followed (links to files are). A folder that cannot be read, a link that leads nowhere and
     a name that is not UTF-8 fail the listing (:func:`_entries`): nothing is passed over unsaid.
+    This loop is most of a run with nothing new: a stat per file, little else.
     """
-    for entry in sorted(_entries(folder), key=lambda entry: entry.name):
-        path = prefix + entry.name
+    settled = clock - SETTLING_NS
+    for entry in sorted(_entries(folder), key=_name):
+        name = entry.name
         if entry.is_dir(follow_symlinks=False):
-            yield from _walk(path, path + "/")
-        elif _is_data_file(entry, path):
+            _walk(prefix + name, prefix + name + "/", clock, found)
+        elif name.endswith(SUFFIXES) and (
+            entry.is_file(follow_symlinks=False) or _is_data_file(entry, prefix + name)
+        ):
             stat = entry.stat()
-            yield SourceFile(path, stat.st_size, str(stat.st_mtime_ns))
+            mtime = stat.st_mtime_ns
+            version = str(mtime) if mtime <= settled else mtime_version(mtime, clock)
+            found.append(SourceFile(prefix + name, stat.st_size, version))
 
 
 def _walk_after(folder: str, prefix: str, key_prefix: str, after: str) -> Iterator[ListedFile]:
@@ -114,6 +135,8 @@ def _entries(folder: str) -> list[os.DirEntry[str]]:
             "Dagster read access to it, or move it out of the data's location"
         ) from None
     for entry in entries:
+        if entry.name.isascii():
+            continue
         try:
             entry.name.encode("utf-8")
         except UnicodeEncodeError:
@@ -135,6 +158,10 @@ def _is_data_file(entry: os.DirEntry[str], path: str) -> bool:
             "at the file it stands for"
         )
     return entry.is_file()
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
 
 
 def _shown(path: str) -> str:

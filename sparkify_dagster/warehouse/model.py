@@ -243,7 +243,7 @@ LOAD_MANIFEST = Table(
         _text("source_file", 1024, nullable=False),
         _text("kind", 16, nullable=False, doc="songs or events"),
         Column("size", Type.BIGINT, nullable=False, doc="bytes as stored"),
-        _text("version", 256, nullable=False, doc="modification time (ns) or S3 ETag"),
+        _text("version", 256, nullable=False, doc="mtime in ns (? while fresh) or S3 ETag"),
         _text("checksum", 64, nullable=False, doc="BLAKE2b of the stored bytes"),
         Column("records", Type.INT, nullable=False),
         Column("rejected", Type.INT, nullable=False),

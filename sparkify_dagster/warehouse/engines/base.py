@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 import jinja2
 
+from sparkify_dagster.ingest.files import UNSETTLED
 from sparkify_dagster.warehouse.days import ID_SPAN
 from sparkify_dagster.warehouse.model import (
     LOAD_MANIFEST,
@@ -96,17 +97,31 @@ class Dialect:
         """The statement that deletes the rows of one kind of source (bound) from ``table``."""
         return f"DELETE FROM {quote(table.name)} WHERE kind = {self.placeholder}"
 
+    def of_sources(self) -> str:
+        """The condition that a row's ``source_file`` is in a list of source files (bound)."""
+        return f"source_file = ANY({self.placeholder})"
+
     def delete_sources_sql(self, table: Table) -> str:
         """The statement that deletes the rows of ``table`` from a list of source files."""
-        return f"DELETE FROM {quote(table.name)} WHERE source_file = ANY({self.placeholder})"
+        return f"DELETE FROM {quote(table.name)} WHERE {self.of_sources()}"
 
     # -- the manifest of files loaded -----------------------------------------------------------
 
     def manifest_sql(self) -> str:
-        """The statement that reads what the manifest knows of the files of one kind (bound)."""
+        """The statement that reads the stamp (size, version) the manifest knows of each file
+        of one kind (bound): all a run with nothing new needs of it. An unsettled version
+        (:func:`~sparkify_dagster.ingest.files.mtime_version`) vouches for nothing: left out."""
         return (
-            f"SELECT source_file, size, version, checksum FROM {quote(LOAD_MANIFEST.name)} "
-            f"WHERE kind = {self.placeholder}"
+            f"SELECT source_file, size, version FROM {quote(LOAD_MANIFEST.name)} "
+            f"WHERE kind = {self.placeholder} AND RIGHT(version, 1) <> '{UNSETTLED}'"
+        )
+
+    def manifest_checksums_sql(self) -> str:
+        """The statement that reads the checksum the manifest knows of each of a list of source
+        files (bound): only the files whose stamp cannot decide."""
+        return (
+            f"SELECT source_file, checksum FROM {quote(LOAD_MANIFEST.name)} "
+            f"WHERE {self.of_sources()}"
         )
 
     def manifest_refresh_sql(self) -> str:

@@ -95,8 +95,8 @@ class DuckDBDialect(Dialect):
             "GROUP BY s.source_file"
         )
 
-    def delete_sources_sql(self, table: Table) -> str:
-        return f"DELETE FROM {quote(table.name)} WHERE list_contains(?, source_file)"
+    def of_sources(self) -> str:
+        return "list_contains(?, source_file)"
 
     def timestamp_from_epoch_ms(self, expression: str) -> str:
         return f"epoch_ms({expression})"

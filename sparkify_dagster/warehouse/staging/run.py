@@ -173,12 +173,12 @@ def stage_sources(
             # Each listing is let go once staged: a million song files' is large.
             kind, table, source, files = listings.pop(0)
             source_columns(table, PARSER_KEYS[kind])  # the parser fills the columns in order
-            # This kind's files only: a million song files' entries are slow and large to read.
+            # This kind's stamps only: a million song files' entries are slow and large to read.
             known = read_manifest(warehouse, kind)
             report = SourceReport(kind, source.location, files=len(files))
             reports.append(report)
-            pending = changed_files(warehouse, source, files, known)
-            replaced = [file.uri for file in pending if file.uri in known]
+            pending, replaced = changed_files(warehouse, source, files, known)
+            del known
             if kind == "events" and pending:
                 _usersof_days(warehouse, days)  # the users whose latest event may go
             for stale in (table, LOAD_ERRORS, LOAD_MANIFEST, LOG_FILES):
@@ -187,9 +187,10 @@ def stage_sources(
             reporter.start(f"staging {kind}", len(pending))
             started = time.perf_counter()
             out = Outputs(report, rejects, manifest, reporter, now)
-            report.staged = warehouse.staging.load_files(
-                warehouse, kind, table, source, pending, out
-            )
+            if pending:  # nothing new costs nothing more (DuckDB's would import pyarrow)
+                report.staged = warehouse.staging.load_files(
+                    warehouse, kind, table, source, pending, out
+                )
             report.files_loaded = len(pending)
             report.bytes_loaded = sum(file.size for file in pending)
             report.seconds = time.perf_counter() - started

@@ -123,7 +123,7 @@ CREATE TABLE IF NOT EXISTS "times_pending" (
     "start_time" TIMESTAMP NOT NULL
 );
 
-SELECT source_file, size, version, checksum FROM "load_manifest" WHERE kind = ?;
+SELECT source_file, size, version FROM "load_manifest" WHERE kind = ? AND RIGHT(version, 1) <> '?';
 
 DELETE FROM "staging_songs" WHERE list_contains(?, source_file);
 
@@ -138,7 +138,7 @@ WHERE contains(raw, '"song_id":') AND regexp_full_match(raw, ?);
 
 INSERT INTO "staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location", "artist_name", "song_id", "title", "duration", "year", "source_file", "source_line") SELECT "num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location", "artist_name", "song_id", "title", "duration", "year", "source_file", "source_line" FROM sparkify_load_batch;
 
-SELECT source_file, size, version, checksum FROM "load_manifest" WHERE kind = ?;
+SELECT source_file, size, version FROM "load_manifest" WHERE kind = ? AND RIGHT(version, 1) <> '?';
 
 DELETE FROM "staging_events" WHERE list_contains(?, source_file);
 

@@ -123,7 +123,7 @@ CREATE TABLE IF NOT EXISTS "times_pending" (
     "start_time" TIMESTAMP NOT NULL
 );
 
-SELECT source_file, size, version, checksum FROM "load_manifest" WHERE kind = %s;
+SELECT source_file, size, version FROM "load_manifest" WHERE kind = %s AND RIGHT(version, 1) <> '?';
 
 DELETE FROM "staging_songs" WHERE source_file = ANY(%s);
 
@@ -133,7 +133,7 @@ DELETE FROM "load_manifest" WHERE source_file = ANY(%s);
 
 COPY "staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location", "artist_name", "song_id", "title", "duration", "year", "source_file", "source_line") FROM STDIN (FORMAT BINARY);
 
-SELECT source_file, size, version, checksum FROM "load_manifest" WHERE kind = %s;
+SELECT source_file, size, version FROM "load_manifest" WHERE kind = %s AND RIGHT(version, 1) <> '?';
 
 DELETE FROM "staging_events" WHERE source_file = ANY(%s);
 
