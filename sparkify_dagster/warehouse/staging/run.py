@@ -180,7 +180,7 @@ def stage_sources(
             pending, replaced = changed_files(warehouse, source, files, known)
             del known
             if kind == "events" and pending:
-                _usersof_days(warehouse, days)  # the users whose latest event may go
+                _users_of_days(warehouse, days)  # the users whose latest event may go
             for stale in (table, LOAD_ERRORS, LOAD_MANIFEST, LOG_FILES):
                 warehouse.delete_sources(stale, replaced)
 
@@ -201,7 +201,7 @@ def stage_sources(
                 )
             if kind == "events" and pending:
                 warehouse.load_rows(LOG_FILES, ((file.uri, _day(file)) for file in pending))
-                _usersof_days(warehouse, days)  # the users whose latest event may be new
+                _users_of_days(warehouse, days)  # the users whose latest event may be new
 
     if len(rejects) > max_errors:
         raise TooManyRejects(rejects, max_errors)
@@ -218,7 +218,7 @@ def forget(warehouse: Warehouse, kind: str, table: Table, days: Days = EVERY_DAY
     refresh loads only the files present now."""
     dialect = warehouse.dialect
     if kind == "events":
-        _usersof_days(warehouse, days)
+        _users_of_days(warehouse, days)
     if kind != "events" or days.every:
         warehouse.execute(dialect.clear_sql(table))
         for meta in (LOAD_ERRORS, LOAD_MANIFEST):
@@ -231,7 +231,7 @@ def forget(warehouse: Warehouse, kind: str, table: Table, days: Days = EVERY_DAY
         warehouse.delete_sources(stale, files)
 
 
-def _usersof_days(warehouse: Warehouse, days: Days) -> None:
+def _users_of_days(warehouse: Warehouse, days: Days) -> None:
     """Note the users of the staged events of ``days`` as pending for the users table."""
     warehouse.execute(warehouse.dialect.users_of_days_sql(), days.bounds)
 
