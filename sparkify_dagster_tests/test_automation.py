@@ -45,16 +45,19 @@ class Warehouse:
 
     def __init__(self, dataset: Path, target: str) -> None:
         self.resources = resources(target, dataset)
+        self.report = dataset.parent / "report"  # not the checkout's
         self.instance = DagsterInstance.ephemeral()
         self.cursors: dict[str, Any] = {}
 
     def run(self, *names: str, days: tuple[str, str] | None = None) -> None:
         """One run of the assets ``names`` (for the days from ``days[0]`` to ``days[1]``)."""
+        out = {"ops": {"listening_report": {"config": {"out_dir": str(self.report)}}}}
         result = materialize(
             [asset for asset in GRAPH if asset.key.path[0] in names],
             resources=self.resources,
             instance=self.instance,
             tags=every_day(*days) if days else None,
+            run_config=out if "listening_report" in names else None,
             raise_on_error=False,
         )
         assert result.success
