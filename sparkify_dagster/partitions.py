@@ -63,8 +63,13 @@ LOG_DAYS = log_days(*day_bounds())
 
 def days_of(context: AssetExecutionContext) -> Days:
     """The days a materialization is for: its partition or range of partitions; every day when
-    the asset is not partitioned."""
-    if context.assets_def.partitions_def is None or not context.has_partition_key_range:
+    the asset is not partitioned.
+
+    A run of one day (``--partition``) has a partition key and no range tags; a range
+    (``--partition-range``, a backfill) has the range tags. Both give ``partition_key_range``.
+    """
+    partitioned = context.has_partition_key or context.has_partition_key_range
+    if context.assets_def.partitions_def is None or not partitioned:
         return EVERY_DAY
     keys = context.partition_key_range
     return Days(keys.start, keys.end)

@@ -103,6 +103,38 @@ def test_a_day_s_run_reads_that_day_and_builds_its_plays_only(
     assert_a_clean_load(three_days, target)
 
 
+DAY_ASSETS = ("staging_events", "songplays", "time", "users")  # what a new day changes
+
+
+def test_a_run_of_one_partition_key_touches_that_day_only(
+    three_days: Path, duckdb_target: str
+) -> None:
+    """``--partition`` (a partition key, no range tags) is a day's run like a range of one day:
+    it neither stages another day's changed log nor rebuilds another day's plays."""
+    run_days(duckdb_target, three_days, "2018-11-01", "2018-11-03")
+    with connect(duckdb_target) as warehouse, warehouse.transaction():
+        warehouse.execute(
+            "UPDATE songplays SET session_id = -1 WHERE songplay_id < ?", [2018_11_02 * 10**10]
+        )
+    changed = day_file(three_days, 1)
+    changed.write_text(changed.read_text() + "\n")
+
+    result = materialize(
+        [asset for asset in TABLE_ASSETS if asset.key.path[0] in DAY_ASSETS],
+        resources=resources(duckdb_target, three_days),
+        instance=DagsterInstance.ephemeral(),
+        partition_key="2018-11-03",
+    )
+
+    (staged,) = result.asset_materializations_for_node("staging_events")
+    assert staged.metadata["files_read"].value == 0  # the changed log is another day's
+    with connect(duckdb_target) as warehouse:
+        sessions = warehouse.query(
+            "SELECT DISTINCT session_id FROM songplays WHERE songplay_id < ?", [2018_11_02 * 10**10]
+        )
+    assert sessions == [(-1,)]  # day 1's plays were not rebuilt
+
+
 def test_a_late_day_never_renumbers_and_ids_do_not_depend_on_the_order(
     three_days: Path, duckdb_target: str, tmp_path: Path
 ) -> None:
