@@ -17,7 +17,13 @@ from __future__ import annotations
 import warnings
 from datetime import date, timedelta
 
-from dagster import AssetExecutionContext, BackfillPolicy, BetaWarning, DailyPartitionsDefinition
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetExecutionContext,
+    BackfillPolicy,
+    BetaWarning,
+    DailyPartitionsDefinition,
+)
 
 from sparkify_dagster.core.errors import ConfigError, SparkifyError
 from sparkify_dagster.core.settings import CONFIG, FIRST_DAY, LAST_DAY, LOG_DATA, Settings
@@ -63,13 +69,20 @@ LOG_DAYS = log_days(*day_bounds())
 
 def days_of(context: AssetExecutionContext) -> Days:
     """The days a materialization is for: its partition or range of partitions; every day when
-    the asset is not partitioned.
+    the asset is not partitioned."""
+    if context.assets_def.partitions_def is None:
+        return EVERY_DAY
+    return run_days(context)
+
+
+def run_days(context: AssetExecutionContext | AssetCheckExecutionContext) -> Days:
+    """The days a run is for, from its tags: its day or range of days; every day when it is
+    for no partition.
 
     A run of one day (``--partition``) has a partition key and no range tags; a range
     (``--partition-range``, a backfill) has the range tags. Both give ``partition_key_range``.
     """
-    partitioned = context.has_partition_key or context.has_partition_key_range
-    if context.assets_def.partitions_def is None or not partitioned:
+    if not (context.has_partition_key or context.has_partition_key_range):
         return EVERY_DAY
     keys = context.partition_key_range
     return Days(keys.start, keys.end)

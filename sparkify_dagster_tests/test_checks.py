@@ -1,5 +1,5 @@
 """The asset checks: every warehouse check is an asset check on its table, and they fail with
-their evidence on a warehouse made bad on purpose."""
+their evidence on a warehouse made bad on purpose; a run of some days checks those days."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from sparkify_dagster.checks import ROW_COUNT, TABLE_CHECKS, check_result, table
 from sparkify_dagster.warehouse.engines import RedshiftWarehouse
 from sparkify_dagster.warehouse.model import STAGING_TABLES, STAR_TABLES
 from sparkify_dagster.warehouse.quality import checks, checks_for
-from sparkify_dagster_tests.helpers import resources, run_all
+from sparkify_dagster_tests.helpers import every_day, resources, run_all
 
 
 def check_keys() -> set[AssetCheckKey]:
@@ -102,6 +102,40 @@ def test_checks_fail_with_their_evidence_on_a_broken_warehouse(
     empty = evaluations["artists:row_count"]
     assert empty.severity is AssetCheckSeverity.WARN and empty.metadata["rows"].value == 0
     assert evaluations["songs:row_count"].metadata["rows"].value == 50
+
+
+def test_a_run_of_a_day_checks_that_day_and_says_so(dataset: Path, duckdb_target: str) -> None:
+    sparkify_dagster.generate(dataset, songs=50, events=400, days=2, seed=3)
+    assert run_all(duckdb_target, dataset).success
+    with sparkify_dagster.connect(duckdb_target) as warehouse:  # a copy of a play of day 1
+        warehouse.execute(
+            'INSERT INTO "songplays" SELECT * FROM "songplays" WHERE songplay_id = '
+            '(SELECT MIN(songplay_id) FROM "songplays")'
+        )
+
+    def evaluations(**tags: str) -> dict[str, object]:
+        result = materialize(
+            [*TABLE_ASSETS, *TABLE_CHECKS],
+            resources=resources(duckdb_target, dataset),
+            instance=DagsterInstance.ephemeral(),
+            selection=AssetSelection.all_asset_checks(),
+            tags=tags,
+            raise_on_error=False,
+        )
+        return {e.asset_check_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
+
+    day_2 = evaluations(**every_day("2018-11-02", "2018-11-02"))
+    unique = day_2["songplays:songplay_id_unique"]
+    assert unique.passed and unique.metadata["days"].value == "2018-11-02"  # day 1's copy
+    assert day_2["users:user_id_unique"].metadata["days"].value == "every day"  # users is whole
+    assert day_2["songplays:songplay_id_not_null"].metadata["days"].value == "every day"
+
+    day_1 = evaluations(**{"dagster/partition": "2018-11-01"})  # as --partition tags it
+    assert not day_1["songplays:songplay_id_unique"].passed
+    assert day_1["songplays:songplay_id_unique"].metadata["days"].value == "2018-11-01"
+    whole = evaluations()
+    assert not whole["songplays:songplay_id_unique"].passed
+    assert whole["songplays:songplay_id_unique"].metadata["days"].value == "every day"
 
 
 @pytest.mark.parametrize("definition", TABLE_CHECKS, ids=lambda d: d.node_def.name)

@@ -57,6 +57,7 @@ def redshift_golden_sets() -> dict[str, list[str]]:
     classic = sparkify_dagster.plan(S3_SETTINGS, redshift=CLASSIC)
     compacted = sparkify_dagster.plan(S3_SETTINGS, redshift=COMPACT)
     first, last = len(TABLES), -len(transform.statements(engine))
+    days = Days("2018-11-05", "2018-11-07")
     return {
         "ddl": [engine.create_table_sql(table) for table in TABLES],
         "drop": [engine.drop_table_sql(table) for table in TABLES],
@@ -69,6 +70,12 @@ def redshift_golden_sets() -> dict[str, list[str]]:
             sql
             for check in checks_for(RedshiftWarehouse)
             for sql in (quality.count_sql(check), quality.sample_sql(check))
+        ],
+        "checks_days": [
+            quality.bind(sql, days, engine.placeholder)[0]
+            for check in checks_for(RedshiftWarehouse)
+            if check.day_sql is not None
+            for sql in (quality.count_sql(check, days), quality.sample_sql(check, days))
         ],
     }
 
