@@ -22,8 +22,9 @@ Dagster instance with the project's ``dagster.yaml``:
   same 30 days: what a full load cost before.
 
 Besides each process's figures, the run's own seconds (from its RUN_START to its RUN_SUCCESS in
-the instance, so without the CLI's start) are printed: the goals compare the runs' steps. Results
-go to ``benchmarks/results/<date>-days-<tier>.json``.
+the instance, so without the CLI's start) are printed, with the seconds of its asset steps and
+of its check steps and its events' count: the goals compare the runs' steps. Results
+go to ``benchmarks/results/<date>-days-<tier>.json`` (``--stamp`` names them otherwise).
 """
 
 from __future__ import annotations
@@ -63,9 +64,10 @@ with connect(target) as warehouse:
 """
 
 
-def run_seconds(home: Path) -> float:
-    """The newest run's own seconds, from its start to its end, read from the instance."""
-    from dagster import DagsterInstance
+def run_seconds(home: Path) -> dict[str, float]:
+    """The newest run's own seconds, from its start to its end, read from the instance, with
+    the seconds of its asset steps, of its check steps, and its events' count."""
+    from dagster import DagsterEventType, DagsterInstance
 
     os.environ["DAGSTER_HOME"] = str(home)
     here = Path.cwd()
@@ -75,9 +77,24 @@ def run_seconds(home: Path) -> float:
             (newest,) = instance.get_runs(limit=1)
             stats = instance.get_run_stats(newest.run_id)
             assert stats.start_time is not None and stats.end_time is not None
-            return round(stats.end_time - stats.start_time, 3)
+            records = instance.all_logs(newest.run_id)
     finally:
         os.chdir(here)
+    started: dict[str, float] = {}
+    steps = {"assets": 0.0, "checks": 0.0}
+    for record in records:
+        kind, key = record.dagster_event_type, record.step_key or ""
+        if kind == DagsterEventType.STEP_START:
+            started[key] = record.timestamp
+        elif kind == DagsterEventType.STEP_SUCCESS and key in started:
+            part = "checks" if key.endswith("_checks") else "assets"
+            steps[part] += record.timestamp - started[key]
+    return {
+        "run": round(stats.end_time - stats.start_time, 3),
+        "asset_steps": round(steps["assets"], 3),
+        "check_steps": round(steps["checks"], 3),
+        "events": len(records),
+    }
 
 
 def home_for(
@@ -109,18 +126,22 @@ def bench(tier: str, workdir: Path, baseline: Path | None) -> dict[str, object]:
     dagster += ["-m", "sparkify_dagster"]
     steps: list[Step] = [generated]
     seconds: dict[str, float] = {}
+    runs: dict[str, dict[str, float]] = {}
 
     home, env = home_for(workdir, tier, env)
     everything = [*dagster, "--select", STAR, "--partition-range", f"{days[0]}...{days[-1]}"]
     steps.append(run("backfill", everything, env=env, cwd=home))
-    seconds["backfill"] = run_seconds(home)
+    runs["backfill"] = run_seconds(home)
+    seconds["backfill"] = runs["backfill"]["run"]
     new_day = add_one_day(log_data)
     try:
         day = [*dagster, "--select", DAY, "--partition", new_day.name[:10]]
         steps.append(run("day", day, env=env, cwd=home))
-        seconds["day"] = run_seconds(home)
+        runs["day"] = run_seconds(home)
+        seconds["day"] = runs["day"]["run"]
         steps.append(run("nothing-new", day, env=env, cwd=home))
-        seconds["nothing-new"] = run_seconds(home)
+        runs["nothing-new"] = run_seconds(home)
+        seconds["nothing-new"] = runs["nothing-new"]["run"]
         another = add_one_day(log_data)
         try:
             library = [sys.executable, "-c", LIBRARY_DAY, str(log_data), env["SPARKIFY_TARGET"]]
@@ -139,7 +160,8 @@ def bench(tier: str, workdir: Path, baseline: Path | None) -> dict[str, object]:
         home, env = home_for(workdir, f"{tier}-baseline", env, baseline.parent)
         old = [str(baseline / "bin" / "dagster"), "asset", "materialize", "-m", "sparkify_dagster"]
         steps.append(run("baseline", [*old, "--select", STAR], env=env, cwd=home))
-        seconds["baseline"] = run_seconds(home)
+        runs["baseline"] = run_seconds(home)
+        seconds["baseline"] = runs["baseline"]["run"]
     for path in (warehouse, Path(f"{warehouse}.wal")):
         path.unlink(missing_ok=True)
 
@@ -150,15 +172,22 @@ def bench(tier: str, workdir: Path, baseline: Path | None) -> dict[str, object]:
     ratios["day/backfill (process wall)"] = round(
         (by_name["day"].seconds or 0) / (by_name["backfill"].seconds or 1), 3
     )
+    ratios["day/backfill (asset steps)"] = round(
+        runs["day"]["asset_steps"] / (runs["backfill"]["asset_steps"] or 1), 3
+    )
     if "baseline" in seconds:
         ratios["backfill/baseline (run seconds)"] = round(
             seconds["backfill"] / seconds["baseline"], 3
+        )
+        ratios["backfill/baseline (process CPU)"] = round(
+            (by_name["backfill"].cpu_seconds or 0) / (by_name["baseline"].cpu_seconds or 1), 3
         )
     return {
         "tier": tier,
         "size": TIERS[tier],
         "steps": [asdict(step) for step in steps],
         "run_seconds": seconds,
+        "runs": runs,
         "ratios": ratios,
     }
 
@@ -174,6 +203,8 @@ def show(result: dict[str, object]) -> None:
             f"{step['name']:<12} {step['seconds'] or '':>8} {step['cpu_seconds'] or '':>8} "
             f"{step['peak_rss_mb'] or '':>8} {run_s:>8}  {step['note']}"
         )
+    for name, figures in result["runs"].items():  # type: ignore[attr-defined]
+        print(f"  {name}: " + ", ".join(f"{key} {value}" for key, value in figures.items()))
     for name, value in result["ratios"].items():  # type: ignore[attr-defined]
         print(f"  {name}: {value}")
 
@@ -183,13 +214,15 @@ def main() -> None:
     parser.add_argument("--tiers", default="M", help="comma-separated tiers: S, M, L")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/sparkify-tiers"))
     parser.add_argument("--baseline", type=Path, help="a virtual environment of an older release")
+    parser.add_argument(
+        "--stamp", default=dt.date.today().isoformat(), help="results' name: <stamp>-days-<tier>"
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     for tier in args.tiers.split(","):
         result = bench(tier, args.workdir, args.baseline)
         show(result)
-        stamp = dt.date.today().isoformat()
-        out = HERE / "results" / f"{stamp}-days-{tier}.json"
+        out = HERE / "results" / f"{args.stamp}-days-{tier}.json"
         out.write_text(json.dumps(result, indent=2) + "\n")
         print(f"wrote {out}")
 

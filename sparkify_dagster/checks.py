@@ -8,11 +8,12 @@ connection. Checks on the staging tables block: a bad load never reaches the sta
 A run of some days (``--partition``, ``--partition-range``, a backfill) checks the rows of those
 days in the tables partitioned by day (``staging_events``, ``songplays``, ``time``), each check
 exact for those days (:mod:`sparkify_dagster.warehouse.quality` says why); a run of no partition
-checks whole tables. Each result's ``days`` says which days it looked at. The days come from the
-run's tags (its partition key, or its range) rather than from a ``partitions_def`` on the checks'
-specs: Dagster 1.13 marks those a preview "not ready for production use" (a warning on every
-load), and tried on this graph they gave nothing more: the check's context holds the same range
-either way, and a range run's evaluation is recorded with no partition.
+checks whole tables, and so does a run of every day of the partitions. Each result's ``days``
+says which days it looked at. The days come from the run's tags (its partition key, or its
+range) rather than from a ``partitions_def`` on the checks' specs: Dagster 1.13 marks those a
+preview "not ready for production use" (a warning on every load), and tried on this graph they
+gave nothing more: the check's context holds the same range either way, and a range run's
+evaluation is recorded with no partition.
 """
 
 from collections.abc import Iterator
@@ -33,7 +34,7 @@ from dagster import (
 from sparkify_dagster.catalog import POOL
 from sparkify_dagster.failures import reported
 from sparkify_dagster.metadata import markdown_table
-from sparkify_dagster.partitions import run_days
+from sparkify_dagster.partitions import LOG_DAYS, run_days
 from sparkify_dagster.resources import WarehouseResource
 from sparkify_dagster.warehouse.days import EVERY_DAY, Days
 from sparkify_dagster.warehouse.engines import Warehouse
@@ -51,6 +52,16 @@ def evidence(result: CheckResult) -> dict[str, Any]:
     if result.sample:
         metadata["sample"] = markdown_table(result.columns, result.sample)
     return metadata
+
+
+def checked_days(days: Days) -> Days:
+    """The days a run for ``days`` checks: those, or every day when they hold every day of the
+    partitions (a backfill of all of them), whose rows whole tables give at less cost than
+    picking them out."""
+    first, last = LOG_DAYS.get_first_partition_key(), LOG_DAYS.get_last_partition_key()
+    if first is not None and last is not None and days.first <= first and last <= days.last:
+        return EVERY_DAY
+    return days
 
 
 def spec(table: Table, check: Check, *, blocking: bool) -> AssetCheckSpec:
@@ -111,7 +122,7 @@ def table_checks(table: Table) -> AssetChecksDefinition:
     ) -> Iterator[AssetCheckResult]:
         selected = context.selected_asset_check_keys
         key = AssetKey(table.name)
-        days = run_days(context)
+        days = checked_days(run_days(context))
         with reported(), warehouse.connect() as connection:
             if AssetCheckKey(key, ROW_COUNT) in selected:
                 rows = connection.count(table)

@@ -16,6 +16,7 @@ from sparkify_dagster.checks import TABLE_CHECKS
 from sparkify_dagster.partitions import LOG_DAYS, day_bounds, held_days, log_days
 from sparkify_dagster.warehouse import transform
 from sparkify_dagster.warehouse.engines import connect
+from sparkify_dagster.warehouse.upgrade import prepare
 from sparkify_dagster_tests.helpers import (
     DAY_MS,
     T0,
@@ -198,6 +199,16 @@ def test_a_warehouse_from_before_days_were_partitions_is_upgraded(
 
     assert sparkify_dagster.analyze(target)["staging_events"] == staged_before
     assert_a_clean_load(three_days, target)
+
+
+def test_preparing_creates_only_the_tables_missing(duckdb_target: str) -> None:
+    with connect(duckdb_target) as warehouse:
+        prepare(warehouse)
+        warehouse.execute("INSERT INTO users_pending VALUES (7)")
+        warehouse.execute('DROP TABLE "times_pending"')
+        prepare(warehouse)
+        assert {"times_pending", "users_pending"} <= warehouse.table_names()
+        assert warehouse.query("SELECT user_id FROM users_pending") == [(7,)]
 
 
 def test_a_log_whose_name_gives_no_day_fails_the_load_naming_it(

@@ -21,6 +21,7 @@ from sparkify_dagster.warehouse.model import (
     SONGPLAYS,
     STAGING_EVENTS,
     STAGING_SONGS,
+    TABLES,
     TIME,
 )
 from sparkify_dagster.warehouse.transform import song_matches_statements
@@ -30,7 +31,9 @@ def prepare(warehouse: Warehouse) -> None:
     """Create the missing tables, and upgrade a warehouse an earlier release built (call it
     inside the run's transaction)."""
     existing = warehouse.table_names()
-    warehouse.create_tables()
+    missing = [table for table in TABLES if table.name not in existing]
+    if missing:  # every step of a run prepares: once the tables exist, one query
+        warehouse.create_tables(missing)
     if LOG_FILES.name not in existing and STAGING_EVENTS.name in existing:
         _record_log_days(warehouse)
     if SONG_MATCHES.name not in existing and STAGING_SONGS.name in existing:
