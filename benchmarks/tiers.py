@@ -2,6 +2,7 @@
 
     python benchmarks/tiers.py                       # tiers S and M
     python benchmarks/tiers.py --tiers S,M,L --postgres-url postgresql://etl@localhost/dwh
+    python benchmarks/tiers.py --repeat 3 --only floor-duckdb,load --name=-load  # some steps
 
 For each tier it generates the dataset once (``python -m sparkify_dagster.ingest.generate``, cached
 under ``--workdir``), then runs, each as its own process with its wall time, CPU time and peak

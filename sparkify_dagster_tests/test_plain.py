@@ -193,6 +193,8 @@ song_files = records(SONG_KEYS).map(str.encode) | st.binary(max_size=40)
         b'{"ts":1}\r\r',
         b'{"ts":1}{"ts":2}',
         b"[1]",
+        b'{"ts":1,"page":"' + b"a" * 9000 + b'"}',  # over LARGE_RECORD: Python's to type
+        b'{"ts":1,"page":"' + b"a" * 9000 + b'",}',
         b'{"ts":1}',  # the last line, without a line break
     ],
 )
