@@ -75,12 +75,14 @@ class Listing:
     """Files of one location whose keys sort after a given key, in key order.
 
     ``resume_after`` is the last key looked at when more keys remain (list again after it), and
-    ``None`` when the listing reached the end; ``clock`` is the store's time when it began.
+    ``None`` when the listing reached the end; ``clock`` is the store's time when it began;
+    ``requests`` is how many list requests it took (none for a local folder).
     """
 
     files: list[ListedFile]
     resume_after: str | None
     clock: float
+    requests: int = 0
 
 
 class Source(Protocol):

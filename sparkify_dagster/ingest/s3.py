@@ -197,12 +197,13 @@ class S3Source:
             params["StartAfter"] = folder + start_after
         found: list[ListedFile] = []
         clock = 0.0
-        looked = 0
+        looked = requests = 0
         try:
             while True:
                 if max_keys is not None:
                     params["MaxKeys"] = max(min(1000, max_keys - looked), 1)
                 page = s3.list_objects_v2(**params)
+                requests += 1
                 clock = clock or _server_time(page)
                 last = ""
                 for item in page.get("Contents", ()):
@@ -217,13 +218,14 @@ class S3Source:
                 if not page.get("IsTruncated"):
                     break
                 if max_keys is not None and looked >= max_keys:
-                    return Listing(found, last, clock)
+                    return Listing(found, last, clock, requests)
                 params["ContinuationToken"] = page["NextContinuationToken"]
             if not found and not looked and not start_after and folder != self.prefix:
                 found = self._single_object()
+                requests += 1
         except (ClientError, BotoCoreError) as exc:
             raise self._explain(exc, self.location) from None
-        return Listing(found, None, clock)
+        return Listing(found, None, clock, requests)
 
     def _single_object(self) -> list[ListedFile]:
         """The object the location names exactly, as :meth:`files` reads it, if there is one."""
