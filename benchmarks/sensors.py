@@ -171,7 +171,8 @@ def report(args: argparse.Namespace) -> None:
         rows = [(f"history-{days}", days) for days in HISTORIES] + [(MAIN, args.days)]
         for bucket, days in rows:
             logs = bench_logs(bucket, args.ticks)
-            print(f"{bucket:<16} {days:>6,} {logs.first:>8.3f} {statistics.median(logs.ticks):>9.3f} "
+            median = statistics.median(logs.ticks)
+            print(f"{bucket:<16} {days:>6,} {logs.first:>8.3f} {median:>9.3f} "
                   f"{max(logs.ticks):>7.3f} {logs.requests:>4} {len(logs.full):>10} "
                   f"{max(logs.full):>11.3f} {'/'.join(map(str, logs.full_requests)):>9} "
                   f"{logs.at_once:>14.3f} {logs.listing:>14.2f}")  # fmt: skip
