@@ -27,17 +27,15 @@ from sparkify_dagster.ingest.files import (
 )
 
 Stamp = tuple[str, int, str]  # a file's uri, size and version, as the manifest knows it
+_new = tuple.__new__  # makes a SourceFile of a tuple without a call of its Python-level __new__
 
 
 class Trusted(NamedTuple):
-    """The known stamps of each folder's files by name (folders as written before the names),
-    and the time before which a folder's own modification time vouches for them (ns)."""
+    """The stamps the manifest knows, by URI, and the time (ns) before which a folder's own
+    modification time vouches for them."""
 
-    folders: dict[str, dict[str, Stamp]]
+    stamps: dict[str, Stamp]
     before: int
-
-
-_new = tuple.__new__  # makes a SourceFile from a tuple without a Python-level call
 
 
 class LocalSource:
@@ -66,13 +64,14 @@ class LocalSource:
 
         With :attr:`trust_folder_times`, ``known`` (the stamps the manifest holds) and
         ``verified_at`` (called only then; epoch seconds: a listing made after it found every
-        file in ``known`` with these stamps), a folder holding no folders is not stat'ed file by
-        file when its own modification time is older than that and it holds exactly the files
-        known in it: no entry was added, removed or renamed in it since (each changes a folder's
-        time: new files, deletions, ``mv``, the temporary-file-then-rename of rsync, ``aws s3
-        sync`` and most downloaders), so its files keep their known stamps. What it misses: a
-        file rewritten in place (appended to, or written over by ``cp``, ``>`` or an editor that
-        writes in place), which changes the file's time but not its folder's.
+        file in ``known`` with these stamps), the files of a folder whose own modification time
+        is older than that keep their known stamps, unstat'ed: no entry was added, removed or
+        renamed in the folder since (each changes a folder's time: new files, deletions, ``mv``,
+        the temporary-file-then-rename of rsync, ``aws s3 sync`` and most downloaders), so each
+        of its files was there, with that stamp, when it was listed. Files the manifest does not
+        know are stat'ed. What it misses: a file rewritten in place (appended to, or written
+        over by ``cp``, ``>`` or an editor that writes in place), which changes the file's time
+        but not its folder's.
         """
         clock = time.time_ns()
         if self.root.is_file():
@@ -86,7 +85,8 @@ class LocalSource:
             trusted = None
             since = verified_at() if self.trust_folder_times and known and verified_at else None
             if since is not None and known:
-                trusted = Trusted(_by_folder(known), int(since * 1e9) - SETTLING_NS)
+                stamps = {stamp[0]: stamp for stamp in known}
+                trusted = Trusted(stamps, int(since * 1e9) - SETTLING_NS)
             _walk(top, prefix, clock, found, trusted)
         else:
             raise SourceError(f"{self.location} does not exist")
@@ -141,15 +141,14 @@ def _walk(
     part. Hidden entries are skipped before they are looked into; symbolic links to folders are
     not followed (links to files are). A folder that cannot be read, a link that leads nowhere and
     a name that is not UTF-8 fail the listing (:func:`_entries`): nothing is passed over unsaid.
-    This loop is most of a run with nothing new: a stat per file, little else. A folder that
-    ``trusted`` vouches for gives its known stamps (:meth:`LocalSource.files`).
+    This loop is most of a run with nothing new: a stat per file, little else, but for the files
+    of the folders ``trusted`` vouches for (:meth:`LocalSource.files`).
     """
     settled = clock - SETTLING_NS
     entries = _entries(folder)
-    if trusted is not None and _unchanged(folder, prefix, entries, trusted):
-        stamps = trusted.folders[prefix]
-        found += [_new(SourceFile, stamps[name]) for name in sorted(stamps)]
-        return
+    known = None
+    if trusted is not None and os.stat(folder).st_mtime_ns < trusted.before:
+        known = trusted.stamps
     append = found.append
     for entry in sorted(entries, key=_name):
         name = entry.name
@@ -158,36 +157,14 @@ def _walk(
         elif name.endswith(SUFFIXES) and (
             entry.is_file(follow_symlinks=False) or _is_data_file(entry, prefix + name)
         ):
+            stamp = known.get(prefix + name) if known is not None else None
+            if stamp is not None:
+                append(_new(SourceFile, stamp))
+                continue
             stat = entry.stat()
             mtime = stat.st_mtime_ns
             version = str(mtime) if mtime <= settled else mtime_version(mtime, clock)
             append(_new(SourceFile, (prefix + name, stat.st_size, version)))
-
-
-def _by_folder(known: Collection[Stamp]) -> dict[str, dict[str, Stamp]]:
-    """The stamps in ``known`` by folder (as written before the names, ``/`` included), then
-    by name."""
-    folders: dict[str, dict[str, Stamp]] = {}
-    for stamp in known:
-        head, slash, name = stamp[0].rpartition("/")
-        folder = head + slash
-        files = folders.get(folder)
-        if files is None:
-            files = folders[folder] = {}
-        files[name] = stamp
-    return folders
-
-
-def _unchanged(folder: str, prefix: str, entries: list[os.DirEntry[str]], trusted: Trusted) -> bool:
-    """Whether ``folder`` holds no folders and exactly the files known in it, and its entries
-    last changed before ``trusted.before``."""
-    stamps = trusted.folders.get(prefix)
-    if stamps is None or len(stamps) != len(entries):
-        return False
-    for entry in entries:
-        if entry.name not in stamps or entry.is_dir(follow_symlinks=False):
-            return False
-    return os.stat(folder).st_mtime_ns < trusted.before
 
 
 def _walk_after(folder: str, prefix: str, key_prefix: str, after: str) -> Iterator[ListedFile]:

@@ -6,12 +6,12 @@ with what the cursor remembers, and hands back the files that are new or changed
 the cursor to keep. Both work the same on ``s3://`` prefixes and local folders.
 
 **Event logs** are few (one a day: ten years are 3,650 keys) and sort by day, so a look lists the
-newest logs it knows and what follows them (one request on S3, an empty page when nothing is
-new) and reports every file whose stamp (size and ETag, or size and mtime) differs from the
-cursor's: a new day, or one of the last days rewritten. A late day of any age, or an older log
-rewritten in place, sorts among the history: a full listing finds it, made at least every
-``full_listing_minutes`` a page (1,000 keys, one request) per look, so that no look costs more
-than two requests whatever the history. The cursor keeps a short digest of each log's stamp,
+newest logs it knows and what follows them (one request of a few keys on S3) and reports every
+file whose stamp (size and ETag, or size and mtime) differs from the cursor's: a new day, or one
+of the last days rewritten. A late day of any age, or an older log rewritten in place, sorts
+among the history: a full listing finds it, begun ``full_listing_minutes`` after the previous
+one began and made a page (1,000 keys, one request) per look, so that no look costs more than
+two requests whatever the history. The cursor keeps a short digest of each log's stamp,
 compressed: a few kilobytes for ten years.
 
 **Song files** have no order to exploit: a look lists the whole location, ``max_keys`` keys per
