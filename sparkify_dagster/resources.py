@@ -35,6 +35,7 @@ from sparkify_dagster.core.settings import (
     MAX_ERRORS,
     NO_SIGN_REQUEST,
     REGION,
+    SENSOR_FULL_LISTING_MINUTES,
     SENSOR_MAX_KEYS,
     SLICES,
     SONG_DATA,
@@ -213,6 +214,14 @@ class SourcesResource(ConfigurableResource):
             "(SPARKIFY_SENSOR_MAX_KEYS; default 20,000)."
         ),
     )
+    full_listing_minutes: str | None = Field(
+        default=None,
+        description=(
+            "new_logs lists every log at least this often, in minutes, and only the newest ones "
+            "in between: a late or rewritten older log is found within it "
+            "(SPARKIFY_SENSOR_FULL_LISTING_MINUTES; default 10; 0: on every tick)."
+        ),
+    )
 
     def location(self, kind: str, *, must_exist: bool = False) -> str:
         """The folder or prefix of ``songs`` or ``events``; with ``must_exist``, a folder that is
@@ -242,6 +251,10 @@ class SourcesResource(ConfigurableResource):
     @property
     def sensor_max_keys(self) -> int:
         return SENSOR_MAX_KEYS.lookup(self.max_keys, env={})
+
+    @property
+    def sensor_full_listing_minutes(self) -> int:
+        return SENSOR_FULL_LISTING_MINUTES.lookup(self.full_listing_minutes, env={})
 
 
 class RedshiftClusterResource(ConfigurableResource):
@@ -349,6 +362,7 @@ def sources_from_env() -> SourcesResource:
         no_sign_request=_from_env(NO_SIGN_REQUEST),
         max_errors=_from_env(MAX_ERRORS),
         max_keys=_from_env(SENSOR_MAX_KEYS),
+        full_listing_minutes=_from_env(SENSOR_FULL_LISTING_MINUTES),
     )
 
 

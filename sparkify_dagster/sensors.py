@@ -128,6 +128,7 @@ def new_logs(context: SensorEvaluationContext, sources: SourcesResource) -> Sens
             location,
             context.cursor,
             no_sign_request=sources.unsigned,
+            full_listing_minutes=sources.sensor_full_listing_minutes,
         ),
     )
 

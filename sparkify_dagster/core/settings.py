@@ -158,6 +158,13 @@ DUCKDB_MEMORY_LIMIT = Setting("SPARKIFY_DUCKDB_MEMORY_LIMIT", text, None)
 CACHE = Setting("SPARKIFY_CACHE", text, None)
 SENSOR_INTERVAL = Setting("SPARKIFY_SENSOR_INTERVAL", whole(1), 60)
 SENSOR_MAX_KEYS = Setting("SPARKIFY_SENSOR_MAX_KEYS", whole(1), 20_000)
+# Skip the stat of the song files the manifest knows in a local folder whose entries did not
+# change since the last load (its own modification time says so): misses a file rewritten in
+# place. Off: a stat each.
+TRUST_FOLDER_TIMES = Setting("SPARKIFY_TRUST_FOLDER_TIMES", flag, False)
+# Minutes between two full listings of the event logs by new_logs (the ticks between list only
+# the newest logs): a late or rewritten older log is found within this time. 0: every tick.
+SENSOR_FULL_LISTING_MINUTES = Setting("SPARKIFY_SENSOR_FULL_LISTING_MINUTES", whole(0), 10)
 # Hours after its last load that staging_events (and the report) count as overdue: logs arrive
 # daily. Read when the code location loads (a freshness policy is part of the definitions).
 FRESHNESS_HOURS = Setting("SPARKIFY_FRESHNESS_HOURS", whole(1), 26)
