@@ -41,6 +41,7 @@ from sparkify_dagster.core.settings import (
     SONG_DATA,
     STAGING,
     TARGET,
+    TRUST_FOLDER_TIMES,
     Setting,
     Settings,
     environ,
@@ -200,6 +201,14 @@ class SourcesResource(ConfigurableResource):
         default=None,
         description="Read S3 unsigned, as for a public bucket (SPARKIFY_NO_SIGN_REQUEST).",
     )
+    trust_folder_times: str | None = Field(
+        default=None,
+        description=(
+            "A run does not stat the song files the manifest knows in a local folder unchanged "
+            "since the last load of songs; misses a file rewritten in place "
+            "(SPARKIFY_TRUST_FOLDER_TIMES; default false)."
+        ),
+    )
     max_errors: str | None = Field(
         default=None,
         description=(
@@ -243,6 +252,11 @@ class SourcesResource(ConfigurableResource):
     def unsigned(self) -> bool:
         """Whether S3 is read without credentials."""
         return NO_SIGN_REQUEST.lookup(self.no_sign_request, env={})
+
+    @property
+    def trusts_folder_times(self) -> bool:
+        """Whether a local folder's own time vouches for the song files it holds."""
+        return TRUST_FOLDER_TIMES.lookup(self.trust_folder_times, env={})
 
     @property
     def allowed_rejects(self) -> int:
@@ -360,6 +374,7 @@ def sources_from_env() -> SourcesResource:
         song_data=_from_env(SONG_DATA),
         log_data=_from_env(LOG_DATA),
         no_sign_request=_from_env(NO_SIGN_REQUEST),
+        trust_folder_times=_from_env(TRUST_FOLDER_TIMES),
         max_errors=_from_env(MAX_ERRORS),
         max_keys=_from_env(SENSOR_MAX_KEYS),
         full_listing_minutes=_from_env(SENSOR_FULL_LISTING_MINUTES),

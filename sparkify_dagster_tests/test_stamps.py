@@ -9,10 +9,14 @@ import time
 from pathlib import Path
 
 import pytest
+from dagster import EnvVar, materialize
 
 import sparkify_dagster
+from sparkify_dagster.assets import staging_songs
+from sparkify_dagster.core.settings import Settings
 from sparkify_dagster.ingest.files import UNSETTLED
-from sparkify_dagster.ingest.sources import LocalSource
+from sparkify_dagster.ingest.sources import LocalSource, open_source
+from sparkify_dagster.resources import SourcesResource, sources_from_env
 from sparkify_dagster.warehouse.staging import StageReport, stage_sources
 from sparkify_dagster.warehouse.staging.manifest import read_manifest, verified_at
 from sparkify_dagster.warehouse.upgrade import prepare
@@ -20,6 +24,7 @@ from sparkify_dagster_tests.helpers import (
     Reading,
     day_file,
     load,
+    resources,
     settle,
     song,
     star,
@@ -239,7 +244,40 @@ def test_a_trusted_listing_equals_the_listing_of_every_file(dataset: Path, targe
 def test_trusting_folder_times_is_a_setting(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    """SPARKIFY_TRUST_FOLDER_TIMES reaches a run by the sources resource (the UI shows it) and
+    the library by its settings; a source trusts nothing unless told."""
     assert LocalSource(tmp_path).trust_folder_times is False
+    assert SourcesResource().trusts_folder_times is False
+    assert Settings.resolve(environ=None).trust_folder_times is False
     monkeypatch.setenv("SPARKIFY_TRUST_FOLDER_TIMES", "true")
-    assert LocalSource(tmp_path).trust_folder_times is True
-    assert LocalSource(tmp_path, trust_folder_times=False).trust_folder_times is False
+    assert sources_from_env().trust_folder_times == EnvVar("SPARKIFY_TRUST_FOLDER_TIMES")
+    assert Settings.resolve(environ=None).trust_folder_times is True
+    assert Settings.resolve(environ={}).trust_folder_times is False  # the library's own call
+    trusting = open_source(str(tmp_path), trust_folder_times=True)
+    assert isinstance(trusting, LocalSource) and trusting.trust_folder_times
+
+
+def test_a_run_trusts_folder_times_when_its_sources_resource_says_so(
+    dataset: Path, target: str
+) -> None:
+    """The staging asset hands the sources resource's setting to its source: trusting, the file
+    rewritten in place is passed over; by default, the next run loads it."""
+    catalogue(dataset, target)
+    path = dataset / "song_data" / "A" / "A" / "B" / "TRABX.json"
+    path.write_text(path.read_text().replace('"TBX"', '"TBX, rewritten"'))
+    given = resources(target, dataset)
+    trusting = SourcesResource(
+        song_data=str(dataset / "song_data"),
+        log_data=str(dataset / "log_data"),
+        trust_folder_times="true",
+    )
+
+    def titles() -> set[str]:
+        with sparkify_dagster.connect(target) as warehouse:
+            return {str(title) for (title,) in warehouse.query("SELECT title FROM staging_songs")}
+
+    for sources, title in ((trusting, "TBX"), (given["sources"], "TBX, rewritten")):
+        result = materialize(
+            [staging_songs], resources={**given, "sources": sources}, raise_on_error=True
+        )
+        assert result.success and title in titles()

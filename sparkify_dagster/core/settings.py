@@ -206,6 +206,7 @@ class Settings:
     target: str = field(default=DEFAULT_TARGET, repr=False)
     config_path: Path | None = None
     no_sign_request: bool = False  # read s3:// sources unsigned, as for a public bucket
+    trust_folder_times: bool = False  # SPARKIFY_TRUST_FOLDER_TIMES
 
     def __repr__(self) -> str:
         return (
@@ -223,6 +224,7 @@ class Settings:
         config: str | os.PathLike[str] | None = None,
         environ: Mapping[str, str] | None = None,
         no_sign_request: bool | None = None,
+        trust_folder_times: bool | None = None,
     ) -> Settings:
         """Fill every setting from arguments, then the environment, then ``config``, then defaults.
 
@@ -245,6 +247,7 @@ class Settings:
             )
         unsigned = no_sign_request or NO_SIGN_REQUEST.lookup(env=env, config=config)
         return cls(
+            trust_folder_times=TRUST_FOLDER_TIMES.lookup(trust_folder_times, env=env),
             song_data=songs,
             log_data=logs,
             target=chosen or DEFAULT_TARGET,

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sparkify_dagster.core.errors import SourceError
-from sparkify_dagster.core.settings import TRUST_FOLDER_TIMES
 from sparkify_dagster.ingest.files import (
     SETTLING_NS,
     SUFFIXES,
@@ -47,11 +46,11 @@ class LocalSource:
     """
 
     def __init__(
-        self, location: str | os.PathLike[str], *, trust_folder_times: bool | None = None
+        self, location: str | os.PathLike[str], *, trust_folder_times: bool = False
     ) -> None:
         self.location = os.fspath(location)
         self.root = Path(self.location)
-        self.trust_folder_times = TRUST_FOLDER_TIMES.lookup(trust_folder_times)
+        self.trust_folder_times = trust_folder_times
 
     def files(
         self,
@@ -247,14 +246,18 @@ def _read(path: str, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def open_source(location: str, *, no_sign_request: bool = False) -> Source:
+def open_source(
+    location: str, *, no_sign_request: bool = False, trust_folder_times: bool = False
+) -> Source:
     """The source for ``location``: ``s3://bucket/prefix`` (:mod:`~sparkify_dagster.ingest.s3`) or
     a path.
 
-    ``no_sign_request`` reads S3 without credentials, as for a public bucket.
+    ``no_sign_request`` reads S3 without credentials, as for a public bucket;
+    ``trust_folder_times`` lets a local folder's own time vouch for its files (see
+    :class:`LocalSource`).
     """
     if location.startswith("s3://"):
         from sparkify_dagster.ingest.s3 import S3Source  # boto3 is imported only when S3 is used
 
         return S3Source(location, no_sign_request=no_sign_request)
-    return LocalSource(location)
+    return LocalSource(location, trust_folder_times=trust_folder_times)

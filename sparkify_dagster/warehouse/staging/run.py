@@ -69,12 +69,15 @@ class Staging:
         full_refresh: bool = False,
         max_errors: int = 0,
         no_sign_request: bool = False,
+        trust_folder_times: bool = False,
         days: Days = EVERY_DAY,
     ) -> StageReport:
         """Bring the staging table of each kind in ``locations`` up to date (see
         :func:`stage_locations`)."""
         sources = {
-            kind: open_source(location, no_sign_request=no_sign_request)
+            kind: open_source(
+                location, no_sign_request=no_sign_request, trust_folder_times=trust_folder_times
+            )
             for kind, location in locations.items()
         }
         return stage_sources(
@@ -122,12 +125,14 @@ def stage_locations(
     full_refresh: bool = False,
     max_errors: int = 0,
     no_sign_request: bool = False,
+    trust_folder_times: bool = False,
     days: Days = EVERY_DAY,
 ) -> StageReport:
     """Bring the staging table of each kind in ``locations`` up to date with the folder or
     ``s3://`` prefix it names, the way the engine stages: read here and loaded in batches, or
     (Redshift) copied from S3 by the engine itself, which reloads the days it stages in full.
     Only the event logs of ``days`` are staged (their ``full_refresh`` too).
+    ``trust_folder_times``: ``SPARKIFY_TRUST_FOLDER_TIMES`` (:class:`.LocalSource`).
     """
     staged: StageReport = warehouse.staging.stage(
         warehouse,
@@ -136,6 +141,7 @@ def stage_locations(
         full_refresh=full_refresh,
         max_errors=max_errors,
         no_sign_request=no_sign_request,
+        trust_folder_times=trust_folder_times,
         days=days,
     )
     return staged
