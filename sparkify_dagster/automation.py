@@ -86,16 +86,20 @@ def follows_all() -> Condition:
 
 
 def follows_built() -> Condition:
-    """:func:`follows_all`, once what it is built from has been built: in the tick after their
-    runs, not in the tick that asks for them (their runs are not its run when they are built day
-    by day), so it runs once, after all of them."""
+    """:func:`follows_all`, once what it is built from has been built: in a tick after their
+    runs, never in one that asks for any of them, so it runs once, after all of them. (Dagster's
+    ``will_be_requested`` sees only what shares its run: the whole tables. ``users`` is asked
+    for whenever the plays of a day staged are, so that is enough.)"""
     built = AutomationCondition.any_deps_match(
         AutomationCondition.newly_updated() & ~AutomationCondition.executed_with_root_target()
     ).with_label("any_deps_built")
+    asked = AutomationCondition.any_deps_match(AutomationCondition.will_be_requested())
     after = whole().replace("any_deps_updated", built)
-    return (after & AutomationCondition.all_deps_blocking_checks_passed()).with_label(
-        "follows_built"
-    )
+    return (
+        after
+        & ~asked.with_label("any_deps_requested")
+        & AutomationCondition.all_deps_blocking_checks_passed()
+    ).with_label("follows_built")
 
 
 def whole() -> Condition:
