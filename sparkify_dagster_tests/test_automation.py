@@ -42,8 +42,8 @@ from sparkify_dagster_tests.helpers import every_day, resources, song, write_day
 # Dagster's own tester selects with a beta parameter; nothing of ours to change.
 pytestmark = pytest.mark.filterwarnings("ignore:Parameter `include_sources`")
 GRAPH = [*TABLE_ASSETS, listening_report]
-CATALOGUE = ("staging_songs", "songs", "artists")  # what new_songs asks for
-EVENT_PATH = ("staging_events", "songplays", "time", "users", "listening_report")  # and new_logs
+CATALOGUE = ("staging_songs", "songs", "artists")  # the catalogue, staged and built
+EVENT_PATH = ("staging_events", "songplays", "time", "users", "listening_report")  # the logs
 
 
 class Warehouse:
