@@ -13,7 +13,9 @@ UI's Automation page or with ``dagster sensor start --start-all -m sparkify_dags
 
 Settings: ``SPARKIFY_SENSOR_INTERVAL``, the least seconds between ticks (default 60; the
 automation sensor's at most 30), read when the code location loads;
-``SPARKIFY_SENSOR_MAX_KEYS``, a field of the sources resource, read at each tick.
+``SPARKIFY_SENSOR_MAX_KEYS`` and ``SPARKIFY_SENSOR_FULL_LISTING_MINUTES`` (how often
+``new_logs`` lists every log, not only the newest), fields of the sources resource, read at
+each tick.
 """
 
 from collections.abc import Callable
@@ -110,8 +112,10 @@ def days_to_load(context: SensorEvaluationContext, found: Look) -> dict[str, str
     description=(
         "Asks for one run of staging_events and its checks for the days whose event logs in "
         "SPARKIFY_LOG_DATA are new or changed: a new day, a late day of any age, a rewritten "
-        "log, found by its ETag (local files: size and modification time). Lists every log, "
-        "one request per 1,000 days on S3. songplays and time for those days, users and "
+        "log, found by its ETag (local files: size and modification time). Each tick lists "
+        "the newest logs (one request on S3); every log is listed at least every "
+        "SPARKIFY_SENSOR_FULL_LISTING_MINUTES, a request of 1,000 days per tick, which finds "
+        "late and rewritten older days. songplays and time for those days, users and "
         "listening_report follow when default_automation_condition_sensor is on."
     ),
 )
