@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 if TYPE_CHECKING:
+    from sparkify_dagster.warehouse.engines.base import Warehouse
     from sparkify_dagster.warehouse.model import Table
 
 
@@ -96,8 +97,7 @@ def reference(song_data: str, log_data: str, warehouse: str) -> None:
     import duckdb
 
     from sparkify_dagster.warehouse.engines import DuckDBWarehouse
-    from sparkify_dagster.warehouse.model import STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
-    from sparkify_dagster.warehouse.transform import statements
+    from sparkify_dagster.warehouse.model import TABLES
 
     with tempfile.TemporaryDirectory(prefix="sparkify-floor-") as scratch:
         batch = Path(scratch) / "songs.json"
@@ -108,7 +108,7 @@ def reference(song_data: str, log_data: str, warehouse: str) -> None:
         engine = DuckDBWarehouse(warehouse, memory_limit="80%")  # DuckDB's default, uncapped
         connection: duckdb.DuckDBPyConnection = engine.connection
         connection.begin()
-        engine.create_tables((STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES), drop=True)
+        engine.create_tables(TABLES, drop=True)
         connection.execute(
             f"""INSERT INTO staging_songs SELECT num_songs, artist_id, artist_latitude,
                 artist_longitude, artist_location, artist_name, song_id, title, duration, year,
@@ -126,8 +126,11 @@ def reference(song_data: str, log_data: str, warehouse: str) -> None:
                            filename = true)""",
             [os.path.join(log_data, "**", "*.json")],
         )
-        for statement in statements(engine.dialect):
-            connection.execute(statement)
+        connection.execute(
+            "INSERT INTO log_files SELECT DISTINCT source_file, "
+            "regexp_extract(source_file, '(\\d{4}-\\d{2}-\\d{2})[^/]*$', 1) FROM staging_events"
+        )
+        _build_star(engine)
         connection.commit()
         (plays,) = connection.execute("SELECT COUNT(*) FROM songplays").fetchone()
         engine.close()
@@ -139,8 +142,7 @@ def postgres_reference(song_data: str, log_data: str, url: str) -> None:
     schema of its own; no type checks, no per-record errors, lineage by file only. The COPY is
     psycopg's default, text, as it was when this floor was set (the product sends binary)."""
     from sparkify_dagster.warehouse.engines.postgres import PostgresWarehouse
-    from sparkify_dagster.warehouse.model import STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
-    from sparkify_dagster.warehouse.transform import statements
+    from sparkify_dagster.warehouse.model import STAGING_EVENTS, STAGING_SONGS, TABLES
 
     engine = PostgresWarehouse(url)
     connection = engine.connection
@@ -148,7 +150,7 @@ def postgres_reference(song_data: str, log_data: str, url: str) -> None:
         connection.execute("DROP SCHEMA IF EXISTS sparkify_floor CASCADE")
         connection.execute("CREATE SCHEMA sparkify_floor")
         connection.execute("SET LOCAL search_path = sparkify_floor")
-        engine.create_tables((STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES))
+        engine.create_tables(TABLES)
         with connection.cursor() as cursor:
             with cursor.copy(_text_copy(STAGING_SONGS)) as copy:
                 for path in json_files(song_data):
@@ -168,12 +170,25 @@ def postgres_reference(song_data: str, log_data: str, url: str) -> None:
                         values[11] = None if registration is None else int(registration)
                         values[17] = int(record["userId"]) if record.get("userId") else None
                         copy.write_row([*values, path, number])
-        for statement in statements(engine.dialect):
-            connection.execute(statement)
+        connection.execute(
+            "INSERT INTO log_files SELECT DISTINCT source_file, "
+            "substring(source_file from '(\\d{4}-\\d{2}-\\d{2})[^/]*$') FROM staging_events"
+        )
+        _build_star(engine)
         ((plays,),) = connection.execute("SELECT COUNT(*) FROM songplays").fetchall()
         connection.execute("DROP SCHEMA sparkify_floor CASCADE")
     engine.close()
     print(f"built {plays:,} songplays")
+
+
+def _build_star(engine: Warehouse) -> None:
+    """The product's star SQL over the whole of staging, every day at once."""
+    from sparkify_dagster.warehouse.days import EVERY_DAY
+    from sparkify_dagster.warehouse.transform import BUILD_ORDER, table_statements
+
+    for table in BUILD_ORDER:
+        for sql, params in table_statements(engine.dialect, table, EVERY_DAY):
+            engine.execute(sql, params)
 
 
 def _text_copy(table: Table) -> str:

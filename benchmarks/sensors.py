@@ -14,7 +14,9 @@ history or the catalogue alone.
 Then, through real boto3, it times:
 
 - ``new_logs`` (through the sensor itself, ``evaluate_tick`` on one instance, as the daemon
-  evaluates it): the first tick, which lists everything, then ticks with nothing new;
+  evaluates it): the first tick, which lists everything, then ticks with nothing new (the newest
+  logs), then the ticks of one full listing (a page each, as when the window has passed), with
+  the list requests of each; and one look listing everything at once, for comparison;
 - ``new_songs`` (the library call the sensor makes): every tick of a whole pass over the
   catalogue with nothing new, each listing at most ``--max-keys`` keys;
 - ``dagster_aws.s3.sensor.get_objects`` with nothing new, over the same prefixes.
@@ -32,12 +34,14 @@ import json
 import logging
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -161,13 +165,17 @@ def report(args: argparse.Namespace) -> None:
     logging.disable(logging.INFO)  # the ticks' own log lines
     if args.part != "songs":
         print(f"\nnew_logs, nothing new ({args.ticks} ticks each; the first tick lists everything)")
-        print(f"{'bucket':<16} {'days':>6} {'first tick s':>13} {'median tick s':>14} "
-              f"{'max tick s':>11} {'get_objects s':>14}")  # fmt: skip
+        print(f"{'bucket':<16} {'days':>6} {'first s':>8} {'median s':>9} {'max s':>7} "
+              f"{'req':>4} {'full ticks':>10} {'full max s':>11} {'full req':>9} "
+              f"{'all-at-once s':>14} {'get_objects s':>14}")  # fmt: skip
         rows = [(f"history-{days}", days) for days in HISTORIES] + [(MAIN, args.days)]
         for bucket, days in rows:
-            first, ticks, listing = bench_logs(bucket, args.ticks)
-            print(f"{bucket:<16} {days:>6,} {first:>13.3f} {statistics.median(ticks):>14.3f} "
-                  f"{max(ticks):>11.3f} {listing:>14.2f}")  # fmt: skip
+            logs = bench_logs(bucket, args.ticks)
+            median = statistics.median(logs.ticks)
+            print(f"{bucket:<16} {days:>6,} {logs.first:>8.3f} {median:>9.3f} "
+                  f"{max(logs.ticks):>7.3f} {logs.requests:>4} {len(logs.full):>10} "
+                  f"{max(logs.full):>11.3f} {'/'.join(map(str, logs.full_requests)):>9} "
+                  f"{logs.at_once:>14.3f} {logs.listing:>14.2f}")  # fmt: skip
     if args.part != "logs":
         print(f"\nnew_songs, nothing new (at most {args.max_keys:,} keys per tick)")
         print(f"{'bucket':<16} {'songs':>8} {'ticks/pass':>11} {'median tick s':>14} "
@@ -179,15 +187,29 @@ def report(args: argparse.Namespace) -> None:
                   f"{sum(ticks):>8.1f} {listing:>14.1f}")  # fmt: skip
 
 
-def bench_logs(bucket: str, count: int) -> tuple[float, list[float], float]:
-    """The first tick of ``new_logs``, ``count`` ticks with nothing new, and one
-    ``get_objects`` call."""
+@dataclass
+class LogTicks:
+    first: float  # the first tick, which lists everything
+    ticks: list[float]  # ticks with nothing new: the newest logs
+    requests: int  # list requests of one such tick
+    full: list[float]  # the ticks of one full listing, a page each
+    full_requests: list[int]
+    at_once: float  # one tick listing everything (a full listing in one tick, every tick)
+    listing: float  # one get_objects call
+
+
+def bench_logs(bucket: str, count: int) -> LogTicks:
+    """The first tick of ``new_logs``, ``count`` ticks with nothing new, the ticks of one full
+    listing (the cursor aged past the window), one tick listing everything, one ``get_objects``
+    call. List requests are read from the skip message."""
     from dagster import DagsterInstance, build_sensor_context
 
+    from sparkify_dagster.ingest.watch import Cursor, look_for_events
     from sparkify_dagster.resources import SourcesResource
     from sparkify_dagster.sensors import new_logs
 
-    sources = SourcesResource(song_data="unused", log_data=f"s3://{bucket}/log_data")
+    location = f"s3://{bucket}/log_data"
+    sources = SourcesResource(song_data="unused", log_data=location)
     instance = DagsterInstance.ephemeral()  # the daemon's instance lives as long as it does
 
     def tick(cursor: str | None) -> Any:
@@ -196,6 +218,10 @@ def bench_logs(bucket: str, count: int) -> tuple[float, list[float], float]:
         )
         return new_logs.evaluate_tick(context)
 
+    def requests(data: Any) -> int:
+        found = re.search(r"\((\d+) list requests?\)$", data.skip_message or "")
+        return int(found.group(1)) if found else 0
+
     first, data = timed(lambda: tick(None))
     assert data.run_requests and len(data.run_requests) == 1
     ticks = []
@@ -203,7 +229,23 @@ def bench_logs(bucket: str, count: int) -> tuple[float, list[float], float]:
         seconds, again = timed(lambda: tick(data.cursor))
         assert not again.run_requests
         ticks.append(seconds)
-    return first, ticks, get_objects_with_nothing_new(bucket, "log_data/")
+    state = Cursor.load(data.cursor, location)
+    assert state.swept is not None
+    state.swept -= 3_600  # the window passed: a full listing is due
+    cursor, full, full_requests = state.dump(), [], []
+    while True:
+        seconds, step = timed(lambda: tick(cursor))  # noqa: B023 (called at once)
+        assert not step.run_requests
+        full.append(seconds)
+        full_requests.append(requests(step))
+        cursor = step.cursor or cursor
+        if Cursor.load(cursor, location).started is None:
+            break
+    at_once, _ = timed(
+        lambda: look_for_events(location, data.cursor, full_listing_minutes=0, page=10**9)
+    )
+    listing = get_objects_with_nothing_new(bucket, "log_data/")
+    return LogTicks(first, ticks, requests(again), full, full_requests, at_once, listing)
 
 
 def bench_songs(bucket: str, max_keys: int) -> tuple[list[float], float]:

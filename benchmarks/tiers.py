@@ -2,6 +2,7 @@
 
     python benchmarks/tiers.py                       # tiers S and M
     python benchmarks/tiers.py --tiers S,M,L --postgres-url postgresql://etl@localhost/dwh
+    python benchmarks/tiers.py --repeat 3 --only floor-duckdb,load --name=-load  # some steps
 
 For each tier it generates the dataset once (``python -m sparkify_dagster.ingest.generate``, cached
 under ``--workdir``), then runs, each as its own process with its wall time, CPU time and peak
@@ -197,7 +198,23 @@ def add_one_day(log_data: Path) -> Path:
     return target
 
 
-def bench_tier(tier: str, workdir: Path, postgres_url: str | None, times: int) -> dict[str, object]:
+STEPS = (
+    "floor-parse", "floor-duckdb", "load", "etl", "rerun", "dagster", "floor-dagster",
+    "incremental", "postgres",
+)  # fmt: skip
+
+
+def bench_tier(
+    tier: str,
+    workdir: Path,
+    postgres_url: str | None,
+    times: int,
+    only: frozenset[str] = frozenset(STEPS),
+) -> dict[str, object]:
+    """Time the steps of ``tier`` named in ``only`` (``rerun`` and ``incremental`` start from
+    the warehouse ``etl`` leaves, so they bring ``etl`` with them)."""
+    if only & {"rerun", "incremental"}:
+        only |= {"etl"}
     folder, generated = generate(workdir, tier)
     song_data, log_data = folder / "song_data", folder / "log_data"
     warehouse = workdir / f"tier-{tier}.duckdb"
@@ -205,11 +222,13 @@ def bench_tier(tier: str, workdir: Path, postgres_url: str | None, times: int) -
         leftover.unlink(missing_ok=True)
     steps = [generated]
     print(f"tier {tier}: {TIERS[tier]['songs']:,} songs, {TIERS[tier]['events']:,} events")
-    steps.append(repeat(times, "floor-parse", [sys.executable, str(HERE / "floors.py"), "parse",
-                                     str(song_data), str(log_data)]))  # fmt: skip
-    steps.append(repeat(times, "floor-duckdb", [sys.executable, str(HERE / "floors.py"), "duckdb",
-                                      str(song_data), str(log_data),
-                                      str(workdir / f"floor-{tier}.duckdb")]))  # fmt: skip
+    if "floor-parse" in only:
+        steps.append(repeat(times, "floor-parse", [sys.executable, str(HERE / "floors.py"),
+                                         "parse", str(song_data), str(log_data)]))  # fmt: skip
+    if "floor-duckdb" in only:
+        steps.append(repeat(times, "floor-duckdb", [sys.executable, str(HERE / "floors.py"),
+                                          "duckdb", str(song_data), str(log_data),
+                                          str(workdir / f"floor-{tier}.duckdb")]))  # fmt: skip
     loaded = workdir / f"tier-{tier}-loaded.duckdb"  # the warehouse after one etl
 
     def new_warehouse() -> None:
@@ -220,35 +239,42 @@ def bench_tier(tier: str, workdir: Path, postgres_url: str | None, times: int) -
         new_warehouse()
         shutil.copyfile(loaded, warehouse)
 
-    load = etl_command(song_data, log_data, f"duckdb:///{warehouse}", checks=False)
-    steps.append(repeat(times, "load", load, before=new_warehouse))
+    if "load" in only:
+        load = etl_command(song_data, log_data, f"duckdb:///{warehouse}", checks=False)
+        steps.append(repeat(times, "load", load, before=new_warehouse))
     target = etl_command(song_data, log_data, f"duckdb:///{warehouse}")
-    steps.append(repeat(times, "etl", target, before=new_warehouse))
-    assert not Path(f"{warehouse}.wal").exists(), "DuckDB left a WAL: copy it too"
-    shutil.copyfile(warehouse, loaded)
-    steps.append(repeat(times, "rerun", target, before=loaded_warehouse))
+    if "etl" in only:
+        steps.append(repeat(times, "etl", target, before=new_warehouse))
+        assert not Path(f"{warehouse}.wal").exists(), "DuckDB left a WAL: copy it too"
+        shutil.copyfile(warehouse, loaded)
+    if "rerun" in only:
+        steps.append(repeat(times, "rerun", target, before=loaded_warehouse))
     home, env = dagster_home(workdir, song_data, log_data, f"duckdb:///{warehouse}")
     materialize = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize"]
     days = sorted(path.name[:10] for path in log_data.rglob("*-events.json"))
     env["SPARKIFY_FIRST_DAY"] = days[0]  # the partitions begin with the dataset's first day
     materialize += ["--select", TABLE_ASSETS, "-m", "sparkify_dagster"]
     materialize += ["--partition-range", f"{days[0]}...{days[-1]}"]  # every day, one run
-    steps.append(repeat(times, "dagster", materialize, before=new_warehouse, env=env, cwd=home))
-    nothing = [*materialize[:3], "--select", "*", "-f", str(HERE / "dagster_floor.py")]
-    steps.append(repeat(times, "floor-dagster", nothing, env=env, cwd=home))
-    new_day = add_one_day(log_data)
-    try:
-        steps.append(repeat(times, "incremental", target, before=loaded_warehouse))
-    finally:
-        new_day.unlink()
-    if postgres_url:
+    if "dagster" in only:
+        steps.append(repeat(times, "dagster", materialize, before=new_warehouse, env=env,
+                            cwd=home))  # fmt: skip
+    if "floor-dagster" in only:
+        nothing = [*materialize[:3], "--select", "*", "-f", str(HERE / "dagster_floor.py")]
+        steps.append(repeat(times, "floor-dagster", nothing, env=env, cwd=home))
+    if "incremental" in only:
+        new_day = add_one_day(log_data)
+        try:
+            steps.append(repeat(times, "incremental", target, before=loaded_warehouse))
+        finally:
+            new_day.unlink()
+    if postgres_url and "postgres" in only:
         floor = [sys.executable, str(HERE / "floors.py"), "postgres", str(song_data)]
         steps.append(run("floor-postgres", [*floor, str(log_data), postgres_url]))
         load = etl_command(song_data, log_data, new_database(postgres_url, "load"), checks=False)
         steps.append(run("load-postgres", load))
         target = etl_command(song_data, log_data, new_database(postgres_url, "etl"))
         steps.append(run("etl-postgres", target))
-    else:
+    elif "postgres" in only:
         steps.append(Step("etl-postgres", note="skipped: no --postgres-url given"))
     for leftover in (warehouse, loaded, workdir / f"floor-{tier}.duckdb"):
         leftover.unlink(missing_ok=True)
@@ -415,8 +441,18 @@ def main() -> None:
         "--repeat", type=int, default=1, help="run each step N times, keep the fastest wall time"
     )
     parser.add_argument("--no-save", action="store_true", help="print only")
+    parser.add_argument(
+        "--only",
+        default=",".join(STEPS),
+        help=f"comma-separated steps to time (default all: {','.join(STEPS)})",
+    )
+    parser.add_argument("--name", default="", help="added to the result file's name")
     args = parser.parse_args()
     tiers = [tier.strip().upper() for tier in args.tiers.split(",") if tier.strip()]
+    only = frozenset(step.strip() for step in args.only.split(",") if step.strip())
+    if only - set(STEPS):
+        parser.error(f"unknown step {', '.join(sorted(only - set(STEPS)))}: use {','.join(STEPS)}")
+    args.only = only
     unknown = [tier for tier in tiers if tier not in TIERS]
     if unknown:
         parser.error(f"unknown tier {', '.join(unknown)}: use S, M or L")
@@ -436,14 +472,14 @@ def bench_and_save(
     tier: str, args: argparse.Namespace, postgres_url: str | None, description: dict[str, object]
 ) -> None:
     today = dt.date.today().isoformat()
-    result = bench_tier(tier, args.workdir, postgres_url, args.repeat)
+    result = bench_tier(tier, args.workdir, postgres_url, args.repeat, args.only)
     result["repeat"] = args.repeat
     result["machine"] = description
     result["date"] = today
     show(result)
     if not args.no_save:
         args.results.mkdir(parents=True, exist_ok=True)
-        path = args.results / f"{today}-{tier}.json"
+        path = args.results / f"{today}{args.name}-{tier}.json"
         path.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
         print(f"wrote {path}")
 

@@ -9,12 +9,12 @@ from dagster import Definitions, in_process_executor
 
 from sparkify_dagster.alerts import alerts_from_env, run_failure_alert
 from sparkify_dagster.assets import TABLE_ASSETS, listening_report, raw_data
-from sparkify_dagster.automation import expected_daily
+from sparkify_dagster.automation import expected_daily, follow_staging
 from sparkify_dagster.catalog import with_code_references
 from sparkify_dagster.checks import TABLE_CHECKS
 from sparkify_dagster.jobs import CLUSTER_JOBS
 from sparkify_dagster.resources import cluster_from_env, sources_from_env, warehouse_from_env
-from sparkify_dagster.sensors import SENSORS
+from sparkify_dagster.sensors import INTERVAL, SENSORS
 
 defs = Definitions(
     assets=expected_daily(with_code_references([raw_data, *TABLE_ASSETS, listening_report])),
@@ -27,5 +27,5 @@ defs = Definitions(
         "alerts": alerts_from_env(),
     },
     executor=in_process_executor,
-    sensors=[*SENSORS, run_failure_alert],
+    sensors=[*SENSORS, follow_staging(INTERVAL), run_failure_alert],
 )

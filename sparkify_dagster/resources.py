@@ -35,11 +35,13 @@ from sparkify_dagster.core.settings import (
     MAX_ERRORS,
     NO_SIGN_REQUEST,
     REGION,
+    SENSOR_FULL_LISTING_MINUTES,
     SENSOR_MAX_KEYS,
     SLICES,
     SONG_DATA,
     STAGING,
     TARGET,
+    TRUST_FOLDER_TIMES,
     Setting,
     Settings,
     environ,
@@ -199,6 +201,14 @@ class SourcesResource(ConfigurableResource):
         default=None,
         description="Read S3 unsigned, as for a public bucket (SPARKIFY_NO_SIGN_REQUEST).",
     )
+    trust_folder_times: str | None = Field(
+        default=None,
+        description=(
+            "A run does not stat the song files the manifest knows in a local folder unchanged "
+            "since the last load of songs; misses a file rewritten in place "
+            "(SPARKIFY_TRUST_FOLDER_TIMES; default false)."
+        ),
+    )
     max_errors: str | None = Field(
         default=None,
         description=(
@@ -211,6 +221,14 @@ class SourcesResource(ConfigurableResource):
         description=(
             "new_songs lists at most this many song keys per tick "
             "(SPARKIFY_SENSOR_MAX_KEYS; default 20,000)."
+        ),
+    )
+    full_listing_minutes: str | None = Field(
+        default=None,
+        description=(
+            "new_logs lists every log at least this often, in minutes, and only the newest ones "
+            "in between: a late or rewritten older log is found within it "
+            "(SPARKIFY_SENSOR_FULL_LISTING_MINUTES; default 10; 0: on every tick)."
         ),
     )
 
@@ -236,12 +254,21 @@ class SourcesResource(ConfigurableResource):
         return NO_SIGN_REQUEST.lookup(self.no_sign_request, env={})
 
     @property
+    def trusts_folder_times(self) -> bool:
+        """Whether a local folder's own time vouches for the song files it holds."""
+        return TRUST_FOLDER_TIMES.lookup(self.trust_folder_times, env={})
+
+    @property
     def allowed_rejects(self) -> int:
         return MAX_ERRORS.lookup(self.max_errors, env={})
 
     @property
     def sensor_max_keys(self) -> int:
         return SENSOR_MAX_KEYS.lookup(self.max_keys, env={})
+
+    @property
+    def sensor_full_listing_minutes(self) -> int:
+        return SENSOR_FULL_LISTING_MINUTES.lookup(self.full_listing_minutes, env={})
 
 
 class RedshiftClusterResource(ConfigurableResource):
@@ -347,8 +374,10 @@ def sources_from_env() -> SourcesResource:
         song_data=_from_env(SONG_DATA),
         log_data=_from_env(LOG_DATA),
         no_sign_request=_from_env(NO_SIGN_REQUEST),
+        trust_folder_times=_from_env(TRUST_FOLDER_TIMES),
         max_errors=_from_env(MAX_ERRORS),
         max_keys=_from_env(SENSOR_MAX_KEYS),
+        full_listing_minutes=_from_env(SENSOR_FULL_LISTING_MINUTES),
     )
 
 

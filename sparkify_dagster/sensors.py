@@ -2,18 +2,19 @@
 
 Each tick makes one library call (:mod:`sparkify_dagster.ingest.watch`) that lists only where
 new files can be and compares them with the cursor. The files a tick finds become one run
-request for the staging asset and everything downstream of it: the star tables, their checks
-and ``listening_report``, so the report never lags the tables. ``new_logs`` asks for the days of
-the logs it found (new, late of any age, rewritten): all of them in one run, for the range from
-the first to the last. The run key is derived from the files and their ETags, so a repeated tick
-asks for nothing new; the staging manifest still reads only new and changed files. Both sensors
-start stopped: turn them on in the UI's Automation page or with ``dagster sensor start
---start-all -m sparkify_dagster``. They ask for everything downstream themselves, so they work
-whether or not the automation sensor (:mod:`sparkify_dagster.automation`) is on; with it on,
-it asks for none of what their runs built.
+request for the staging asset and its checks; the star tables and ``listening_report`` follow
+by their automation conditions (:mod:`sparkify_dagster.automation`), so the automation sensor,
+``default_automation_condition_sensor``, must be on too: without it, a sensor's run loads
+staging and nothing more. ``new_logs`` asks for the days of the logs it found (new, late of any
+age, rewritten): all of them in one run, for the range from the first to the last. The run key
+is derived from the files and their ETags, so a repeated tick asks for nothing new; the staging
+manifest still reads only new and changed files. All three start stopped: turn them on in the
+UI's Automation page or with ``dagster sensor start --start-all -m sparkify_dagster``.
 
-Settings: ``SPARKIFY_SENSOR_INTERVAL``, the least seconds between ticks (default 60), read when
-the code location loads; ``SPARKIFY_SENSOR_MAX_KEYS``, a field of the sources resource, read at
+Settings: ``SPARKIFY_SENSOR_INTERVAL``, the least seconds between ticks (default 60; the
+automation sensor's at most 30), read when the code location loads;
+``SPARKIFY_SENSOR_MAX_KEYS`` and ``SPARKIFY_SENSOR_FULL_LISTING_MINUTES`` (how often
+``new_logs`` lists every log, not only the newest), fields of the sources resource, read at
 each tick.
 """
 
@@ -33,7 +34,7 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from sparkify_dagster.assets import songplays, staging_events, staging_songs, time
+from sparkify_dagster.assets import staging_events, staging_songs
 from sparkify_dagster.core.errors import SourceError, SparkifyError
 from sparkify_dagster.core.settings import SENSOR_INTERVAL
 from sparkify_dagster.ingest.days import log_day
@@ -42,7 +43,6 @@ from sparkify_dagster.partitions import LOG_DAYS
 from sparkify_dagster.resources import SourcesResource
 
 FILES_LOGGED = 20  # files named in a tick's log; the run key covers all of them
-BY_DAY = (songplays, time)  # the star tables built day by day
 # Dagster needs a sensor's interval when the code location loads, not when it ticks.
 INTERVAL = SENSOR_INTERVAL.lookup()
 
@@ -106,15 +106,17 @@ def days_to_load(context: SensorEvaluationContext, found: Look) -> dict[str, str
 
 @sensor(
     name="new_logs",
-    target=AssetSelection.assets(staging_events).downstream(),
+    target=AssetSelection.assets(staging_events),
     minimum_interval_seconds=INTERVAL,
     default_status=DefaultSensorStatus.STOPPED,
     description=(
-        "Asks for one run of staging_events and everything downstream of it (songplays, users, "
-        "time, their checks, listening_report) for the days whose event logs in "
+        "Asks for one run of staging_events and its checks for the days whose event logs in "
         "SPARKIFY_LOG_DATA are new or changed: a new day, a late day of any age, a rewritten "
-        "log, found by its ETag (local files: size and modification time). Lists every log, "
-        "one request per 1,000 days on S3."
+        "log, found by its ETag (local files: size and modification time). Each tick lists "
+        "the newest logs (one request on S3); every log is listed at least every "
+        "SPARKIFY_SENSOR_FULL_LISTING_MINUTES, a request of 1,000 days per tick, which finds "
+        "late and rewritten older days. songplays and time for those days, users and "
+        "listening_report follow when default_automation_condition_sensor is on."
     ),
 )
 def new_logs(context: SensorEvaluationContext, sources: SourcesResource) -> SensorResult:
@@ -128,22 +130,23 @@ def new_logs(context: SensorEvaluationContext, sources: SourcesResource) -> Sens
             location,
             context.cursor,
             no_sign_request=sources.unsigned,
+            full_listing_minutes=sources.sensor_full_listing_minutes,
         ),
     )
 
 
 @sensor(
     name="new_songs",
-    # The catalogue: songs re-matches the plays a change moves, so no day is built again.
-    target=AssetSelection.assets(staging_songs).downstream() - AssetSelection.assets(*BY_DAY),
+    target=AssetSelection.assets(staging_songs),
     minimum_interval_seconds=INTERVAL,
     default_status=DefaultSensorStatus.STOPPED,
     description=(
-        "Asks for one run of staging_songs, songs and artists (songs re-matches the plays the "
-        "change moves), their checks and listening_report when song files in "
+        "Asks for one run of staging_songs and its checks when song files in "
         "SPARKIFY_SONG_DATA are new or changed. Lists the catalogue page by page, at most "
         "SPARKIFY_SENSOR_MAX_KEYS keys per tick, and finds the files written since the "
-        "previous pass by their ETag (local files: size and modification time)."
+        "previous pass by their ETag (local files: size and modification time). songs and "
+        "artists (songs re-matches the plays the change moves, no day is built again) and "
+        "listening_report follow when default_automation_condition_sensor is on."
     ),
 )
 def new_songs(context: SensorEvaluationContext, sources: SourcesResource) -> SensorResult:

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -122,8 +122,13 @@ class Reading:
         self.location = source.location
         self.read: list[str] = []
 
-    def files(self) -> list[SourceFile]:
-        return self.source.files()
+    def files(
+        self,
+        known: Collection[tuple[str, int, str]] | None = None,
+        *,
+        verified_at: Callable[[], float | None] | None = None,
+    ) -> list[SourceFile]:
+        return self.source.files(known, verified_at=verified_at)
 
     def contents(self, files: Iterable[SourceFile]) -> Iterator[tuple[SourceFile, bytes]]:
         for file, data in self.source.contents(files):

@@ -11,17 +11,23 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from dagster import (
+    AssetChecksDefinition,
     AssetKey,
     AssetsDefinition,
+    AssetSelection,
     AutomationCondition,
+    AutomationConditionSensorDefinition,
     DagsterInstance,
     Definitions,
     FreshnessPolicy,
+    RunRequest,
     evaluate_automation_conditions,
     materialize,
 )
+from dagster._core.definitions.automation_tick_evaluation_context import build_run_requests
 from dagster._core.definitions.declarative_automation.automation_condition_tester import (
     EvaluateAutomationConditionsResult,
 )
@@ -29,14 +35,15 @@ from dagster._core.definitions.declarative_automation.automation_condition_teste
 import sparkify_dagster
 from sparkify_dagster.assets import TABLE_ASSETS, listening_report
 from sparkify_dagster.automation import expected_daily, freshness
+from sparkify_dagster.checks import TABLE_CHECKS
 from sparkify_dagster.core.errors import ConfigError
 from sparkify_dagster_tests.helpers import every_day, resources, song, write_day, write_songs
 
 # Dagster's own tester selects with a beta parameter; nothing of ours to change.
 pytestmark = pytest.mark.filterwarnings("ignore:Parameter `include_sources`")
 GRAPH = [*TABLE_ASSETS, listening_report]
-CATALOGUE = ("staging_songs", "songs", "artists")  # what new_songs asks for
-EVENT_PATH = ("staging_events", "songplays", "time", "users", "listening_report")  # and new_logs
+CATALOGUE = ("staging_songs", "songs", "artists")  # the catalogue, staged and built
+EVENT_PATH = ("staging_events", "songplays", "time", "users", "listening_report")  # the logs
 
 
 class Warehouse:
@@ -48,12 +55,14 @@ class Warehouse:
         self.report = dataset.parent / "report"  # not the checkout's
         self.instance = DagsterInstance.ephemeral()
         self.cursors: dict[str, Any] = {}
+        self.requests: list[RunRequest] = []
 
     def run(self, *names: str, days: tuple[str, str] | None = None) -> None:
         """One run of the assets ``names`` (for the days from ``days[0]`` to ``days[1]``)."""
         out = {"ops": {"listening_report": {"config": {"out_dir": str(self.report)}}}}
         result = materialize(
-            [asset for asset in GRAPH if asset.key.path[0] in names],
+            [asset for asset in GRAPH if asset.key.path[0] in names]
+            + [checks for checks in TABLE_CHECKS if checked(checks) in names],
             resources=self.resources,
             instance=self.instance,
             tags=every_day(*days) if days else None,
@@ -65,10 +74,39 @@ class Warehouse:
     def tick(self, graph: list[AssetsDefinition] = GRAPH, name: str = "ours") -> dict[str, Any]:
         """What one tick of an automation sensor (``name``: one cursor each) asks for with the
         conditions of ``graph``: each asset's days, or ``"whole"``."""
-        defs = Definitions(assets=graph, resources=self.resources)
+        defs = Definitions(assets=graph, asset_checks=TABLE_CHECKS, resources=self.resources)
         result = evaluate_automation_conditions(defs, self.instance, cursor=self.cursors.get(name))
         self.cursors[name] = result.cursor
+        subsets = [
+            evaluated.true_subset for evaluated in result.results if evaluated.true_subset.size
+        ]
+        self.requests = list(
+            build_run_requests(subsets, defs.resolve_asset_graph(), None, emit_backfills=True)
+        )
         return requested(result)
+
+    def check(self, table: str) -> list[str]:
+        """Run the checks of ``table`` alone; the blocking ones that failed."""
+        (checks,) = [checks for checks in TABLE_CHECKS if checked(checks) == table]
+        (asset,) = [asset for asset in GRAPH if asset.key.path[0] == table]
+        result = materialize(
+            [asset, checks],
+            selection=AssetSelection.checks_for_assets(asset),
+            resources=self.resources,
+            instance=self.instance,
+            raise_on_error=False,
+        )
+        return [
+            evaluation.check_name
+            for evaluation in result.get_asset_check_evaluations()
+            if not evaluation.passed and evaluation.blocking
+        ]
+
+
+def checked(checks: AssetChecksDefinition) -> str:
+    """The table whose checks ``checks`` are."""
+    (table,) = {key.asset_key.path[0] for key in checks.check_keys}
+    return table
 
 
 def requested(result: EvaluateAutomationConditionsResult) -> dict[str, Any]:
@@ -97,18 +135,24 @@ def with_eager(graph: list[AssetsDefinition]) -> list[AssetsDefinition]:
 
 
 @pytest.fixture
-def warehouse(dataset: Path, duckdb_target: str) -> Warehouse:
-    """The catalogue built, logs for 2018-11-01 to 03, none of them staged yet."""
+def empty(dataset: Path, duckdb_target: str) -> Warehouse:
+    """A catalogue and logs for 2018-11-01 to 03, nothing loaded yet."""
     write_songs(dataset / "song_data", [song("SOAAA", "Alpha", "ARA", "Ann", 100.5)])
     for day in (1, 2, 3):
         write_day(dataset, day, user=str(day))
-    built = Warehouse(dataset, duckdb_target)
+    return Warehouse(dataset, duckdb_target)
+
+
+@pytest.fixture
+def warehouse(empty: Warehouse) -> Warehouse:
+    """The catalogue built, logs for 2018-11-01 to 03, none of them staged yet."""
+    built = empty
     built.run(*CATALOGUE)
     assert built.tick() == {}  # a first tick asks for nothing: conditions follow what changes
     return built
 
 
-def test_a_day_staged_by_hand_is_followed_by_its_plays_users_and_report(
+def test_a_day_staged_by_hand_is_followed_by_its_plays_and_users_then_the_report(
     warehouse: Warehouse,
 ) -> None:
     warehouse.run("staging_events", days=("2018-11-03", "2018-11-03"))
@@ -117,7 +161,85 @@ def test_a_day_staged_by_hand_is_followed_by_its_plays_users_and_report(
         "songplays": ["2018-11-03"],
         "time": ["2018-11-03"],
         "users": "whole",
-        "listening_report": "whole",
+    }
+    warehouse.run("songplays", "time", days=("2018-11-03", "2018-11-03"))
+    warehouse.run("users")
+    assert warehouse.tick() == {"listening_report": "whole"}  # once what it reads is built
+    warehouse.run("listening_report")
+    assert warehouse.tick() == {}
+
+
+def test_the_days_of_a_sensor_run_are_built_in_one_run_then_the_report_once(
+    warehouse: Warehouse,
+) -> None:
+    """new_logs stages the days it found (with staging's checks); the automation sensor asks for
+    exactly those days of songplays and time, as one backfill that the backfill policy makes one
+    run, and users beside it; the report follows once they are built."""
+    warehouse.run("staging_events", days=("2018-11-02", "2018-11-03"))
+
+    asked = warehouse.tick()
+    assert asked == {
+        "songplays": ["2018-11-02", "2018-11-03"],
+        "time": ["2018-11-02", "2018-11-03"],
+        "users": "whole",
+    }
+    backfill, users = warehouse.requests
+    assert backfill.asset_graph_subset is not None  # songplays and time: one single-run backfill
+    assert {key.to_user_string() for key in backfill.asset_graph_subset.asset_keys} == {
+        "songplays",
+        "time",
+    }
+    assert users.asset_selection == [AssetKey("users")]
+
+    warehouse.run("songplays", "time", days=("2018-11-02", "2018-11-03"))
+    warehouse.run("users")
+    assert warehouse.tick() == {"listening_report": "whole"}
+    warehouse.run("listening_report")
+    assert warehouse.tick() == {}
+
+
+def test_the_report_waits_for_the_plays_of_the_first_day_after_the_catalogue(
+    empty: Warehouse,
+) -> None:
+    """The sensors switched on before anything is loaded: new_songs stages the catalogue, songs
+    and artists follow, and the report waits for users. When a day is staged, the report is not
+    asked for beside users, which would build it before the day's plays, but after them."""
+    assert empty.tick() == {}
+    empty.run("staging_songs")
+    assert empty.tick() == {"songs": "whole", "artists": "whole"}
+    empty.run("songs", "artists")
+    assert empty.tick() == {}  # no users yet
+
+    empty.run("staging_events", days=("2018-11-03", "2018-11-03"))
+    assert empty.tick() == {"songplays": ["2018-11-03"], "time": ["2018-11-03"], "users": "whole"}
+    empty.run("songplays", "time", days=("2018-11-03", "2018-11-03"))
+    empty.run("users")
+    assert empty.tick() == {"listening_report": "whole"}
+    empty.run("listening_report")
+    assert empty.tick() == {}
+
+
+def test_a_failed_blocking_check_of_staging_holds_the_star_back(
+    warehouse: Warehouse, duckdb_target: str
+) -> None:
+    warehouse.run("staging_events", days=("2018-11-03", "2018-11-03"))
+    database = duckdb_target.removeprefix("duckdb:///")
+    with duckdb.connect(database) as connection:  # a row staged twice
+        connection.execute("INSERT INTO staging_events SELECT * FROM staging_events LIMIT 1")
+    failed = warehouse.check("staging_events")
+    assert failed, "a row staged twice fails a blocking check of staging_events"
+
+    assert warehouse.tick() == {}  # nothing is built from it while the check fails
+
+    with duckdb.connect(database) as connection:
+        connection.execute(
+            "DELETE FROM staging_events WHERE rowid = (SELECT max(rowid) FROM staging_events)"
+        )
+    assert warehouse.check("staging_events") == []
+    assert warehouse.tick() == {
+        "songplays": ["2018-11-03"],
+        "time": ["2018-11-03"],
+        "users": "whole",
     }
 
 
@@ -135,7 +257,6 @@ def test_a_late_day_is_followed_too_where_eager_alone_waits_for_the_latest_day(
         "songplays": ["2018-11-01"],
         "time": ["2018-11-01"],
         "users": "whole",
-        "listening_report": "whole",
     }
     # Dagster's eager(): no play of the late day; missing days hold the whole tables back
     assert warehouse.tick(with_eager(GRAPH), "eager") == {}
@@ -144,20 +265,25 @@ def test_a_late_day_is_followed_too_where_eager_alone_waits_for_the_latest_day(
 def test_a_run_that_built_the_tables_with_their_staging_asks_for_nothing_more(
     warehouse: Warehouse,
 ) -> None:
-    """The sensors' runs take staging and everything downstream: automation adds no second run."""
+    """./dev materialize builds staging and everything downstream: automation adds no run."""
     warehouse.run(*EVENT_PATH, days=("2018-11-01", "2018-11-03"))
 
     assert warehouse.tick() == {}
 
 
 def test_a_catalogue_change_rebuilds_no_day(warehouse: Warehouse) -> None:
-    """songs re-matches the plays a change of the catalogue moves: no day is built again."""
+    """new_songs stages the catalogue; songs re-matches the plays a change of it moves, so no day
+    is built again: songs and artists, then the report."""
     warehouse.run(*EVENT_PATH, days=("2018-11-01", "2018-11-03"))
     warehouse.tick()
 
     warehouse.run("staging_songs")
 
-    assert warehouse.tick() == {"songs": "whole", "artists": "whole", "listening_report": "whole"}
+    assert warehouse.tick() == {"songs": "whole", "artists": "whole"}
+    warehouse.run("songs", "artists")
+    assert warehouse.tick() == {"listening_report": "whole"}
+    warehouse.run("listening_report")
+    assert warehouse.tick() == {}
 
 
 def test_the_definitions_carry_the_conditions_and_the_sensor_that_runs_them() -> None:
@@ -171,7 +297,14 @@ def test_the_definitions_carry_the_conditions_and_the_sensor_that_runs_them() ->
     assert followers == {"songplays", "time", "users", "songs", "artists", "listening_report"}
     sensors = {sensor.name: sensor for sensor in defs.get_repository_def().sensor_defs}
     sensor = sensors["default_automation_condition_sensor"]
-    assert sensor.default_status.value == "STOPPED"  # the README says to switch it on
+    assert isinstance(sensor, AutomationConditionSensorDefinition)
+    # stopped like new_logs and new_songs: `dagster sensor start --start-all` starts the three
+    assert sensor.default_status.value == "STOPPED"
+    assert sensor.minimum_interval_seconds == 30  # Dagster's, SPARKIFY_SENSOR_INTERVAL being 60
+    assert sensor.asset_selection.resolve(graph) >= {AssetKey(name) for name in followers}
+    assert "Must be on" in (sensor.description or "")
+    for name in ("new_logs", "new_songs"):
+        assert "default_automation_condition_sensor" in (sensors[name].description or "")
 
 
 # -- freshness ----------------------------------------------------------------------------------

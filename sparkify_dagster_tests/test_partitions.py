@@ -183,6 +183,42 @@ def test_new_songs_re_match_only_the_days_holding_a_play_they_match(
     assert_a_clean_load(three_days, target)
 
 
+def test_a_re_match_of_a_day_staged_again_but_not_built_brings_its_time_rows(
+    three_days: Path, target: str
+) -> None:
+    """A day's log rewritten and staged alone (its plays not built yet), then a song arrives that
+    one of its plays matches: the re-match builds that day's plays from what is staged now, and
+    their time rows with them, so no play lacks its time row whatever runs next."""
+    beta = day_file(three_days, 2).read_text().replace('"Gamma"', '"Beta"').replace('"Cy"', '"Bob"')
+    day_file(three_days, 2).write_text(beta.replace('"length":3.0', '"length":200.25'))
+    run_days(target, three_days, "2018-11-01", "2018-11-03")
+    beta_at = T0 + DAY_MS + 1
+    day_file(three_days, 2).write_text(  # the play of Beta, 5 s later
+        day_file(three_days, 2).read_text().replace(f'"ts":{beta_at}', f'"ts":{beta_at + 5000}')
+    )
+    staged = materialize(
+        [asset for asset in TABLE_ASSETS if asset.key.path[0] == "staging_events"],
+        resources=resources(target, three_days),
+        instance=DagsterInstance.ephemeral(),
+        partition_key="2018-11-02",
+    )
+    assert staged.success
+    write_songs(three_days / "song_data", SONGS[1:])
+    catalogue = ("staging_songs", "songs", "artists")
+    materialize(
+        [asset for asset in TABLE_ASSETS if asset.key.path[0] in catalogue],
+        resources=resources(target, three_days),
+        instance=DagsterInstance.ephemeral(),
+    )
+    with connect(target) as warehouse:
+        lacking = warehouse.query(
+            "SELECT p.start_time FROM songplays AS p LEFT JOIN time AS t "
+            "ON t.start_time = p.start_time WHERE t.start_time IS NULL"
+        )
+    assert lacking == []
+    assert_a_clean_load(three_days, target)
+
+
 def test_a_warehouse_from_before_days_were_partitions_is_upgraded(
     three_days: Path, target: str
 ) -> None:

@@ -174,6 +174,30 @@ song_files = records(SONG_KEYS).map(str.encode) | st.binary(max_size=40)
         b'{"ts":1,"auth":"\xff"}',
     ],
 )
+@example(  # what only a lenient reader takes, and lines an attacker would write
+    songs=[b'\xef\xbb\xbf{"song_id":"S1"}\r\n', b"[]", b'{"song_id":"S1",}', b"\n\n"],
+    events=[
+        b'{"ts":1 , }\r',
+        b'{"ts":1,"length":Infinity}',
+        b'{"ts":1,"length":-inf}',
+        b'{"ts":1,"length":1e400}',
+        b'{"ts":1,"page":["a",]}',
+        b'{"ts":1,"t\\u0073":2}',
+        b'{"ts":1,"userAgent":"a\\":","ts":2}',
+        b'{"ts":253370764800000}',
+        b'{"ts":"007","userId":" 7"}',
+        b'{"ts":"1e3","status":"0x10"}',
+        b'{"ts":1,"sessionId":9223372036854775808}',
+        b'\xef\xbb\xbf{"ts":1}',
+        b"\x0c",
+        b'{"ts":1}\r\r',
+        b'{"ts":1}{"ts":2}',
+        b"[1]",
+        b'{"ts":1,"page":"' + b"a" * 9000 + b'"}',  # over LARGE_RECORD: Python's to type
+        b'{"ts":1,"page":"' + b"a" * 9000 + b'",}',
+        b'{"ts":1}',  # the last line, without a line break
+    ],
+)
 def test_the_engine_stages_what_python_would(songs: list[bytes], events: list[bytes]) -> None:
     ours, python = stage_both(songs, events)
     assert ours == python

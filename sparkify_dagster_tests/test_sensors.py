@@ -3,6 +3,7 @@ the loopback moto server, and the same on local folders."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import os
@@ -10,8 +11,10 @@ import subprocess
 import sys
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.retries.standard import ExponentialBackoff
@@ -24,10 +27,14 @@ from dagster._core.storage.tags import (
 
 import sparkify_dagster
 from sparkify_dagster.core.errors import ConfigError
-from sparkify_dagster.core.settings import SENSOR_INTERVAL, SENSOR_MAX_KEYS
+from sparkify_dagster.core.settings import (
+    SENSOR_FULL_LISTING_MINUTES,
+    SENSOR_INTERVAL,
+    SENSOR_MAX_KEYS,
+)
 from sparkify_dagster.ingest.days import day_of
 from sparkify_dagster.ingest.sources import open_source
-from sparkify_dagster.ingest.watch import Cursor, look_for_events, look_for_songs
+from sparkify_dagster.ingest.watch import Cursor, Look, look_for_events, look_for_songs
 from sparkify_dagster.resources import SourcesResource
 from sparkify_dagster.sensors import new_logs, new_songs, tick
 from sparkify_dagster_tests.faults import FaultyProxy
@@ -66,12 +73,29 @@ def requested(data: SensorExecutionData) -> int:
     assert data.run_requests is not None
     (request,) = data.run_requests
     assert request.run_key
-    assert request.asset_selection is None  # the sensor's target: staging and downstream
+    assert request.asset_selection is None  # the sensor's target: its staging asset
     return int(request.tags["sparkify/new_files"])
 
 
-def found(location: str, cursor: str | None) -> list[str]:
-    return [file.key for file in look_for_events(location, cursor).found]
+def found(location: str, cursor: str | None, **options: Any) -> list[str]:
+    return [file.key for file in look_for_events(location, cursor, **options).found]
+
+
+def aged(cursor: str | None, location: str, minutes: float = 11) -> str:
+    """``cursor`` as if its last full listing had begun ``minutes`` earlier (the window is 10)."""
+    state = Cursor.load(cursor, location)
+    assert state.swept is not None
+    state.swept -= minutes * 60
+    return state.dump()
+
+
+def newest(store: Store, after: int) -> str:
+    """The skip message of a tick that listed the newest logs, from the day after ``after``."""
+    requests = " (1 list request)" if store.kind == "s3" else ""
+    return (
+        f"nothing new or changed in {store.location('log_data')}: listed 7 files after "
+        f"2018/11/2018-11-{after:02d}-events.json{requests}"
+    )
 
 
 # -- event logs ---------------------------------------------------------------------------------
@@ -99,9 +123,7 @@ def test_the_first_tick_asks_for_one_run_covering_28_days(store: Store, month: P
     again = evaluate(new_logs, store, first.cursor)
     assert not again.run_requests
     assert again.cursor == first.cursor  # unchanged
-    assert again.skip_message == (
-        f"nothing new or changed in {store.location('log_data')}: listed 28 files from the start"
-    )
+    assert again.skip_message == newest(store, after=21)  # the newest 7 and what follows
     # a repeated tick (a retried evaluation, a restarted daemon) asks for the same run
     repeated = evaluate(new_logs, store)
     assert repeated.run_requests is not None and first.run_requests is not None
@@ -109,34 +131,52 @@ def test_the_first_tick_asks_for_one_run_covering_28_days(store: Store, month: P
 
 
 def test_a_late_day_of_any_age_is_found_and_asked_for_alone(store: Store, month: Path) -> None:
-    """A missing day uploaded three weeks late, after later days: its day alone is asked for."""
+    """A missing day uploaded three weeks late, after later days: the next full listing (at most
+    SPARKIFY_SENSOR_FULL_LISTING_MINUTES later) finds it, and its day alone is asked for."""
     store.upload(month / "log_data", "log_data", skip=("2018-11-05-events.json",))
+    location = store.location("log_data")
     cursor = evaluate(new_logs, store).cursor
     assert cursor is not None
 
     store.put(day(5), (month / day(5)).read_bytes())
 
-    tick_data = evaluate(new_logs, store, cursor)
+    within = evaluate(new_logs, store, cursor)  # the newest logs only: not yet
+    assert not within.run_requests and within.cursor == cursor
+    assert found(location, cursor, full_listing_minutes=0) == ["2018/11/2018-11-05-events.json"]
+
+    tick_data = evaluate(new_logs, store, aged(cursor, location))  # a full listing is due
     assert requested(tick_data) == 1
     assert days(tick_data) == ("2018-11-05", "2018-11-05")
-    assert found(store.location("log_data"), cursor) == ["2018/11/2018-11-05-events.json"]
+    assert Cursor.load(tick_data.cursor, location).swept == pytest.approx(time.time(), abs=60)
     assert evaluate(new_logs, store, tick_data.cursor).run_requests == []
+    assert evaluate(new_logs, store, aged(tick_data.cursor, location)).run_requests == []
 
 
 def test_a_rewritten_day_and_a_new_day_are_asked_for_in_one_run(store: Store, month: Path) -> None:
+    """A new day and a rewritten recent day are found by the next tick; an older day rewritten
+    in place by the next full listing."""
     store.upload(month / "log_data", "log_data", skip=("2018-11-28-events.json",))
+    location = store.location("log_data")
     cursor = evaluate(new_logs, store).cursor
-    text = (month / day(3)).read_text()
 
-    store.put(day(3), text + "\n")
+    store.put(day(3), (month / day(3)).read_text() + "\n")
+    store.put(day(27), (month / day(27)).read_text() + "\n")  # still being written
     store.put(day(28), (month / day(28)).read_bytes())
 
-    assert found(store.location("log_data"), cursor) == [
-        "2018/11/2018-11-03-events.json",
+    assert found(location, cursor) == [
+        "2018/11/2018-11-27-events.json",
         "2018/11/2018-11-28-events.json",
     ]
     tick_data = evaluate(new_logs, store, cursor)
-    assert requested(tick_data) == 2 and days(tick_data) == ("2018-11-03", "2018-11-28")
+    assert requested(tick_data) == 2 and days(tick_data) == ("2018-11-27", "2018-11-28")
+
+    full = evaluate(new_logs, store, aged(tick_data.cursor, location))
+    assert requested(full) == 1 and days(full) == ("2018-11-03", "2018-11-03")
+    assert found(location, aged(cursor, location)) == [
+        "2018/11/2018-11-03-events.json",
+        "2018/11/2018-11-27-events.json",
+        "2018/11/2018-11-28-events.json",
+    ]
 
 
 @pytest.mark.usefixtures("aws_environment")
@@ -170,8 +210,8 @@ def test_a_deleted_file_asks_for_nothing_and_the_cursor_keeps_working(
 
 
 def test_ten_years_of_daily_logs_keep_the_cursor_small(tmp_path: Path) -> None:
-    """Every tick lists every log; the cursor stays compact. (On S3 a tick is one list request
-    per 1,000 logs: ``benchmarks/sensors.py`` times it on moto.)"""
+    """A tick lists the newest logs; a full listing goes a page of 1,000 keys a tick. The cursor
+    stays compact. (``benchmarks/sensors.py`` times it on moto.)"""
     store = Store("local", str(tmp_path / "raw"), None)
     first = 1_230_768_000  # 2009-01-01
     for number in range(3_653):
@@ -185,7 +225,67 @@ def test_ten_years_of_daily_logs_keep_the_cursor_small(tmp_path: Path) -> None:
     assert len(look.cursor) < 50_000  # four bytes of digest a log, compressed keys
 
     again = look_for_events(location, look.cursor)
-    assert again.found == [] and again.listed == 3_653
+    assert again.found == [] and again.listed == 7 and again.cursor == look.cursor
+    cursor, listed = aged(look.cursor, location), []
+    for _ in range(4):
+        step = look_for_events(location, cursor)
+        assert step.found == [] and step.cursor != cursor
+        cursor, listed = step.cursor, [*listed, step.listed]
+    assert listed == [1_007, 1_007, 1_007, 653]  # a page and the newest; the last page
+    assert Cursor.load(cursor, location).resume == ""  # the full listing is complete
+
+
+def test_a_tick_with_nothing_new_is_one_list_request_and_a_full_listing_a_page_a_tick(
+    proxy: FaultyProxy, month: Path
+) -> None:
+    """Counted at the server: a tick lists the newest logs in one request (an empty page after
+    them when nothing is new); while a full listing is under way a tick adds one page of it, so
+    no tick makes more than two requests whatever the history (pages of 10 keys here, 1,000 on
+    S3)."""
+    store = Store("s3", f"s3://{BUCKET}/{uuid.uuid4().hex[:12]}", s3_bucket())
+    store.upload(month / "log_data", "log_data")
+    location = store.location("log_data")
+
+    def requests(cursor: str | None) -> tuple[int, Look]:
+        before = proxy.requests
+        look = look_for_events(location, cursor, page=10)
+        return proxy.requests - before, look
+
+    first = requests(None)
+    assert first[0] == 1 and len(first[1].found) == 28  # 28 keys: one request lists them all
+    calm = requests(first[1].cursor)
+    assert calm[0] == 1 and calm[1].found == [] and calm[1].cursor == first[1].cursor
+    assert calm[1].scope.endswith("(1 list request)")
+
+    store.put(day(2), (month / day(2)).read_text() + "\n")  # rewritten in place, long after
+    cursor, counts, seen = aged(calm[1].cursor, location), [], []
+    for _ in range(3):
+        count, look = requests(cursor)
+        counts.append(count)
+        seen += [file.key for file in look.found]
+        cursor = look.cursor
+    assert counts == [2, 2, 1]  # pages 1-10 and 11-20 with the newest; 21-28, the last page
+    assert seen == ["2018/11/2018-11-02-events.json"]
+    assert requests(cursor)[0] == 1  # the full listing is complete: the newest logs only
+
+
+def test_a_cursor_written_before_full_listings_were_timed_is_read(
+    store: Store, month: Path
+) -> None:
+    """A cursor of the previous release (the same layout without ``swept``) keeps what it saw:
+    its logs are not asked for again, and its first tick makes a full listing."""
+    store.upload(month / "log_data", "log_data", skip=("2018-11-05-events.json",))
+    location = store.location("log_data")
+    current = Cursor.load(evaluate(new_logs, store).cursor, location)
+    old = Cursor(location, seen=current.seen).dump()  # what the previous release kept
+    assert '"swept"' not in zlib.decompress(base64.b64decode(old[2:])).decode()
+    assert Cursor.load(old, location).seen == current.seen
+
+    calm = evaluate(new_logs, store, old)
+    assert not calm.run_requests and Cursor.load(calm.cursor, location).swept is not None
+    store.put(day(5), (month / day(5)).read_bytes())
+    late = evaluate(new_logs, store, old)  # the late day, found by that first full listing
+    assert requested(late) == 1 and days(late) == ("2018-11-05", "2018-11-05")
 
 
 def test_a_log_without_a_day_is_found_and_named_but_asks_for_no_day(
@@ -211,8 +311,11 @@ def test_a_location_without_logs_yet_skips_and_says_what_it_listed(store: Store)
         Path(store.location("log_data")).mkdir(parents=True)
     data = evaluate(new_logs, store)
     assert not data.run_requests and data.cursor is None
+    # on S3 the prefix, then the object it would name if it were a file
+    requests = " (2 list requests)" if store.kind == "s3" else ""
     assert data.skip_message == (
         f"nothing new or changed in {store.location('log_data')}: listed 0 files from the start"
+        + requests
     )
 
 
@@ -401,6 +504,8 @@ def test_throttling_is_retried_and_then_named(proxy: FaultyProxy, month: Path) -
 def test_settings_come_from_the_environment() -> None:
     sources = SourcesResource()
     assert sources.sensor_max_keys == 20_000
+    assert sources.sensor_full_listing_minutes == 10
+    assert SourcesResource(full_listing_minutes="0").sensor_full_listing_minutes == 0
     assert SENSOR_INTERVAL.lookup(env={}) == 60
     assert SENSOR_INTERVAL.lookup(env={"SPARKIFY_SENSOR_INTERVAL": " 2 "}) == 2
     assert SourcesResource(max_keys="3").sensor_max_keys == 3
@@ -408,6 +513,7 @@ def test_settings_come_from_the_environment() -> None:
         (SENSOR_INTERVAL, "0"),
         (SENSOR_INTERVAL, "soon"),
         (SENSOR_MAX_KEYS, "-5"),
+        (SENSOR_FULL_LISTING_MINUTES, "-1"),
     ):
         name = setting.variable
         with pytest.raises(ConfigError, match=f"\\${name} is '{value}': give a whole number"):
@@ -416,29 +522,29 @@ def test_settings_come_from_the_environment() -> None:
         _ = SourcesResource(max_keys="0").sensor_max_keys
 
 
-def test_the_code_location_has_both_sensors_stopped_with_the_interval_from_the_environment(
+def test_the_code_location_has_its_sensors_stopped_with_the_interval_from_the_environment(
     tmp_path: Path,
 ) -> None:
     code = (
         "import sparkify_dagster, json; r = sparkify_dagster.defs.get_repository_def(); "
         "print(json.dumps({s.name: [s.minimum_interval_seconds, s.default_status.value, "
         "sorted(k.to_user_string() for k in r.get_job(s.job_name).asset_layer"
-        ".executable_asset_keys), bool(s.description)] for s in r.sensor_defs if s.has_jobs}))"
+        ".executable_asset_keys) if s.has_jobs else None, sorted({c.asset_key.to_user_string() "
+        "for c in r.get_job(s.job_name).asset_layer.asset_graph.asset_check_keys}) "
+        "if s.has_jobs else None,"
+        " bool(s.description)] for s in r.sensor_defs if s.name != 'run_failure_alert'}))"
     )
     env = {**os.environ, "SPARKIFY_SENSOR_INTERVAL": "7"}
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
     )
     assert done.returncode == 0, done.stderr
+    # The sensors load staging with its checks (the blocking ones hold the star back); the
+    # automation sensor builds the rest, as often as the sensors tick (at most every 30 s).
     assert json.loads(done.stdout) == {
-        "new_logs": [
-            7, "STOPPED",
-            ["listening_report", "songplays", "staging_events", "time", "users"], True,
-        ],
-        "new_songs": [
-            7, "STOPPED",
-            ["artists", "listening_report", "songs", "staging_songs"], True,
-        ],
+        "new_logs": [7, "STOPPED", ["staging_events"], ["staging_events"], True],
+        "new_songs": [7, "STOPPED", ["staging_songs"], ["staging_songs"], True],
+        "default_automation_condition_sensor": [7, "STOPPED", None, None, True],
     }  # fmt: skip
 
 

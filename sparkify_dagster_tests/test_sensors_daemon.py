@@ -1,6 +1,7 @@
-"""The sensors under the real ``dagster-daemon``: files land, the runs it launches load exactly
-them, and the warehouse equals one clean load of the same files. On S3 (moto on loopback) and on a
-local folder."""
+"""The sensors under the real ``dagster-daemon``: files land, the sensors' runs stage exactly them,
+the automation sensor's runs build the star tables for the days staged, then the report, and the
+warehouse equals one clean load of the same files. On S3 (moto on loopback) and on a local
+folder."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from sparkify_dagster_tests.helpers import REPO, Store, star
 
 BIN = Path(sys.executable).parent
 DEADLINE = 45.0  # seconds to wait for the runs of one step
+FOLLOWED = 90.0  # and for the automation sensor's runs after them, one after the other
 DONE = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
 
@@ -66,9 +68,11 @@ class Daemon:
         assert self.instance is not None
         return sorted(self.instance.get_runs(), key=lambda run: run.run_id)
 
-    def wait_until(self, done: Callable[[list[DagsterRun]], bool], what: str) -> list[DagsterRun]:
+    def wait_until(
+        self, done: Callable[[list[DagsterRun]], bool], what: str, seconds: float = DEADLINE
+    ) -> list[DagsterRun]:
         """The instance's runs once ``done`` holds for them; a failed run fails at once."""
-        deadline = time.monotonic() + DEADLINE
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             runs = self.runs()
             failed = [run for run in runs if run.status in DONE - {DagsterRunStatus.SUCCESS}]
@@ -77,19 +81,56 @@ class Daemon:
                 return runs
             assert self.process is not None and self.process.poll() is None, self.tail()
             time.sleep(0.3)
-        raise AssertionError(f"{what} did not happen in {DEADLINE:.0f} s\n{self.tail()}")
+        raise AssertionError(f"{what} did not happen in {seconds:.0f} s\n{self.tail()}")
 
-    def wait_for(self, files: dict[str, int]) -> list[DagsterRun]:
-        """The runs once all have finished and those of each sensor cover ``files[sensor]``
-        new files in all (a batch that lands across two ticks takes two runs)."""
+    def wait_for_run(self, sensor: str, before: set[str]) -> None:
+        """Until a run of ``sensor`` that is not one of the runs ``before`` exists."""
 
-        def covered(runs: list[DagsterRun]) -> bool:
-            total = {name: 0 for name in files}
-            for run in runs:
-                total[tag(run, "sensor")] += int(tag(run, "new_files"))
-            return total == files and all(run.status in DONE for run in runs)
+        def asked(runs: list[DagsterRun]) -> bool:
+            return any(run.run_id not in before and sensor_of(run) == sensor for run in runs)
 
-        return self.wait_until(covered, f"runs covering {files}")
+        self.wait_until(asked, f"a run of {sensor}")
+
+    def followed(self, seconds: float = FOLLOWED) -> list[DagsterRun]:
+        """The runs once all have finished and the report was built after every other table."""
+
+        def done(runs: list[DagsterRun]) -> bool:
+            if not runs or not all(run.status in DONE for run in runs):
+                return False
+            latest = {
+                name: max((at for _, name_at, at in self.built(runs) if name_at == name), default=0)
+                for name in STAR_AND_STAGING
+            }
+            report = latest.pop("listening_report")
+            return report > max(latest.values())
+
+        return self.wait_until(done, "the star and the report following staging", seconds)
+
+    def built(self, runs: list[DagsterRun]) -> list[tuple[DagsterRun, str, float]]:
+        """Each materialization of ``runs``: its run, asset (``name@day`` for a day) and time."""
+        assert self.instance is not None
+        found = []
+        for run in runs:
+            for entry in self.instance.all_logs(
+                run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
+            ):
+                materialization = entry.asset_materialization
+                if materialization is not None:
+                    found.append((run, materialization.asset_key.path[0], entry.timestamp))
+        return found
+
+    def days(self, runs: list[DagsterRun], asset: str) -> set[str]:
+        """The days of ``asset`` that ``runs`` built."""
+        assert self.instance is not None
+        return {
+            str(entry.asset_materialization.partition)
+            for run in runs
+            for entry in self.instance.all_logs(
+                run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
+            )
+            if entry.asset_materialization is not None
+            and entry.asset_materialization.asset_key.path[0] == asset
+        }
 
     def staged(self, run: DagsterRun) -> dict[str, Any]:
         """What the run's staging step read: files and records."""
@@ -146,59 +187,110 @@ def daemon(
         running.stop()
 
 
+AUTOMATION = "default_automation_condition_sensor"
+STAR_AND_STAGING = (
+    "staging_events", "staging_songs", "songplays", "time", "users", "songs", "artists",
+    "listening_report",
+)  # fmt: skip
+
+
 def tag(run: DagsterRun, name: str) -> str:
     return run.tags[f"sparkify/{name}"]
+
+
+def sensor_of(run: DagsterRun) -> str:
+    """The sensor that asked for ``run``: ``new_logs``, ``new_songs`` or ``automation``."""
+    return run.tags.get("sparkify/sensor", "automation")
 
 
 def lines(path: Path) -> int:
     return len(path.read_text().splitlines())
 
 
-def test_the_daemon_loads_new_files_once_and_matches_a_clean_load(
-    daemon: tuple[Daemon, str], store: Store, tmp_path: Path
-) -> None:
-    running, target = daemon
-    data = sparkify_dagster.generate(tmp_path / "gen", songs=40, events=400, days=4, seed=3)
-    last_day = data.log_data / "2018/11/2018-11-04-events.json"
-    # A late day: the 2nd arrives after the 3rd, so its key sorts before the newest one seen.
-    late_day = data.log_data / "2018/11/2018-11-02-events.json"
-    store.upload(data.song_data, "song_data")
-    store.upload(data.log_data, "log_data", skip=(last_day.name, late_day.name))
-
+def catalogue_first(running: Daemon, store: Store, song_data: Path) -> None:
+    """Song files in the location, the sensors switched on as the README says: new_songs stages
+    the catalogue and the automation sensor builds songs and artists from it."""
+    store.upload(song_data, "song_data")
     started = running.dagster("sensor", "start", "--start-all", "-m", "sparkify_dagster")
     assert started.returncode == 0, started.stderr[-2000:]
     running.start()
 
-    def logs_loaded(runs: list[DagsterRun]) -> bool:
-        return any(tag(run, "sensor") == "new_logs" and run.status in DONE for run in runs)
+    def catalogue_built(runs: list[DagsterRun]) -> bool:
+        built = {asset for _, asset, _ in running.built(runs)}
+        return {"songs", "artists"} <= built and all(run.status in DONE for run in runs)
 
-    (first_logs,) = [
-        run for run in running.wait_until(logs_loaded, "the first new_logs run")
-        if tag(run, "sensor") == "new_logs"
-    ]  # fmt: skip
-    assert tag(first_logs, "new_files") == "2"
-    records = sum(
-        lines(data.log_data / day)
-        for day in ("2018/11/2018-11-01-events.json", "2018/11/2018-11-03-events.json")
-    )
-    assert running.staged(first_logs) == {"files": 2, "records": records}
+    runs = running.wait_until(catalogue_built, "the catalogue built", FOLLOWED)
+    (songs,) = [run for run in runs if sensor_of(run) == "new_songs"]
+    assert running.staged(songs) == {"files": 40, "records": 40}
+    assert [asset for _, asset, _ in running.built([songs])] == ["staging_songs"]
+    automation = [run for run in runs if sensor_of(run) == "automation"]
+    assert sorted(asset for _, asset, _ in running.built(automation)) == ["artists", "songs"]
 
-    for path in (last_day, late_day):
+
+def test_a_new_log_is_staged_then_its_day_built_then_the_report(
+    daemon: tuple[Daemon, str], store: Store, tmp_path: Path
+) -> None:
+    """The catalogue built, a day's log lands, then a late one: each time, a run of new_logs
+    stages that file; the automation sensor asks for that day of songplays and time and for
+    users, and once they are built, for the report."""
+    running, target = daemon
+    data = sparkify_dagster.generate(tmp_path / "gen", songs=40, events=300, days=2, seed=3)
+    catalogue_first(running, store, data.song_data)
+
+    late = data.log_data / "2018/11/2018-11-01-events.json"  # sorts before the one seen
+    for path in (data.log_data / "2018/11/2018-11-02-events.json", late):
+        before = {run.run_id for run in running.runs()}
         store.put(f"log_data/{path.relative_to(data.log_data).as_posix()}", path.read_bytes())
-    runs = running.wait_for({"new_songs": 40, "new_logs": 4})
+        running.wait_for_run("new_logs", before)
+        new = [run for run in running.followed() if run.run_id not in before]
 
-    songs = [run for run in runs if tag(run, "sensor") == "new_songs"]
-    assert [running.staged(run) for run in songs] == [{"files": 40, "records": 40}]
-    late = [run for run in runs if tag(run, "sensor") == "new_logs" and run != first_logs]
-    assert 1 <= len(late) <= 2  # the two files in one tick's run, or in two ticks' runs
-    assert {
-        "files": sum(running.staged(run)["files"] for run in late),
-        "records": sum(running.staged(run)["records"] for run in late),
-    } == {"files": 2, "records": lines(last_day) + lines(late_day)}
+        (logs,) = [run for run in new if sensor_of(run) == "new_logs"]
+        assert running.staged(logs) == {"files": 1, "records": lines(path)}
+        assert [asset for _, asset, _ in running.built([logs])] == ["staging_events"]
+        automation = [run for run in new if sensor_of(run) == "automation"]
+        assert all(run.tags["dagster/sensor_name"] == AUTOMATION for run in automation)
+        assert sorted(asset for _, asset, _ in running.built(automation)) == [
+            "listening_report", "songplays", "time", "users",
+        ]  # each once, the report last  # fmt: skip
+        assert running.days(automation, "songplays") == {path.name[:10]}
 
     reference = f"duckdb:///{tmp_path / 'clean.duckdb'}"
     sparkify_dagster.etl(
         song_data=str(data.song_data), log_data=str(data.log_data), target=reference
     )
     assert sparkify_dagster.analyze(target) == sparkify_dagster.analyze(reference)
+    assert star(target) == star(reference)
+
+
+@pytest.mark.parametrize("store", ["local"], indirect=True)
+def test_the_days_one_tick_finds_are_built_in_one_run_then_the_report(
+    daemon: tuple[Daemon, str], store: Store, tmp_path: Path
+) -> None:
+    """Three days' logs land at once: one run of new_logs stages them, the automation sensor asks
+    for them as one backfill, which their single-run backfill policy makes one run, and for
+    users beside it; the report follows once, when the backfill is done (the backfill daemon
+    looks every 30 seconds)."""
+    running, target = daemon
+    data = sparkify_dagster.generate(tmp_path / "gen", songs=40, events=300, days=3, seed=4)
+    catalogue_first(running, store, data.song_data)
+    before = {run.run_id for run in running.runs()}
+    store.upload(data.log_data, "log_data")
+    running.wait_for_run("new_logs", before)
+    new = [run for run in running.followed(FOLLOWED + 60) if run.run_id not in before]
+
+    built = {run.run_id: {asset for _, asset, _ in running.built([run])} for run in new}
+    by_asset = {
+        asset: [run_id for run_id, assets in built.items() if asset in assets]
+        for asset in ("staging_events", "songplays", "users", "listening_report")
+    }
+    assert all(len(runs) == 1 for runs in by_asset.values()), by_asset  # one run each
+    (days,) = [run for run in new if run.run_id in by_asset["songplays"]]
+    assert "dagster/backfill" in days.tags
+    assert built[days.run_id] == {"songplays", "time"}
+    assert running.days([days], "songplays") == {"2018-11-01", "2018-11-02", "2018-11-03"}
+
+    reference = f"duckdb:///{tmp_path / 'clean.duckdb'}"
+    sparkify_dagster.etl(
+        song_data=str(data.song_data), log_data=str(data.log_data), target=reference
+    )
     assert star(target) == star(reference)

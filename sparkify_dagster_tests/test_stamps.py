@@ -5,17 +5,26 @@ the bytes). S3's ETag is tested with the other S3 tests (``test_s3.py``)."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
+import pytest
+from dagster import EnvVar, materialize
+
 import sparkify_dagster
+from sparkify_dagster.assets import staging_songs
+from sparkify_dagster.core.settings import Settings
 from sparkify_dagster.ingest.files import UNSETTLED
-from sparkify_dagster.ingest.sources import LocalSource
+from sparkify_dagster.ingest.sources import LocalSource, open_source
+from sparkify_dagster.resources import SourcesResource, sources_from_env
 from sparkify_dagster.warehouse.staging import StageReport, stage_sources
+from sparkify_dagster.warehouse.staging.manifest import read_manifest, verified_at
 from sparkify_dagster.warehouse.upgrade import prepare
 from sparkify_dagster_tests.helpers import (
     Reading,
     day_file,
     load,
+    resources,
     settle,
     song,
     star,
@@ -24,11 +33,11 @@ from sparkify_dagster_tests.helpers import (
 )
 
 
-def stage(dataset: Path, target: str) -> tuple[StageReport, list[str]]:
+def stage(dataset: Path, target: str, *, trust: bool = False) -> tuple[StageReport, list[str]]:
     """Stage ``dataset`` into ``target`` as a run does; the report and the files read."""
     sources = {
-        "songs": Reading(LocalSource(dataset / "song_data")),
-        "events": Reading(LocalSource(dataset / "log_data")),
+        "songs": Reading(LocalSource(dataset / "song_data", trust_folder_times=trust)),
+        "events": Reading(LocalSource(dataset / "log_data", trust_folder_times=trust)),
     }
     with sparkify_dagster.connect(target) as warehouse, warehouse.transaction():
         prepare(warehouse)
@@ -145,3 +154,130 @@ def test_a_manifest_the_previous_release_wrote_is_kept_as_it_is(
     assert (loaded(nothing), read) == ([0, 0], [])
     assert load(dataset, target).stage.changed is False
     assert star(target) == before
+
+
+# -- SPARKIFY_TRUST_FOLDER_TIMES ----------------------------------------------------------------
+
+
+def age(folder: Path, seconds_ago: float = 60.0) -> None:
+    """Set the modification time of ``folder`` and every folder below it ``seconds_ago``, as if
+    their entries had last changed then."""
+    when = time.time_ns() - int(seconds_ago * 1e9)
+    for path in [folder, *(p for p in folder.rglob("*") if p.is_dir())]:
+        os.utime(path, ns=(when, when))
+
+
+def catalogue(dataset: Path, target: str) -> None:
+    """Songs in three folders (A/A/A, A/A/B, A/A/C), settled, loaded trusting folder times."""
+    write_songs(
+        dataset / "song_data",
+        [song(f"SOA{f}{n}", f"T{f}{n}", "ARA", "Art", 1.5) for f in "ABC" for n in "XY"],
+    )
+    write_day(dataset, 1)
+    settle(dataset)
+    age(dataset)
+    assert loaded(stage(dataset, target, trust=True)[0]) == [6, 1]
+
+
+def test_trusting_folder_times_misses_a_file_rewritten_in_place(dataset: Path, target: str) -> None:
+    """What the setting skips: the files of a folder whose entries did not change since the last
+    load are not stat'ed, so a file rewritten in place there is not seen; without the setting
+    (the default) it is."""
+    catalogue(dataset, target)
+    path = dataset / "song_data" / "A" / "A" / "B" / "TRABX.json"
+    path.write_text(path.read_text().replace('"TBX"', '"TBX, rewritten"'))  # in place
+
+    trusted, read = stage(dataset, target, trust=True)
+    assert (loaded(trusted), read) == ([0, 0], [])  # missed
+    assert trusted.sources[0].files == 6  # its files are still listed, with their known stamps
+
+    exact, read = stage(dataset, target)
+    assert (loaded(exact), read) == ([1, 0], ["TRABX.json"] * 2)  # compared, then loaded
+
+
+def test_trusting_folder_times_still_finds_new_renamed_and_deleted_entries(
+    dataset: Path, target: str
+) -> None:
+    """What it still catches: a file added (the other file of its folder rewritten in place is
+    seen too, since that folder is stat'ed), a file replaced by renaming (atomic writers, rsync,
+    ``aws s3 sync``), a file deleted, a new folder. Then nothing is new."""
+    catalogue(dataset, target)
+    songs = dataset / "song_data" / "A" / "A"
+    rewritten = songs / "A" / "TRAAX.json"
+    rewritten.write_text(rewritten.read_text().replace('"TAX"', '"TAX, again"'))
+    write_songs(dataset / "song_data", [song("SOAAZ", "TAZ", "ARA", "Art", 1.5)])  # added in A
+    replacement = songs / "B" / "new.tmp"
+    replacement.write_text((songs / "B" / "TRABY.json").read_text().replace('"TBY"', '"TBY 2"'))
+    os.replace(replacement, songs / "B" / "TRABY.json")  # renamed over, keeping its size or not
+    (songs / "C" / "TRACY.json").unlink()
+    write_songs(dataset / "song_data", [song("SOADX", "TDX", "ARA", "Art", 1.5)])  # a new folder
+    settle(rewritten, songs / "A" / "TRAAZ.json", songs / "B" / "TRABY.json", songs / "D")
+
+    found, read = stage(dataset, target, trust=True)
+    assert loaded(found) == [4, 0]  # TRAAX, TRAAZ, TRABY, TRADX
+    assert sorted(set(read)) == ["TRAAX.json", "TRAAZ.json", "TRABY.json", "TRADX.json"]
+    assert found.sources[0].files == 7
+
+    age(dataset)
+    nothing, read = stage(dataset, target, trust=True)
+    assert (loaded(nothing), read) == ([0, 0], [])
+
+
+def test_a_trusted_listing_equals_the_listing_of_every_file(dataset: Path, target: str) -> None:
+    """With nothing changed, the stamps a trusted folder gives are the ones a stat gives; a
+    folder changed after the load it trusts is stat'ed."""
+    catalogue(dataset, target)
+    with sparkify_dagster.connect(target) as warehouse:
+        known = read_manifest(warehouse, "songs")
+        since = verified_at(warehouse, "songs")
+    assert since is not None and abs(since - time.time()) < 60
+    trusting = LocalSource(dataset / "song_data", trust_folder_times=True)
+    assert (
+        trusting.files(known, verified_at=lambda: since)
+        == LocalSource(dataset / "song_data").files()
+    )
+    stale = {(uri, size + 1, version) for uri, size, version in known}  # not what a stat finds
+    assert trusting.files(stale, verified_at=lambda: since) == sorted(stale)
+    assert trusting.files(stale, verified_at=lambda: since - 120) != sorted(stale)  # aged 60 s
+
+
+def test_trusting_folder_times_is_a_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """SPARKIFY_TRUST_FOLDER_TIMES reaches a run by the sources resource (the UI shows it) and
+    the library by its settings; a source trusts nothing unless told."""
+    assert LocalSource(tmp_path).trust_folder_times is False
+    assert SourcesResource().trusts_folder_times is False
+    assert Settings.resolve(environ=None).trust_folder_times is False
+    monkeypatch.setenv("SPARKIFY_TRUST_FOLDER_TIMES", "true")
+    assert sources_from_env().trust_folder_times == EnvVar("SPARKIFY_TRUST_FOLDER_TIMES")
+    assert Settings.resolve(environ=None).trust_folder_times is True
+    assert Settings.resolve(environ={}).trust_folder_times is False  # the library's own call
+    trusting = open_source(str(tmp_path), trust_folder_times=True)
+    assert isinstance(trusting, LocalSource) and trusting.trust_folder_times
+
+
+def test_a_run_trusts_folder_times_when_its_sources_resource_says_so(
+    dataset: Path, target: str
+) -> None:
+    """The staging asset hands the sources resource's setting to its source: trusting, the file
+    rewritten in place is passed over; by default, the next run loads it."""
+    catalogue(dataset, target)
+    path = dataset / "song_data" / "A" / "A" / "B" / "TRABX.json"
+    path.write_text(path.read_text().replace('"TBX"', '"TBX, rewritten"'))
+    given = resources(target, dataset)
+    trusting = SourcesResource(
+        song_data=str(dataset / "song_data"),
+        log_data=str(dataset / "log_data"),
+        trust_folder_times="true",
+    )
+
+    def titles() -> set[str]:
+        with sparkify_dagster.connect(target) as warehouse:
+            return {str(title) for (title,) in warehouse.query("SELECT title FROM staging_songs")}
+
+    for sources, title in ((trusting, "TBX"), (given["sources"], "TBX, rewritten")):
+        result = materialize(
+            [staging_songs], resources={**given, "sources": sources}, raise_on_error=True
+        )
+        assert result.success and title in titles()

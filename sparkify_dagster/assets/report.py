@@ -9,7 +9,7 @@ from pathlib import Path
 from dagster import AssetSpec, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from sparkify_dagster.automation import follows
+from sparkify_dagster.automation import follows_built
 from sparkify_dagster.catalog import report_catalog
 from sparkify_dagster.failures import reported
 from sparkify_dagster.metadata import GROUP
@@ -31,7 +31,7 @@ class ReportConfig(Config):
     deps=[AssetSpec(table.name).key for table in STAR_TABLES],
     kinds={"html"},
     backfill_policy=SINGLE_RUN,  # a range of days runs as one run, the report with it
-    automation_condition=follows(),
+    automation_condition=follows_built(),
     **report_catalog(),
 )
 def listening_report(config: ReportConfig, warehouse: WarehouseResource) -> MaterializeResult:

@@ -111,6 +111,7 @@ def staging_asset(
                     full_refresh=config.full_refresh,
                     max_errors=config.allowed_rejects(sources),
                     no_sign_request=sources.unsigned,
+                    trust_folder_times=sources.trusts_folder_times,
                     days=days_of(context),
                 )
             rows = connection.count(table)

@@ -158,6 +158,13 @@ DUCKDB_MEMORY_LIMIT = Setting("SPARKIFY_DUCKDB_MEMORY_LIMIT", text, None)
 CACHE = Setting("SPARKIFY_CACHE", text, None)
 SENSOR_INTERVAL = Setting("SPARKIFY_SENSOR_INTERVAL", whole(1), 60)
 SENSOR_MAX_KEYS = Setting("SPARKIFY_SENSOR_MAX_KEYS", whole(1), 20_000)
+# Skip the stat of the song files the manifest knows in a local folder whose entries did not
+# change since the last load (its own modification time says so): misses a file rewritten in
+# place. Off: a stat each.
+TRUST_FOLDER_TIMES = Setting("SPARKIFY_TRUST_FOLDER_TIMES", flag, False)
+# Minutes between two full listings of the event logs by new_logs (the ticks between list only
+# the newest logs): a late or rewritten older log is found within this time. 0: every tick.
+SENSOR_FULL_LISTING_MINUTES = Setting("SPARKIFY_SENSOR_FULL_LISTING_MINUTES", whole(0), 10)
 # Hours after its last load that staging_events (and the report) count as overdue: logs arrive
 # daily. Read when the code location loads (a freshness policy is part of the definitions).
 FRESHNESS_HOURS = Setting("SPARKIFY_FRESHNESS_HOURS", whole(1), 26)
@@ -199,6 +206,7 @@ class Settings:
     target: str = field(default=DEFAULT_TARGET, repr=False)
     config_path: Path | None = None
     no_sign_request: bool = False  # read s3:// sources unsigned, as for a public bucket
+    trust_folder_times: bool = False  # SPARKIFY_TRUST_FOLDER_TIMES
 
     def __repr__(self) -> str:
         return (
@@ -216,6 +224,7 @@ class Settings:
         config: str | os.PathLike[str] | None = None,
         environ: Mapping[str, str] | None = None,
         no_sign_request: bool | None = None,
+        trust_folder_times: bool | None = None,
     ) -> Settings:
         """Fill every setting from arguments, then the environment, then ``config``, then defaults.
 
@@ -238,6 +247,7 @@ class Settings:
             )
         unsigned = no_sign_request or NO_SIGN_REQUEST.lookup(env=env, config=config)
         return cls(
+            trust_folder_times=TRUST_FOLDER_TIMES.lookup(trust_folder_times, env=env),
             song_data=songs,
             log_data=logs,
             target=chosen or DEFAULT_TARGET,

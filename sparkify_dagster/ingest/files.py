@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
@@ -75,12 +75,14 @@ class Listing:
     """Files of one location whose keys sort after a given key, in key order.
 
     ``resume_after`` is the last key looked at when more keys remain (list again after it), and
-    ``None`` when the listing reached the end; ``clock`` is the store's time when it began.
+    ``None`` when the listing reached the end; ``clock`` is the store's time when it began;
+    ``requests`` is how many list requests it took (none for a local folder).
     """
 
     files: list[ListedFile]
     resume_after: str | None
     clock: float
+    requests: int = 0
 
 
 class Source(Protocol):
@@ -88,7 +90,16 @@ class Source(Protocol):
 
     location: str
 
-    def files(self) -> list[SourceFile]: ...
+    def files(
+        self,
+        known: Collection[tuple[str, int, str]] | None = None,
+        *,
+        verified_at: Callable[[], float | None] | None = None,
+    ) -> list[SourceFile]:
+        """Every wanted file. ``known`` (the stamps the manifest holds, all found by a listing
+        made after the time ``verified_at()`` gives) may spare a local source the stat of the
+        files of folders that did not change since (``SPARKIFY_TRUST_FOLDER_TIMES``)."""
+        ...
 
     def contents(self, files: Iterable[SourceFile]) -> Iterator[tuple[SourceFile, bytes]]:
         """Each file with its bytes as stored (see :func:`decompress`), in the order given."""

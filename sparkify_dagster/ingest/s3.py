@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -147,7 +147,14 @@ class S3Source:
 
     # -- listing -------------------------------------------------------------------------------
 
-    def files(self) -> list[SourceFile]:
+    def files(
+        self,
+        known: Collection[tuple[str, int, str]] | None = None,
+        *,
+        verified_at: Callable[[], float | None] | None = None,
+    ) -> list[SourceFile]:
+        """Every wanted object with its size and ETag: on S3 the listing is the stamp, so
+        ``known`` changes nothing."""
         s3 = self.client()
         folder = self.prefix if not self.prefix or self.prefix.endswith("/") else f"{self.prefix}/"
         found: list[tuple[list[str], SourceFile]] = []
@@ -197,12 +204,13 @@ class S3Source:
             params["StartAfter"] = folder + start_after
         found: list[ListedFile] = []
         clock = 0.0
-        looked = 0
+        looked = requests = 0
         try:
             while True:
                 if max_keys is not None:
                     params["MaxKeys"] = max(min(1000, max_keys - looked), 1)
                 page = s3.list_objects_v2(**params)
+                requests += 1
                 clock = clock or _server_time(page)
                 last = ""
                 for item in page.get("Contents", ()):
@@ -217,13 +225,14 @@ class S3Source:
                 if not page.get("IsTruncated"):
                     break
                 if max_keys is not None and looked >= max_keys:
-                    return Listing(found, last, clock)
+                    return Listing(found, last, clock, requests)
                 params["ContinuationToken"] = page["NextContinuationToken"]
             if not found and not looked and not start_after and folder != self.prefix:
                 found = self._single_object()
+                requests += 1
         except (ClientError, BotoCoreError) as exc:
             raise self._explain(exc, self.location) from None
-        return Listing(found, None, clock)
+        return Listing(found, None, clock, requests)
 
     def _single_object(self) -> list[ListedFile]:
         """The object the location names exactly, as :meth:`files` reads it, if there is one."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from sparkify_dagster.core.errors import SourceError
 from sparkify_dagster.ingest.files import (
@@ -24,17 +25,52 @@ from sparkify_dagster.ingest.files import (
     mtime_version,
 )
 
+Stamp = tuple[str, int, str]  # a file's uri, size and version, as the manifest knows it
+_new = tuple.__new__  # makes a SourceFile of a tuple without a call of its Python-level __new__
+
+
+class Trusted(NamedTuple):
+    """The stamps the manifest knows, by URI, and the time (ns) before which a folder's own
+    modification time vouches for them."""
+
+    stamps: dict[str, Stamp]
+    before: int
+
 
 class LocalSource:
-    """A folder (searched recursively) or a single file on the local file system."""
+    """A folder (searched recursively) or a single file on the local file system.
 
-    def __init__(self, location: str | os.PathLike[str]) -> None:
+    ``trust_folder_times`` (``SPARKIFY_TRUST_FOLDER_TIMES``; default off) lets :meth:`files`
+    skip the stat of each file of a folder whose entries did not change since the stamps it is
+    given were taken; see :meth:`files` for what it misses.
+    """
+
+    def __init__(
+        self, location: str | os.PathLike[str], *, trust_folder_times: bool = False
+    ) -> None:
         self.location = os.fspath(location)
         self.root = Path(self.location)
+        self.trust_folder_times = trust_folder_times
 
-    def files(self) -> list[SourceFile]:
+    def files(
+        self,
+        known: Collection[Stamp] | None = None,
+        *,
+        verified_at: Callable[[], float | None] | None = None,
+    ) -> list[SourceFile]:
         """Every wanted file with its size and modification time: a stat each, the rule rsync
         follows, and the one that sees a file rewritten in place (:func:`.files.mtime_version`).
+
+        With :attr:`trust_folder_times`, ``known`` (the stamps the manifest holds) and
+        ``verified_at`` (called only then; epoch seconds: a listing made after it found every
+        file in ``known`` with these stamps), the files of a folder whose own modification time
+        is older than that keep their known stamps, unstat'ed: no entry was added, removed or
+        renamed in the folder since (each changes a folder's time: new files, deletions, ``mv``,
+        the temporary-file-then-rename of rsync, ``aws s3 sync`` and most downloaders), so each
+        of its files was there, with that stamp, when it was listed. Files the manifest does not
+        know are stat'ed. What it misses: a file rewritten in place (appended to, or written
+        over by ``cp``, ``>`` or an editor that writes in place), which changes the file's time
+        but not its folder's.
         """
         clock = time.time_ns()
         if self.root.is_file():
@@ -45,7 +81,12 @@ class LocalSource:
             top = str(self.root)  # as pathlib writes it: "./a/" is "a"
             prefix = "" if top == "." else top if top.endswith("/") else top + "/"
             found = []
-            _walk(top, prefix, clock, found)
+            trusted = None
+            since = verified_at() if self.trust_folder_times and known and verified_at else None
+            if since is not None and known:
+                stamps = {stamp[0]: stamp for stamp in known}
+                trusted = Trusted(stamps, int(since * 1e9) - SETTLING_NS)
+            _walk(top, prefix, clock, found, trusted)
         else:
             raise SourceError(f"{self.location} does not exist")
         if not found:
@@ -85,7 +126,13 @@ class LocalSource:
         return Listing(found, None, clock)
 
 
-def _walk(folder: str, prefix: str, clock: int, found: list[SourceFile]) -> None:
+def _walk(
+    folder: str,
+    prefix: str,
+    clock: int,
+    found: list[SourceFile],
+    trusted: Trusted | None = None,
+) -> None:
     """Append the wanted files below ``folder`` (written ``prefix`` in their paths) to ``found``,
     in path order; ``clock`` is when the listing began (:func:`~.files.mtime_version`).
 
@@ -93,20 +140,30 @@ def _walk(folder: str, prefix: str, clock: int, found: list[SourceFile]) -> None
     part. Hidden entries are skipped before they are looked into; symbolic links to folders are
     not followed (links to files are). A folder that cannot be read, a link that leads nowhere and
     a name that is not UTF-8 fail the listing (:func:`_entries`): nothing is passed over unsaid.
-    This loop is most of a run with nothing new: a stat per file, little else.
+    This loop is most of a run with nothing new: a stat per file, little else, but for the files
+    of the folders ``trusted`` vouches for (:meth:`LocalSource.files`).
     """
     settled = clock - SETTLING_NS
-    for entry in sorted(_entries(folder), key=_name):
+    entries = _entries(folder)
+    known = None
+    if trusted is not None and os.stat(folder).st_mtime_ns < trusted.before:
+        known = trusted.stamps
+    append = found.append
+    for entry in sorted(entries, key=_name):
         name = entry.name
         if entry.is_dir(follow_symlinks=False):
-            _walk(prefix + name, prefix + name + "/", clock, found)
+            _walk(prefix + name, prefix + name + "/", clock, found, trusted)
         elif name.endswith(SUFFIXES) and (
             entry.is_file(follow_symlinks=False) or _is_data_file(entry, prefix + name)
         ):
+            stamp = known.get(prefix + name) if known is not None else None
+            if stamp is not None:
+                append(_new(SourceFile, stamp))
+                continue
             stat = entry.stat()
             mtime = stat.st_mtime_ns
             version = str(mtime) if mtime <= settled else mtime_version(mtime, clock)
-            found.append(SourceFile(prefix + name, stat.st_size, version))
+            append(_new(SourceFile, (prefix + name, stat.st_size, version)))
 
 
 def _walk_after(folder: str, prefix: str, key_prefix: str, after: str) -> Iterator[ListedFile]:
@@ -189,14 +246,18 @@ def _read(path: str, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def open_source(location: str, *, no_sign_request: bool = False) -> Source:
+def open_source(
+    location: str, *, no_sign_request: bool = False, trust_folder_times: bool = False
+) -> Source:
     """The source for ``location``: ``s3://bucket/prefix`` (:mod:`~sparkify_dagster.ingest.s3`) or
     a path.
 
-    ``no_sign_request`` reads S3 without credentials, as for a public bucket.
+    ``no_sign_request`` reads S3 without credentials, as for a public bucket;
+    ``trust_folder_times`` lets a local folder's own time vouch for its files (see
+    :class:`LocalSource`).
     """
     if location.startswith("s3://"):
         from sparkify_dagster.ingest.s3 import S3Source  # boto3 is imported only when S3 is used
 
         return S3Source(location, no_sign_request=no_sign_request)
-    return LocalSource(location)
+    return LocalSource(location, trust_folder_times=trust_folder_times)

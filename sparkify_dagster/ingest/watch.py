@@ -5,10 +5,14 @@ The sensors (:mod:`sparkify_dagster.sensors`) call :func:`look_for_events` and
 with what the cursor remembers, and hands back the files that are new or changed together with
 the cursor to keep. Both work the same on ``s3://`` prefixes and local folders.
 
-**Event logs** are few (one a day: ten years are 3,650 keys, four list requests on S3), so a
-look lists them all and reports every file whose stamp (size and ETag, or size and mtime) differs
-from the cursor's: a new day, a late day of any age, a file rewritten in place. The cursor keeps a
-short digest of each log's stamp, compressed: a few kilobytes for ten years.
+**Event logs** are few (one a day: ten years are 3,650 keys) and sort by day, so a look lists the
+newest logs it knows and what follows them (one request of a few keys on S3) and reports every
+file whose stamp (size and ETag, or size and mtime) differs from the cursor's: a new day, or one
+of the last days rewritten. A late day of any age, or an older log rewritten in place, sorts
+among the history: a full listing finds it, begun ``full_listing_minutes`` after the previous
+one began and made a page (1,000 keys, one request) per look, so that no look costs more than
+two requests whatever the history. The cursor keeps a short digest of each log's stamp,
+compressed: a few kilobytes for ten years.
 
 **Song files** have no order to exploit: a look lists the whole location, ``max_keys`` keys per
 look at most, resuming where the previous look stopped, so a pass over a large catalogue spans
@@ -26,6 +30,7 @@ import base64
 import functools
 import hashlib
 import math
+import time
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,13 +38,16 @@ from typing import Any
 import orjson
 
 from sparkify_dagster.core.errors import SourceError
-from sparkify_dagster.core.settings import environ
+from sparkify_dagster.core.settings import SENSOR_FULL_LISTING_MINUTES, environ
+from sparkify_dagster.ingest.days import log_day
 from sparkify_dagster.ingest.files import ListedFile, Listing, Source
 from sparkify_dagster.ingest.sources import open_source
 
 MAX_KEYS = 20_000  # song keys listed per look at most
 MARGIN = 300.0  # seconds an upload may take between its LastModified time and its listing
-VERSION = 2  # of the cursor's layout
+VERSION = 2  # of the cursor's layout (``swept`` added since: older cursors read as never swept)
+PAGE = 1_000  # event keys a full listing lists per look: one S3 request
+NEWEST = 7  # the newest logs known, listed again on every look: the days still being written
 COMPRESS_OVER = 800  # characters of a cursor kept as plain JSON
 
 
@@ -50,6 +58,7 @@ class Cursor:
     ``after``: keys at or before it are history, never listed again (event logs).
     ``resume``: the pass under way continues after this key (song files).
     ``since``: only files written later are candidates; ``started``: when this pass began.
+    ``swept``: when the last complete pass over the event logs began (a full listing).
     ``seen``: the stamp and write time (whole seconds) of each file the cursor vouches for.
     """
 
@@ -58,6 +67,7 @@ class Cursor:
     resume: str = ""
     since: float | None = None
     started: float | None = None
+    swept: float | None = None
     seen: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     @classmethod
@@ -78,6 +88,7 @@ class Cursor:
                 resume=str(data.get("resume", "")),
                 since=data.get("since"),
                 started=data.get("started"),
+                swept=data.get("swept"),
                 seen=seen,
             )
         except (
@@ -94,7 +105,7 @@ class Cursor:
         """The cursor as JSON, compressed (``z:`` and base64) when it is longer than
         :data:`COMPRESS_OVER` characters: a decade of logs' keys repeat most of their text."""
         data: dict[str, Any] = {"v": VERSION, "at": self.location}
-        for name in ("after", "resume", "since", "started"):
+        for name in ("after", "resume", "since", "started", "swept"):
             if getattr(self, name):
                 data[name] = getattr(self, name)
         data["seen"] = {key: list(value) for key, value in sorted(self.seen.items())}
@@ -146,17 +157,65 @@ def look_for_events(
     cursor: str | None = None,
     *,
     no_sign_request: bool = False,
+    full_listing_minutes: float = SENSOR_FULL_LISTING_MINUTES.default,
+    page: int = PAGE,
 ) -> Look:
-    """The event logs in ``location`` that are new or changed since ``cursor``, of any day."""
+    """The event logs in ``location`` that are new or changed since ``cursor``, of any day.
+
+    Each look lists the newest :data:`NEWEST` logs known and every key after them. When the last
+    full listing began ``full_listing_minutes`` ago or more, a full listing is under way: each
+    look lists its next ``page`` keys too, until it reaches the end. A cursor that knows no log
+    lists everything at once (the first look asks for every day).
+    """
     state = Cursor.load(cursor, location)
-    listing = _list(location, "", None, no_sign_request)
-    found = [file for file in listing.files if _stamp(state, file) != _digest(file)]
-    scope = _scope(listing, "")
-    if not found:
-        return Look(location, "events", [], len(listing.files), scope, cursor, cursor)
-    seen = {file.key: (_digest(file), 0) for file in listing.files}
-    kept = Cursor(location, seen=seen).dump()
-    return Look(location, "events", found, len(listing.files), scope, kept, cursor)
+    now = time.time()
+    sweeping = state.started is not None
+    due = state.swept is None or now - state.swept >= full_listing_minutes * 60
+    resume, started, swept = state.resume, state.started, state.swept
+    parts: list[tuple[str, Listing]] = []  # (listed after, listing)
+    if not state.seen and not sweeping:
+        parts.append(("", _list(location, "", None, no_sign_request)))
+        swept = now if parts[0][1].files else swept
+    else:
+        if sweeping or due:
+            began = started if sweeping else now
+            sweep = _list(location, resume if sweeping else "", page, no_sign_request)
+            parts.append((resume if sweeping else "", sweep))
+            if sweep.resume_after is None:  # the full listing is complete
+                resume, started, swept = "", None, began
+            else:
+                resume, started = sweep.resume_after, began
+        newest = _newest(state.seen)
+        if not parts or parts[0][1].resume_after is not None:
+            after = max(newest, parts[0][1].resume_after or "") if parts else newest
+            parts.append((after, _list(location, after, None, no_sign_request)))
+
+    listed = {file.key: file for _, listing in parts for file in listing.files}
+    files = [listed[key] for key in sorted(listed)]
+    found = [file for file in files if _stamp(state, file) != _digest(file)]
+    scope = "; ".join(_scope(listing, after) for after, listing in parts)
+    requests = sum(listing.requests for _, listing in parts)
+    if requests:
+        scope += f" ({requests} list request{'s' * (requests != 1)})"
+    if not found and (resume, started, swept) == (state.resume, state.started, state.swept):
+        return Look(location, "events", [], len(files), scope, cursor, cursor)
+    gone = {
+        key
+        for after, listing in parts
+        for key in state.seen
+        if key > after and (listing.resume_after is None or key <= listing.resume_after)
+    } - listed.keys()
+    seen = {key: value for key, value in state.seen.items() if key not in gone}
+    seen.update((file.key, (_digest(file), 0)) for file in files)
+    kept = Cursor(location, resume=resume, started=started, swept=swept, seen=seen).dump()
+    return Look(location, "events", found, len(files), scope, kept, cursor)
+
+
+def _newest(seen: dict[str, tuple[str, int]]) -> str:
+    """The key after which a look lists: before the :data:`NEWEST` newest logs known that name
+    a day (keys that name none may sort anywhere), or the start when fewer are known."""
+    days = sorted(key for key in seen if log_day(key)) or sorted(seen)
+    return days[-NEWEST - 1] if len(days) > NEWEST else ""
 
 
 def _digest(file: ListedFile) -> str:

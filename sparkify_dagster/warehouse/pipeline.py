@@ -96,6 +96,7 @@ def etl(
                     warehouse, {"songs": songs_at, "events": logs_at}, report,
                     full_refresh=full_refresh, max_errors=max_errors,
                     no_sign_request=settings.no_sign_request,
+                    trust_folder_times=settings.trust_folder_times,
                 )  # fmt: skip
                 if staged.changed or full_refresh:
                     build_star(warehouse, report)

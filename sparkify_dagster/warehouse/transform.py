@@ -6,8 +6,8 @@ adds the start times of those plays and drops those no play has any more (``time
 ``users`` is whole, but rebuilt only for the users whose events changed (``users_pending``,
 filled by staging). ``songs`` and ``artists`` are rebuilt from the catalogue; when the catalogue
 changes, ``songs`` also re-matches the plays of the days holding a play whose match moved
-(``song_matches``). After any sequence of these, every table equals what one clean build over
-the staged records gives.
+(``song_matches``), with their time rows. After any sequence of these, every table equals what
+one clean build over the staged records gives.
 """
 
 from __future__ import annotations
@@ -175,8 +175,9 @@ def build_table(
         rematched = _rematch_days(warehouse) if rematch else []
         _execute(warehouse, rebuild_statements(dialect, SONGS))
         _execute(warehouse, song_matches_statements(dialect))
-        for run in _runs(rematched):
+        for run in _runs(rematched):  # with their time rows: their staging may be newer
             _execute(warehouse, songplays_statements(dialect, run))
+            _execute(warehouse, time_statements(dialect, run))
     elif table is TIME and not days.every:
         orphans = warehouse.count(TIMES_PENDING) > 0
         _execute(warehouse, time_statements(dialect, days, orphans=orphans))

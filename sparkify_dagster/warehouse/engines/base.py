@@ -116,6 +116,12 @@ class Dialect:
             f"WHERE kind = {self.placeholder} AND RIGHT(version, 1) <> '{UNSETTLED}'"
         )
 
+    def manifest_time_sql(self) -> str:
+        """The statement that reads when the last load of one kind (bound) that recorded files
+        began: the listing it made came after, and the manifest holds every file it listed."""
+        table = quote(LOAD_MANIFEST.name)
+        return f"SELECT MAX(loaded_at) FROM {table} WHERE kind = {self.placeholder}"
+
     def manifest_checksums_sql(self) -> str:
         """The statement that reads the checksum the manifest knows of each of a list of source
         files (bound): only the files whose stamp cannot decide."""
@@ -189,6 +195,7 @@ class StagingStrategy(Protocol):
         full_refresh: bool = False,
         max_errors: int = 0,
         no_sign_request: bool = False,
+        trust_folder_times: bool = False,
         days: Any = None,
     ) -> Any:
         """Bring the staging table of each kind in ``locations`` up to date (of the event logs,

@@ -78,6 +78,7 @@ class CopyStaging(Staging):
         full_refresh: bool = False,
         max_errors: int = 0,
         no_sign_request: bool = False,
+        trust_folder_times: bool = False,  # Redshift copies from S3, which it lists
         days: Days = EVERY_DAY,
     ) -> StageReport:
         if not isinstance(warehouse, RedshiftWarehouse):

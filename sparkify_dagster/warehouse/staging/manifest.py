@@ -16,6 +16,7 @@ as tuples: at 100,000 song files about 0.1 s, the listing's stat of each file th
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 from sparkify_dagster.ingest.files import Source, SourceFile
@@ -39,6 +40,17 @@ def read_manifest(warehouse: Warehouse, kind: str) -> set[tuple[str, int, str]]:
     the shape of a :class:`SourceFile`, so that a listed file is known when it is in the set.
     Entries whose version is unsettled are left out: their checksum decides."""
     return set(warehouse.query(manifest_sql(warehouse), [kind]))
+
+
+def verified_at(warehouse: Warehouse, kind: str) -> float | None:
+    """When the last load of ``kind`` that recorded files began (epoch seconds), or None: its
+    listing came after, and once it committed the manifest held every file it listed, with the
+    stamp it had then (a run with nothing new records nothing, so this time only grows older)."""
+    rows = warehouse.query(warehouse.dialect.manifest_time_sql(), [kind])
+    when = rows[0][0] if rows else None
+    if not isinstance(when, datetime):
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 class Changes(NamedTuple):

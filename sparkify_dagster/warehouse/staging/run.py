@@ -7,6 +7,7 @@ to the strategy, reconciles the counts and records the rejects and the manifest.
 
 from __future__ import annotations
 
+import functools
 import gc
 import time
 from collections.abc import Iterator
@@ -29,7 +30,11 @@ from sparkify_dagster.warehouse.model import (
     source_columns,
 )
 from sparkify_dagster.warehouse.staging.careful import PARSER_KEYS, careful_rows
-from sparkify_dagster.warehouse.staging.manifest import changed_files, read_manifest
+from sparkify_dagster.warehouse.staging.manifest import (
+    changed_files,
+    read_manifest,
+    verified_at,
+)
 from sparkify_dagster.warehouse.staging.report import (
     Outputs,
     ReconciliationError,
@@ -64,12 +69,15 @@ class Staging:
         full_refresh: bool = False,
         max_errors: int = 0,
         no_sign_request: bool = False,
+        trust_folder_times: bool = False,
         days: Days = EVERY_DAY,
     ) -> StageReport:
         """Bring the staging table of each kind in ``locations`` up to date (see
         :func:`stage_locations`)."""
         sources = {
-            kind: open_source(location, no_sign_request=no_sign_request)
+            kind: open_source(
+                location, no_sign_request=no_sign_request, trust_folder_times=trust_folder_times
+            )
             for kind, location in locations.items()
         }
         return stage_sources(
@@ -117,12 +125,14 @@ def stage_locations(
     full_refresh: bool = False,
     max_errors: int = 0,
     no_sign_request: bool = False,
+    trust_folder_times: bool = False,
     days: Days = EVERY_DAY,
 ) -> StageReport:
     """Bring the staging table of each kind in ``locations`` up to date with the folder or
     ``s3://`` prefix it names, the way the engine stages: read here and loaded in batches, or
     (Redshift) copied from S3 by the engine itself, which reloads the days it stages in full.
     Only the event logs of ``days`` are staged (their ``full_refresh`` too).
+    ``trust_folder_times``: ``SPARKIFY_TRUST_FOLDER_TIMES`` (:class:`.LocalSource`).
     """
     staged: StageReport = warehouse.staging.stage(
         warehouse,
@@ -131,6 +141,7 @@ def stage_locations(
         full_refresh=full_refresh,
         max_errors=max_errors,
         no_sign_request=no_sign_request,
+        trust_folder_times=trust_folder_times,
         days=days,
     )
     return staged
@@ -159,11 +170,17 @@ def stage_sources(
     if full_refresh:
         for kind, table in kinds:
             forget(warehouse, kind, table, days)
-    # List every source before loading anything: a missing folder fails the run up front.
-    listings = [
-        (kind, table, sources[kind], of_days(kind, sources[kind].files(), days))
-        for kind, table in kinds
-    ]
+    # List every source before loading anything: a missing folder fails the run up front. Each
+    # kind's stamps only (a million song files' entries are slow and large to read), read first:
+    # a local source may trust the folders that did not change since (SPARKIFY_TRUST_FOLDER_TIMES).
+    listings = []
+    for kind, table in kinds:
+        known = read_manifest(warehouse, kind)
+        # The catalogue is staged whole by every run: its last load vouches for what it listed.
+        # (A run of some days stages only their logs.)
+        since = functools.partial(verified_at, warehouse, kind) if kind == "songs" else None
+        files = of_days(kind, sources[kind].files(known, verified_at=since), days)
+        listings.append((kind, table, sources[kind], files, known))
 
     rejects: list[Reject] = []
     manifest: list[tuple[object, ...]] = []  # entries the strategy leaves to the end
@@ -171,10 +188,8 @@ def stage_sources(
     with without_cycle_collector(), warehouse.staging_memory():
         while listings:
             # Each listing is let go once staged: a million song files' is large.
-            kind, table, source, files = listings.pop(0)
+            kind, table, source, files, known = listings.pop(0)
             source_columns(table, PARSER_KEYS[kind])  # the parser fills the columns in order
-            # This kind's stamps only: a million song files' entries are slow and large to read.
-            known = read_manifest(warehouse, kind)
             report = SourceReport(kind, source.location, files=len(files))
             reports.append(report)
             pending, replaced = changed_files(warehouse, source, files, known)
