@@ -15,7 +15,8 @@ import pytest
 import sparkify_dagster
 from sparkify_dagster.core.errors import WarehouseError
 from sparkify_dagster.ingest.sources import open_source
-from sparkify_dagster.warehouse.staging import manifest_sql, stage_sources
+from sparkify_dagster.warehouse.engines import base
+from sparkify_dagster.warehouse.staging import manifest, manifest_sql, stage_sources
 from sparkify_dagster_tests.helpers import (
     day_file,
     etl_args,
@@ -75,6 +76,44 @@ def test_staging_one_kind_reads_only_its_own_manifest_entries(
         report = stage_sources(warehouse, {"events": source})
     assert [r.files_loaded for r in report.sources] == [1]
     assert [Path(str(row[0])).name for row in read] == ["2018-11-01-events.json"]
+
+
+def test_many_changed_files_are_named_a_few_at_a_time(
+    dataset: Path, target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A first load of a million files once bound every name to one statement: 1 GB of DuckDB's.
+    songs = dataset / "song_data"
+    write_songs(songs, [song(f"SOAA{i}", f"T{i}", "ARA", "A", 1.5) for i in range(5)])
+    write_day(dataset, 1)
+    load(dataset, target)
+    settle(songs)  # every stamp changes: each file's checksum is asked for
+    write_songs(songs, [song(f"SOAA{i}", f"N{i}", "ARA", "A", 2.5) for i in range(3)])
+    for module in (manifest, base):
+        monkeypatch.setattr(module, "SOURCES_PER_STATEMENT", 2)
+    with sparkify_dagster.connect(target) as warehouse, warehouse.transaction():
+        named: list[int] = []
+        query, execute = warehouse.query, warehouse.execute
+
+        def note(params: Sequence[object]) -> None:
+            named.extend(len(value) for value in params if isinstance(value, list))
+
+        def querying(sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+            note(params)
+            return query(sql, params)
+
+        def executing(sql: str, params: Sequence[object] = ()) -> None:
+            note(params)
+            execute(sql, params)
+
+        monkeypatch.setattr(warehouse, "query", querying)
+        monkeypatch.setattr(warehouse, "execute", executing)
+        report = stage_sources(warehouse, {"songs": open_source(str(songs))})
+        titles = warehouse.query("SELECT title FROM staging_songs ORDER BY title")
+        entries = warehouse.query("SELECT count(*) FROM load_manifest WHERE kind = 'songs'")
+    assert named and max(named) == 2
+    assert [(r.files_loaded, r.files_unchanged) for r in report.sources] == [(3, 2)]
+    assert titles == [("N0",), ("N1",), ("N2",), ("T3",), ("T4",)]
+    assert entries == [(5,)]
 
 
 def test_nothing_new_changes_nothing(dataset: Path, target: str) -> None:

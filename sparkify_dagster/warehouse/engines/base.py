@@ -23,6 +23,7 @@ from sparkify_dagster.warehouse.days import ID_SPAN
 from sparkify_dagster.warehouse.model import (
     LOAD_MANIFEST,
     LOG_FILES,
+    SOURCES_PER_STATEMENT,
     STAGING_EVENTS,
     TABLES,
     USERS_PENDING,
@@ -254,9 +255,11 @@ class Warehouse:
         raise NotImplementedError
 
     def delete_sources(self, table: Table, source_files: Sequence[str]) -> None:
-        """Delete the rows of ``table`` that came from any of ``source_files``."""
-        if source_files:
-            self.execute(self.dialect.delete_sources_sql(table), [list(source_files)])
+        """Delete the rows of ``table`` that came from any of ``source_files``
+        (:data:`SOURCES_PER_STATEMENT` at a time)."""
+        for start in range(0, len(source_files), SOURCES_PER_STATEMENT):
+            some = list(source_files[start : start + SOURCES_PER_STATEMENT])
+            self.execute(self.dialect.delete_sources_sql(table), [some])
 
     def table_names(self) -> set[str]:
         """The tables of the connection's current schema."""

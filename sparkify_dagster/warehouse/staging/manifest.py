@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 from sparkify_dagster.ingest.files import Source, SourceFile
+from sparkify_dagster.warehouse.model import SOURCES_PER_STATEMENT
 from sparkify_dagster.warehouse.staging.report import Outputs
 
 if TYPE_CHECKING:
@@ -90,8 +91,10 @@ def manifest_entry(
 
 
 def _checksums(warehouse: Warehouse, uris: list[str]) -> dict[str, str]:
-    """The checksum the manifest holds of each of ``uris`` it knows."""
-    if not uris:
-        return {}
-    rows = warehouse.query(warehouse.dialect.manifest_checksums_sql(), [uris])
-    return {uri: digest for uri, digest in rows}
+    """The checksum the manifest holds of each of ``uris`` it knows, asked of
+    :data:`~.model.SOURCES_PER_STATEMENT` at a time (a first load lists every file)."""
+    digests: dict[str, str] = {}
+    sql = warehouse.dialect.manifest_checksums_sql()
+    for start in range(0, len(uris), SOURCES_PER_STATEMENT):
+        digests.update(warehouse.query(sql, [uris[start : start + SOURCES_PER_STATEMENT]]))
+    return digests
