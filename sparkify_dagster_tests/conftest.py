@@ -38,6 +38,23 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# The modules that take longest (mostly waiting on a daemon, a webserver or subprocesses), first:
+# `./dev test` hands whole modules to its workers in the order collected, so these start at once
+# instead of ending the suite alone on one worker.
+SLOW_FIRST = (
+    "test_sensors_daemon.py", "test_ui.py", "test_pools.py", "test_dev.py",
+    "test_run_monitoring.py", "test_reliability.py", "test_days.py", "test_plain.py",
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: each module's tests keep their order
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _checkout_left_clean() -> Iterator[None]:
     """Fails the session when a test left one of :data:`STRAYS` in the checkout (or the folder

@@ -237,10 +237,7 @@ LOAD_ERRORS = Table(
     doc="Records that could not be loaded, with the reason; replaced when their file reloads.",
 )
 
-# At most this many source files named by one statement (the manifest's checksums, the rows of
-# files replaced): a list of a million file names bound at once took about 1 GB of DuckDB's
-# memory, outside its memory_limit, at a first load of a million song files; lists of this
-# size take a few MB each and no more time in all.
+# File names one statement binds at most: a million at once took 1 GB outside DuckDB's memory_limit.
 SOURCES_PER_STATEMENT = 50_000
 
 LOAD_MANIFEST = Table(
