@@ -16,6 +16,7 @@ import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 
 import sparkify_dagster
+from sparkify_dagster_tests.daemon import Daemon, running_daemon
 from sparkify_dagster_tests.helpers import BUCKET, REPO, Store, load, s3_bucket, star
 
 # Hypothesis keeps the examples it found in a folder of its own, not `.hypothesis/` where the
@@ -42,8 +43,10 @@ def pytest_configure(config: pytest.Config) -> None:
 # `./dev test` hands whole modules to its workers in the order collected, so these start at once
 # instead of ending the suite alone on one worker.
 SLOW_FIRST = (
-    "test_sensors_daemon.py", "test_ui.py", "test_pools.py", "test_dev.py",
-    "test_run_monitoring.py", "test_reliability.py", "test_days.py", "test_plain.py",
+    "test_dev.py", "test_sensors_daemon.py", "test_jobs.py", "test_reliability.py",
+    "test_pools.py", "test_ui.py", "test_days.py", "test_definitions.py",
+    "test_sensors_daemon_days.py",
+    "test_partitions.py", "test_incremental.py", "test_dg.py", "test_plain.py",
 )  # fmt: skip
 
 
@@ -244,3 +247,11 @@ def big_reference(big_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -
     target = f"duckdb:///{tmp_path_factory.mktemp('reference') / 'clean.duckdb'}"
     load(big_dataset, target, checks=False)
     return {"counts": sparkify_dagster.analyze(target), "star": star(target)}
+
+
+@pytest.fixture
+def daemon(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Daemon, str]]:
+    """``dagster-daemon`` on a temporary instance reading ``store``, not yet started."""
+    yield from running_daemon(tmp_path, store, monkeypatch)
