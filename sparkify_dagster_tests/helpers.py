@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from sparkify_dagster.checks import TABLE_CHECKS
 from sparkify_dagster.ingest.days import log_day
 from sparkify_dagster.ingest.files import Listing, Source, SourceFile
 from sparkify_dagster.ingest.generate import EVENT_FIELDS
+from sparkify_dagster.ingest.sources import Folders, Survey, Surveying
 from sparkify_dagster.partitions import LOG_DAYS
 from sparkify_dagster.resources import SourcesResource, WarehouseResource
 from sparkify_dagster.warehouse.model import STAR_TABLES
@@ -122,13 +123,16 @@ class Reading:
         self.location = source.location
         self.read: list[str] = []
 
-    def files(
-        self,
-        known: Collection[tuple[str, int, str]] | None = None,
-        *,
-        verified_at: Callable[[], float | None] | None = None,
-    ) -> list[SourceFile]:
-        return self.source.files(known, verified_at=verified_at)
+    @property
+    def trust_folder_times(self) -> bool:
+        return isinstance(self.source, Surveying) and self.source.trust_folder_times
+
+    def files(self) -> list[SourceFile]:
+        return self.source.files()
+
+    def survey(self, known: Folders) -> Survey:
+        assert isinstance(self.source, Surveying)
+        return self.source.survey(known)
 
     def contents(self, files: Iterable[SourceFile]) -> Iterator[tuple[SourceFile, bytes]]:
         for file, data in self.source.contents(files):

@@ -14,11 +14,11 @@ from dagster import EnvVar, materialize
 import sparkify_dagster
 from sparkify_dagster.assets import staging_songs
 from sparkify_dagster.core.settings import Settings
+from sparkify_dagster.ingest import sources as local
 from sparkify_dagster.ingest.files import UNSETTLED
-from sparkify_dagster.ingest.sources import LocalSource, open_source
+from sparkify_dagster.ingest.sources import Folder, Folders, LocalSource, open_source
 from sparkify_dagster.resources import SourcesResource, sources_from_env
 from sparkify_dagster.warehouse.staging import StageReport, stage_sources
-from sparkify_dagster.warehouse.staging.manifest import read_manifest, verified_at
 from sparkify_dagster.warehouse.upgrade import prepare
 from sparkify_dagster_tests.helpers import (
     Reading,
@@ -223,22 +223,98 @@ def test_trusting_folder_times_still_finds_new_renamed_and_deleted_entries(
     assert (loaded(nothing), read) == ([0, 0], [])
 
 
-def test_a_trusted_listing_equals_the_listing_of_every_file(dataset: Path, target: str) -> None:
-    """With nothing changed, the stamps a trusted folder gives are the ones a stat gives; a
-    folder changed after the load it trusts is stat'ed."""
-    catalogue(dataset, target)
+def folders(target: str) -> Folders:
+    """The song folders ``load_folders`` holds."""
     with sparkify_dagster.connect(target) as warehouse:
-        known = read_manifest(warehouse, "songs")
-        since = verified_at(warehouse, "songs")
-    assert since is not None and abs(since - time.time()) < 60
-    trusting = LocalSource(dataset / "song_data", trust_folder_times=True)
-    assert (
-        trusting.files(known, verified_at=lambda: since)
-        == LocalSource(dataset / "song_data").files()
-    )
-    stale = {(uri, size + 1, version) for uri, size, version in known}  # not what a stat finds
-    assert trusting.files(stale, verified_at=lambda: since) == sorted(stale)
-    assert trusting.files(stale, verified_at=lambda: since - 120) != sorted(stale)  # aged 60 s
+        rows = warehouse.query(warehouse.dialect.folders_sql(), ["songs"])
+    return {folder: Folder(files, modified) for folder, files, modified in rows}
+
+
+def test_a_survey_of_unchanged_folders_opens_none_of_them(
+    dataset: Path, target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With nothing changed, a trusted listing stats each folder and opens none: their files
+    are counted from ``load_folders``. A folder changed after that listing is opened, and its
+    files get the stamps a stat gives; its time, too recent to vouch for it, is not kept."""
+    catalogue(dataset, target)
+    known = folders(target)
+    songs = dataset / "song_data"
+    assert {folder: files for folder, (files, _) in known.items()} == {
+        str(songs): 0, f"{songs}/A": 0, f"{songs}/A/A": 0,
+        **{f"{songs}/A/A/{folder}": 2 for folder in "ABC"},
+    }  # fmt: skip
+    assert all(modified == os.stat(path).st_mtime_ns for path, (_, modified) in known.items())
+    opened: list[str] = []
+    entries = local._entries
+    monkeypatch.setattr(local, "_entries", lambda folder: opened.append(folder) or entries(folder))
+    trusting = LocalSource(songs, trust_folder_times=True)
+
+    survey = trusting.survey(known)
+    assert (survey.files, survey.trusted, survey.looked, opened) == ([], 6, 0, [])
+    assert survey.folders == known
+
+    os.utime(songs / "A" / "A" / "B")  # its entries changed just now
+    survey = trusting.survey(known)
+    assert opened == [f"{songs}/A/A/B"] and (survey.trusted, survey.looked) == (4, 1)
+    assert survey.files == [f for f in LocalSource(songs).files() if "/A/A/B/" in f.uri]
+    assert survey.folders == {**known, f"{songs}/A/A/B": Folder(2, None)}
+
+
+def test_a_folder_whose_time_was_set_back_is_looked_into(dataset: Path, target: str) -> None:
+    """``rsync -a`` and ``cp -p`` give a folder they fill the time of its source, which may be
+    older than the last listing: a time that differs from the recorded one, older or not, opens
+    the folder."""
+    catalogue(dataset, target)
+    write_songs(dataset / "song_data", [song("SOABZ", "TBZ", "ARA", "Art", 1.5)])  # into A/A/B
+    settle(dataset / "song_data" / "A" / "A" / "B" / "TRABZ.json")
+    age(dataset / "song_data" / "A" / "A" / "B", seconds_ago=120)  # older than that listing
+
+    found, read = stage(dataset, target, trust=True)
+    assert (loaded(found), read, found.sources[0].files) == ([1, 0], ["TRABZ.json"], 7)
+
+
+def test_trusting_folder_times_finds_files_in_a_folder_that_held_none(
+    dataset: Path, target: str
+) -> None:
+    """A folder that held no data file when it was listed is still looked at: a file added to
+    it changes its time, not its parent's."""
+    (dataset / "song_data" / "A" / "A" / "E").mkdir(parents=True)
+    catalogue(dataset, target)
+    assert folders(target)[str(dataset / "song_data" / "A" / "A" / "E")].files == 0
+    write_songs(dataset / "song_data", [song("SOAEX", "TEX", "ARA", "Art", 1.5)])  # into A/A/E
+    settle(dataset / "song_data" / "A" / "A" / "E")
+
+    found, read = stage(dataset, target, trust=True)
+    assert (loaded(found), read, found.sources[0].files) == ([1, 0], ["TRAEX.json"], 7)
+
+
+def test_a_survey_after_runs_that_did_not_trust_is_exact(dataset: Path, target: str) -> None:
+    """``load_folders`` is kept only by runs that trust folder times: after runs that did not,
+    the folders that changed since it was recorded are looked into again."""
+    catalogue(dataset, target)
+    write_songs(dataset / "song_data", [song("SOADX", "TDX", "ARA", "Art", 1.5)])  # a new folder
+    settle(dataset / "song_data" / "A" / "A" / "D")
+    assert loaded(stage(dataset, target)[0]) == [1, 0]  # not trusting: load_folders unchanged
+
+    nothing, read = stage(dataset, target, trust=True)  # A/A changed since: looked into
+    assert (loaded(nothing), read, nothing.sources[0].files) == ([0, 0], [], 7)
+    write_songs(dataset / "song_data", [song("SOADY", "TDY", "ARA", "Art", 1.5)])
+    settle(dataset / "song_data" / "A" / "A" / "D" / "TRADY.json")
+    found, read = stage(dataset, target, trust=True)
+    assert (loaded(found), read, found.sources[0].files) == ([1, 0], ["TRADY.json"], 8)
+
+
+def test_a_full_refresh_trusts_no_folder(dataset: Path, target: str) -> None:
+    """A full refresh forgets the folders with the manifest: every file is loaded again."""
+    catalogue(dataset, target)
+    sources_ = {
+        kind: LocalSource(dataset / folder, trust_folder_times=True)
+        for kind, folder in (("songs", "song_data"), ("events", "log_data"))
+    }
+    with sparkify_dagster.connect(target) as warehouse, warehouse.transaction():
+        report = stage_sources(warehouse, dict(sources_), full_refresh=True)
+    assert loaded(report) == [6, 1]
+    assert folders(target)[str(dataset / "song_data")].files == 0
 
 
 def test_trusting_folder_times_is_a_setting(

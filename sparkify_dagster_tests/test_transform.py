@@ -15,11 +15,10 @@ from sparkify_dagster.warehouse.model import (
     STAGING_EVENTS,
     STAGING_SONGS,
     TABLES,
-    build_order,
     table,
     upstream,
 )
-from sparkify_dagster.warehouse.transform import table_statements
+from sparkify_dagster.warehouse.transform import build_order, table_statements
 
 ROW_ID_TABLES = ("songplays", "users")  # the transforms that differ when the engine has a row id
 

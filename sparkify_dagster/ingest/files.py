@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
@@ -90,15 +90,8 @@ class Source(Protocol):
 
     location: str
 
-    def files(
-        self,
-        known: Collection[tuple[str, int, str]] | None = None,
-        *,
-        verified_at: Callable[[], float | None] | None = None,
-    ) -> list[SourceFile]:
-        """Every wanted file. ``known`` (the stamps the manifest holds, all found by a listing
-        made after the time ``verified_at()`` gives) may spare a local source the stat of the
-        files of folders that did not change since (``SPARKIFY_TRUST_FOLDER_TIMES``)."""
+    def files(self) -> list[SourceFile]:
+        """Every wanted file, with its stamp (size and version)."""
         ...
 
     def contents(self, files: Iterable[SourceFile]) -> Iterator[tuple[SourceFile, bytes]]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -147,14 +147,8 @@ class S3Source:
 
     # -- listing -------------------------------------------------------------------------------
 
-    def files(
-        self,
-        known: Collection[tuple[str, int, str]] | None = None,
-        *,
-        verified_at: Callable[[], float | None] | None = None,
-    ) -> list[SourceFile]:
-        """Every wanted object with its size and ETag: on S3 the listing is the stamp, so
-        ``known`` changes nothing."""
+    def files(self) -> list[SourceFile]:
+        """Every wanted object with its size and ETag: on S3 the listing is the stamp."""
         s3 = self.client()
         folder = self.prefix if not self.prefix or self.prefix.endswith("/") else f"{self.prefix}/"
         found: list[tuple[list[str], SourceFile]] = []

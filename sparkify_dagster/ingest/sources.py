@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from sparkify_dagster.core.errors import SourceError
 from sparkify_dagster.ingest.files import (
@@ -29,20 +29,57 @@ Stamp = tuple[str, int, str]  # a file's uri, size and version, as the manifest 
 _new = tuple.__new__  # makes a SourceFile of a tuple without a call of its Python-level __new__
 
 
-class Trusted(NamedTuple):
-    """The stamps the manifest knows, by URI, and the time (ns) before which a folder's own
-    modification time vouches for them."""
+class Folder(NamedTuple):
+    """A folder as a listing found it: the wanted files directly in it, and its modification time
+    (ns), or None when that was too recent to vouch for its entries (:data:`~.files.SETTLING_NS`:
+    an entry changed within the same tick of a coarse clock would leave the same time)."""
 
-    stamps: dict[str, Stamp]
-    before: int
+    files: int
+    modified_ns: int | None
+
+
+Folders = dict[str, Folder]  # every folder a listing went through, by path
+
+
+class Survey(NamedTuple):
+    """A listing that took unchanged folders on trust (:meth:`LocalSource.survey`)."""
+
+    files: list[SourceFile]  # the files of the folders it looked into, each stat'ed
+    trusted: int  # the files of the folders it trusted, not listed: the manifest has their stamps
+    folders: Folders  # what it found, for the next listing
+    looked: int  # the folders it looked into: none when every one was as last recorded
+
+
+@runtime_checkable
+class Surveying(Protocol):
+    """A source that can take unchanged folders on trust (:meth:`LocalSource.survey`)."""
+
+    trust_folder_times: bool
+
+    def survey(self, known: Folders) -> Survey: ...
+
+
+class _Trust:
+    """What a survey takes on trust, and what it finds (:func:`_walk`)."""
+
+    def __init__(self, known: Folders, clock: int) -> None:
+        self.known = known
+        self.settled = clock - SETTLING_NS
+        self.children: dict[str, list[str]] = {}  # a folder's prefix: its subfolders' names
+        for folder in known:
+            name = folder.rpartition("/")[2]
+            self.children.setdefault(folder[: len(folder) - len(name)], []).append(name)
+        self.found: Folders = {}
+        self.trusted = 0
+        self.looked = 0
 
 
 class LocalSource:
     """A folder (searched recursively) or a single file on the local file system.
 
-    ``trust_folder_times`` (``SPARKIFY_TRUST_FOLDER_TIMES``; default off) lets :meth:`files`
-    skip the stat of each file of a folder whose entries did not change since the stamps it is
-    given were taken; see :meth:`files` for what it misses.
+    ``trust_folder_times`` (``SPARKIFY_TRUST_FOLDER_TIMES``; default off) lets staging list it
+    with :meth:`survey`, which skips the folders whose entries did not change since they were
+    last listed; see there for what it misses.
     """
 
     def __init__(
@@ -52,27 +89,34 @@ class LocalSource:
         self.root = Path(self.location)
         self.trust_folder_times = trust_folder_times
 
-    def files(
-        self,
-        known: Collection[Stamp] | None = None,
-        *,
-        verified_at: Callable[[], float | None] | None = None,
-    ) -> list[SourceFile]:
+    def files(self) -> list[SourceFile]:
         """Every wanted file with its size and modification time: a stat each, the rule rsync
-        follows, and the one that sees a file rewritten in place (:func:`.files.mtime_version`).
+        follows, and the one that sees a file rewritten in place (:func:`.files.mtime_version`)."""
+        return self._list(None)[0]
 
-        With :attr:`trust_folder_times`, ``known`` (the stamps the manifest holds) and
-        ``verified_at`` (called only then; epoch seconds: a listing made after it found every
-        file in ``known`` with these stamps), the files of a folder whose own modification time
-        is older than that keep their known stamps, unstat'ed: no entry was added, removed or
-        renamed in the folder since (each changes a folder's time: new files, deletions, ``mv``,
-        the temporary-file-then-rename of rsync, ``aws s3 sync`` and most downloaders), so each
-        of its files was there, with that stamp, when it was listed. Files the manifest does not
-        know are stat'ed. What it misses: a file rewritten in place (appended to, or written
-        over by ``cp``, ``>`` or an editor that writes in place), which changes the file's time
-        but not its folder's.
+    def survey(self, known: Folders) -> Survey:
+        """The files of the folders that changed since ``known`` was listed; the others are
+        trusted, neither opened nor their files stat'ed: a stat of each folder in all.
+
+        A folder's modification time changes whenever an entry is added to it, removed or
+        renamed (new files, deletions, ``mv``, the temporary-file-then-rename of rsync, ``aws s3
+        sync`` and most downloaders). A folder of ``known`` whose time is still the one recorded
+        holds the entries it held then: the subfolders and the number of files ``known`` gives.
+        Staging recorded each of those files in the manifest with its stamp, in the same
+        transaction as ``known``, so they are not listed again. The time must be the same, not
+        merely older: ``rsync -a`` and ``cp -p`` set a folder's time back to its source's. What
+        it misses: a file rewritten in place (appended to, or written over by ``cp``, ``>`` or an
+        editor that writes in place), which changes the file's time but not its folder's; and
+        the target of a symbolic link.
         """
+        found, trust = self._list(known)
+        if trust is None:  # a single file: nothing to trust
+            return Survey(found, 0, {}, 1)
+        return Survey(found, trust.trusted, trust.found, trust.looked)
+
+    def _list(self, known: Folders | None) -> tuple[list[SourceFile], _Trust | None]:
         clock = time.time_ns()
+        trust = None
         if self.root.is_file():
             stat = self.root.stat()
             version = mtime_version(stat.st_mtime_ns, clock)
@@ -81,19 +125,15 @@ class LocalSource:
             top = str(self.root)  # as pathlib writes it: "./a/" is "a"
             prefix = "" if top == "." else top if top.endswith("/") else top + "/"
             found = []
-            trusted = None
-            since = verified_at() if self.trust_folder_times and known and verified_at else None
-            if since is not None and known:
-                stamps = {stamp[0]: stamp for stamp in known}
-                trusted = Trusted(stamps, int(since * 1e9) - SETTLING_NS)
-            _walk(top, prefix, clock, found, trusted)
+            trust = _Trust(known, clock) if known is not None else None
+            _walk(top, prefix, clock, found, trust)
         else:
             raise SourceError(f"{self.location} does not exist")
-        if not found:
+        if not found and not (trust and trust.trusted):
             raise SourceError(
                 f"{self.location} holds no *.json or *.json.gz files (hidden ones are skipped)"
             )
-        return found
+        return found, trust
 
     def contents(self, files: Iterable[SourceFile]) -> Iterator[tuple[SourceFile, bytes]]:
         for file in files:
@@ -127,11 +167,7 @@ class LocalSource:
 
 
 def _walk(
-    folder: str,
-    prefix: str,
-    clock: int,
-    found: list[SourceFile],
-    trusted: Trusted | None = None,
+    folder: str, prefix: str, clock: int, found: list[SourceFile], trust: _Trust | None
 ) -> None:
     """Append the wanted files below ``folder`` (written ``prefix`` in their paths) to ``found``,
     in path order; ``clock`` is when the listing began (:func:`~.files.mtime_version`).
@@ -140,30 +176,36 @@ def _walk(
     part. Hidden entries are skipped before they are looked into; symbolic links to folders are
     not followed (links to files are). A folder that cannot be read, a link that leads nowhere and
     a name that is not UTF-8 fail the listing (:func:`_entries`): nothing is passed over unsaid.
-    This loop is most of a run with nothing new: a stat per file, little else, but for the files
-    of the folders ``trusted`` vouches for (:meth:`LocalSource.files`).
+    This loop is most of a run with nothing new: a stat per file, little else, but for the
+    folders ``trust`` vouches for (:meth:`LocalSource.survey`), which are not opened.
     """
+    if trust is not None:
+        modified = _modified(folder)
+        was = trust.known.get(folder)
+        if was is not None and was.modified_ns == modified:
+            trust.found[folder] = was
+            trust.trusted += was.files
+            for name in trust.children.get(prefix, ()):
+                _walk(prefix + name, prefix + name + "/", clock, found, trust)
+            return
+        trust.looked += 1
     settled = clock - SETTLING_NS
-    entries = _entries(folder)
-    known = None
-    if trusted is not None and os.stat(folder).st_mtime_ns < trusted.before:
-        known = trusted.stamps
+    direct = 0
     append = found.append
-    for entry in sorted(entries, key=_name):
+    for entry in sorted(_entries(folder), key=_name):
         name = entry.name
         if entry.is_dir(follow_symlinks=False):
-            _walk(prefix + name, prefix + name + "/", clock, found, trusted)
+            _walk(prefix + name, prefix + name + "/", clock, found, trust)
         elif name.endswith(SUFFIXES) and (
             entry.is_file(follow_symlinks=False) or _is_data_file(entry, prefix + name)
         ):
-            stamp = known.get(prefix + name) if known is not None else None
-            if stamp is not None:
-                append(_new(SourceFile, stamp))
-                continue
             stat = entry.stat()
             mtime = stat.st_mtime_ns
             version = str(mtime) if mtime <= settled else mtime_version(mtime, clock)
             append(_new(SourceFile, (prefix + name, stat.st_size, version)))
+            direct += 1
+    if trust is not None:
+        trust.found[folder] = Folder(direct, modified if modified <= trust.settled else None)
 
 
 def _walk_after(folder: str, prefix: str, key_prefix: str, after: str) -> Iterator[ListedFile]:
@@ -178,6 +220,15 @@ def _walk_after(folder: str, prefix: str, key_prefix: str, after: str) -> Iterat
                 yield from _walk_after(prefix + entry.name, prefix + entry.name + "/", below, after)
         elif key > after and _is_data_file(entry, prefix + entry.name):
             yield _listed(key, prefix + entry.name, entry.stat())
+
+
+def _modified(folder: str) -> int:
+    """The modification time (ns) of ``folder``; one that cannot be looked at is a
+    :class:`SourceError` as in :func:`_entries`."""
+    try:
+        return os.stat(folder).st_mtime_ns
+    except OSError as exc:
+        raise SourceError(f"cannot read the folder {_shown(folder)}: {exc.strerror}") from None
 
 
 def _entries(folder: str) -> list[os.DirEntry[str]]:

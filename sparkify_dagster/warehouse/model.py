@@ -296,12 +296,26 @@ TIMES_PENDING = Table(
     doc="Start times of plays replaced since time was last built: their rows may be orphans.",
 )
 
+LOAD_FOLDERS = Table(
+    "load_folders",
+    (
+        _text("folder", 1024, nullable=False),
+        _text("kind", 16, nullable=False, doc="songs"),
+        Column("files", Type.INT, nullable=False, doc="wanted files directly in it"),
+        Column("modified_ns", Type.BIGINT, doc="its modification time; NULL when too recent"),
+    ),
+    key=("folder",),
+    kind="meta",
+    doc="Local song folders as last listed: SPARKIFY_TRUST_FOLDER_TIMES trusts the unchanged.",
+)
+
 STAGING_TABLES: tuple[Table, ...] = (STAGING_EVENTS, STAGING_SONGS)
 # Each kind of source and the staging table it fills, in the order a run stages them.
 STAGING_TABLE_OF_KIND: dict[str, Table] = {"songs": STAGING_SONGS, "events": STAGING_EVENTS}
 STAR_TABLES: tuple[Table, ...] = (SONGPLAYS, USERS, SONGS, ARTISTS, TIME)
 META_TABLES: tuple[Table, ...] = (
-    LOAD_ERRORS, LOAD_MANIFEST, LOG_FILES, SONG_MATCHES, USERS_PENDING, TIMES_PENDING,
+    LOAD_ERRORS, LOAD_MANIFEST, LOAD_FOLDERS, LOG_FILES, SONG_MATCHES, USERS_PENDING,
+    TIMES_PENDING,
 )  # fmt: skip
 TABLES: tuple[Table, ...] = STAGING_TABLES + STAR_TABLES + META_TABLES
 
@@ -369,32 +383,3 @@ def upstream(table: Table) -> tuple[str, ...]:
         for source in column_sources
     )
     return tuple(dict.fromkeys(sources))
-
-
-def build_order(tables: Sequence[Table] = STAR_TABLES) -> tuple[Table, ...]:
-    """``tables`` in an order that builds each after its :func:`upstream` tables.
-
-    Each is built as soon as its inputs are ready, the staging tables ready in the order a run
-    stages them (:data:`STAGING_TABLE_OF_KIND`); among several, first the one whose inputs were
-    ready first, then the one with fewer inputs, then the first in ``tables``.
-    """
-    ready = {staged.name: rank for rank, staged in enumerate(STAGING_TABLE_OF_KIND.values())}
-    pending = list(tables)
-    order: list[Table] = []
-    while pending:
-        buildable = [t for t in pending if all(name in ready for name in upstream(t))]
-        if not buildable:
-            names = ", ".join(t.name for t in pending)
-            raise ValueError(f"{names}: built from each other or from no known table")
-        chosen = min(
-            buildable,
-            key=lambda t: (
-                max((ready[name] for name in upstream(t)), default=-1),
-                len(upstream(t)),
-                pending.index(t),
-            ),
-        )
-        ready[chosen.name] = len(ready)
-        order.append(chosen)
-        pending.remove(chosen)
-    return tuple(order)

@@ -24,13 +24,45 @@ from sparkify_dagster.warehouse.model import (
     SONG_MATCHES,
     SONGPLAYS,
     SONGS,
+    STAGING_TABLE_OF_KIND,
+    STAR_TABLES,
     TIME,
     TIMES_PENDING,
     USERS,
     USERS_PENDING,
     Table,
-    build_order,
+    upstream,
 )
+
+
+def build_order(tables: Sequence[Table] = STAR_TABLES) -> tuple[Table, ...]:
+    """``tables`` in an order that builds each after its :func:`upstream` tables.
+
+    Each is built as soon as its inputs are ready, the staging tables ready in the order a run
+    stages them (:data:`STAGING_TABLE_OF_KIND`); among several, first the one whose inputs were
+    ready first, then the one with fewer inputs, then the first in ``tables``.
+    """
+    ready = {staged.name: rank for rank, staged in enumerate(STAGING_TABLE_OF_KIND.values())}
+    pending = list(tables)
+    order: list[Table] = []
+    while pending:
+        buildable = [t for t in pending if all(name in ready for name in upstream(t))]
+        if not buildable:
+            names = ", ".join(t.name for t in pending)
+            raise ValueError(f"{names}: built from each other or from no known table")
+        chosen = min(
+            buildable,
+            key=lambda t: (
+                max((ready[name] for name in upstream(t)), default=-1),
+                len(upstream(t)),
+                pending.index(t),
+            ),
+        )
+        ready[chosen.name] = len(ready)
+        order.append(chosen)
+        pending.remove(chosen)
+    return tuple(order)
+
 
 # Each star table after the tables it is built from (time after songplays), from the model.
 BUILD_ORDER: tuple[Table, ...] = build_order()

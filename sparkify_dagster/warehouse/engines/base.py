@@ -21,6 +21,7 @@ import jinja2
 from sparkify_dagster.ingest.files import UNSETTLED
 from sparkify_dagster.warehouse.days import ID_SPAN
 from sparkify_dagster.warehouse.model import (
+    LOAD_FOLDERS,
     LOAD_MANIFEST,
     LOG_FILES,
     SOURCES_PER_STATEMENT,
@@ -117,11 +118,15 @@ class Dialect:
             f"WHERE kind = {self.placeholder} AND RIGHT(version, 1) <> '{UNSETTLED}'"
         )
 
-    def manifest_time_sql(self) -> str:
-        """The statement that reads when the last load of one kind (bound) that recorded files
-        began: the listing it made came after, and the manifest holds every file it listed."""
-        table = quote(LOAD_MANIFEST.name)
-        return f"SELECT MAX(loaded_at) FROM {table} WHERE kind = {self.placeholder}"
+    def manifest_of_sql(self) -> str:
+        """:meth:`manifest_sql` for a list of source files (bound after the kind)."""
+        return f"{self.manifest_sql()} AND {self.of_sources()}"
+
+    def folders_sql(self) -> str:
+        """The statement that reads the folders of one kind (bound) as last listed: each one's
+        path, files and modification time (:class:`~.sources.Folder`)."""
+        table = quote(LOAD_FOLDERS.name)
+        return f"SELECT folder, files, modified_ns FROM {table} WHERE kind = {self.placeholder}"
 
     def manifest_checksums_sql(self) -> str:
         """The statement that reads the checksum the manifest knows of each of a list of source

@@ -16,11 +16,11 @@ as tuples: at 100,000 song files about 0.1 s, the listing's stat of each file th
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 from sparkify_dagster.ingest.files import Source, SourceFile
-from sparkify_dagster.warehouse.model import SOURCES_PER_STATEMENT
+from sparkify_dagster.ingest.sources import Folder, Stamp, Surveying
+from sparkify_dagster.warehouse.model import LOAD_FOLDERS, SOURCES_PER_STATEMENT
 from sparkify_dagster.warehouse.staging.report import Outputs
 
 if TYPE_CHECKING:
@@ -36,22 +36,46 @@ def manifest_sql(warehouse: Warehouse) -> str:
     return warehouse.dialect.manifest_sql()
 
 
-def read_manifest(warehouse: Warehouse, kind: str) -> set[tuple[str, int, str]]:
+def read_manifest(warehouse: Warehouse, kind: str) -> set[Stamp]:
     """The files of ``kind`` whose stamp vouches for the bytes loaded: ``(uri, size, version)``,
     the shape of a :class:`SourceFile`, so that a listed file is known when it is in the set.
     Entries whose version is unsettled are left out: their checksum decides."""
     return set(warehouse.query(manifest_sql(warehouse), [kind]))
 
 
-def verified_at(warehouse: Warehouse, kind: str) -> float | None:
-    """When the last load of ``kind`` that recorded files began (epoch seconds), or None: its
-    listing came after, and once it committed the manifest held every file it listed, with the
-    stamp it had then (a run with nothing new records nothing, so this time only grows older)."""
-    rows = warehouse.query(warehouse.dialect.manifest_time_sql(), [kind])
-    when = rows[0][0] if rows else None
-    if not isinstance(when, datetime):
-        return None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+class Listed(NamedTuple):
+    """A kind's files against the manifest (:func:`listed`)."""
+
+    files: list[SourceFile]  # the files to compare with the manifest
+    trusted: int  # more files, in folders taken on trust: the manifest has their stamps
+    known: set[Stamp]  # the stamps the manifest knows of (at least) ``files``
+
+
+def listed(warehouse: Warehouse, kind: str, source: Source) -> Listed:
+    """The files of ``source`` and the stamps the manifest knows of them.
+
+    A local song location with ``SPARKIFY_TRUST_FOLDER_TIMES`` is surveyed
+    (:meth:`~.sources.LocalSource.survey`): the folders unchanged since ``load_folders`` last
+    recorded them are trusted, and only the stamps of the other folders' files are read. The
+    folders are recorded again, in the run's transaction, whenever one was looked into. The
+    catalogue is staged whole by every run; the event logs, staged some days at a time, are
+    always listed file by file.
+    """
+    if kind != "songs" or not isinstance(source, Surveying) or not source.trust_folder_times:
+        files = source.files()
+        return Listed(files, 0, read_manifest(warehouse, kind))
+    dialect = warehouse.dialect
+    rows = warehouse.query(dialect.folders_sql(), [kind])
+    survey = source.survey({folder: Folder(files, modified) for folder, files, modified in rows})
+    if survey.looked:
+        warehouse.execute(dialect.delete_kind_sql(LOAD_FOLDERS), [kind])
+        found = survey.folders.items()
+        warehouse.load_rows(LOAD_FOLDERS, ((path, kind, *folder) for path, folder in found))
+    uris = [file.uri for file in survey.files]
+    if not survey.trusted or len(uris) > SOURCES_PER_STATEMENT:
+        return Listed(survey.files, survey.trusted, read_manifest(warehouse, kind))
+    stamps = set(warehouse.query(dialect.manifest_of_sql(), [kind, uris]))
+    return Listed(survey.files, survey.trusted, stamps)
 
 
 class Changes(NamedTuple):

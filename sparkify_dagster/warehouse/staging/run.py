@@ -7,7 +7,6 @@ to the strategy, reconciles the counts and records the rejects and the manifest.
 
 from __future__ import annotations
 
-import functools
 import gc
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from sparkify_dagster.ingest.sources import open_source
 from sparkify_dagster.warehouse.days import EVERY_DAY, Days
 from sparkify_dagster.warehouse.model import (
     LOAD_ERRORS,
+    LOAD_FOLDERS,
     LOAD_MANIFEST,
     LOG_FILES,
     STAGING_TABLE_OF_KIND,
@@ -30,11 +30,7 @@ from sparkify_dagster.warehouse.model import (
     source_columns,
 )
 from sparkify_dagster.warehouse.staging.careful import PARSER_KEYS, careful_rows
-from sparkify_dagster.warehouse.staging.manifest import (
-    changed_files,
-    read_manifest,
-    verified_at,
-)
+from sparkify_dagster.warehouse.staging.manifest import changed_files, listed
 from sparkify_dagster.warehouse.staging.report import (
     Outputs,
     ReconciliationError,
@@ -171,16 +167,11 @@ def stage_sources(
         for kind, table in kinds:
             forget(warehouse, kind, table, days)
     # List every source before loading anything: a missing folder fails the run up front. Each
-    # kind's stamps only (a million song files' entries are slow and large to read), read first:
-    # a local source may trust the folders that did not change since (SPARKIFY_TRUST_FOLDER_TIMES).
+    # kind's stamps only (a million song files' entries are slow and large to read).
     listings = []
     for kind, table in kinds:
-        known = read_manifest(warehouse, kind)
-        # The catalogue is staged whole by every run: its last load vouches for what it listed.
-        # (A run of some days stages only their logs.)
-        since = functools.partial(verified_at, warehouse, kind) if kind == "songs" else None
-        files = of_days(kind, sources[kind].files(known, verified_at=since), days)
-        listings.append((kind, table, sources[kind], files, known))
+        files, trusted, known = listed(warehouse, kind, sources[kind])
+        listings.append((kind, table, sources[kind], of_days(kind, files, days), trusted, known))
 
     rejects: list[Reject] = []
     manifest: list[tuple[object, ...]] = []  # entries the strategy leaves to the end
@@ -188,9 +179,9 @@ def stage_sources(
     with without_cycle_collector(), warehouse.staging_memory():
         while listings:
             # Each listing is let go once staged: a million song files' is large.
-            kind, table, source, files, known = listings.pop(0)
+            kind, table, source, files, trusted, known = listings.pop(0)
             source_columns(table, PARSER_KEYS[kind])  # the parser fills the columns in order
-            report = SourceReport(kind, source.location, files=len(files))
+            report = SourceReport(kind, source.location, files=len(files) + trusted)
             reports.append(report)
             pending, replaced = changed_files(warehouse, source, files, known)
             del known
@@ -236,7 +227,7 @@ def forget(warehouse: Warehouse, kind: str, table: Table, days: Days = EVERY_DAY
         _users_of_days(warehouse, days)
     if kind != "events" or days.every:
         warehouse.execute(dialect.clear_sql(table))
-        for meta in (LOAD_ERRORS, LOAD_MANIFEST):
+        for meta in (LOAD_ERRORS, LOAD_MANIFEST, LOAD_FOLDERS):
             warehouse.execute(dialect.delete_kind_sql(meta), [kind])
         if kind == "events":
             warehouse.execute(dialect.clear_sql(LOG_FILES))

@@ -102,6 +102,13 @@ CREATE TABLE IF NOT EXISTS "load_manifest" (
     "loaded_at" TIMESTAMP NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS "load_folders" (
+    "folder" VARCHAR NOT NULL,
+    "kind" VARCHAR NOT NULL,
+    "files" INTEGER NOT NULL,
+    "modified_ns" BIGINT
+);
+
 CREATE TABLE IF NOT EXISTS "log_files" (
     "source_file" VARCHAR NOT NULL,
     "log_day" VARCHAR NOT NULL

@@ -102,6 +102,13 @@ CREATE TABLE IF NOT EXISTS "load_manifest" (
     "loaded_at" TIMESTAMP NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS "load_folders" (
+    "folder" TEXT NOT NULL,
+    "kind" TEXT NOT NULL,
+    "files" INTEGER NOT NULL,
+    "modified_ns" BIGINT
+);
+
 CREATE TABLE IF NOT EXISTS "log_files" (
     "source_file" TEXT NOT NULL,
     "log_day" TEXT NOT NULL

@@ -98,6 +98,14 @@ SELECT COUNT(*) FROM (SELECT * FROM "load_manifest" WHERE "source_file" IS NULL)
 
 SELECT * FROM (SELECT * FROM "load_manifest" WHERE "source_file" IS NULL) AS failures LIMIT 5;
 
+SELECT COUNT(*) FROM (SELECT "folder", COUNT(*) AS copies FROM "load_folders" GROUP BY "folder" HAVING COUNT(*) > 1) AS failures;
+
+SELECT * FROM (SELECT "folder", COUNT(*) AS copies FROM "load_folders" GROUP BY "folder" HAVING COUNT(*) > 1) AS failures LIMIT 5;
+
+SELECT COUNT(*) FROM (SELECT * FROM "load_folders" WHERE "folder" IS NULL) AS failures;
+
+SELECT * FROM (SELECT * FROM "load_folders" WHERE "folder" IS NULL) AS failures LIMIT 5;
+
 SELECT COUNT(*) FROM (SELECT "source_file", COUNT(*) AS copies FROM "log_files" GROUP BY "source_file" HAVING COUNT(*) > 1) AS failures;
 
 SELECT * FROM (SELECT "source_file", COUNT(*) AS copies FROM "log_files" GROUP BY "source_file" HAVING COUNT(*) > 1) AS failures LIMIT 5;

@@ -116,6 +116,14 @@ CREATE TABLE IF NOT EXISTS "load_manifest" (
 )
 DISTSTYLE EVEN;
 
+CREATE TABLE IF NOT EXISTS "load_folders" (
+    "folder" VARCHAR(1024) NOT NULL,
+    "kind" VARCHAR(16) NOT NULL,
+    "files" INTEGER NOT NULL,
+    "modified_ns" BIGINT
+)
+DISTSTYLE EVEN;
+
 CREATE TABLE IF NOT EXISTS "log_files" (
     "source_file" VARCHAR(1024),
     "log_day" VARCHAR(10) NOT NULL

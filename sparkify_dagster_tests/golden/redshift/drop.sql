@@ -16,6 +16,8 @@ DROP TABLE IF EXISTS "load_errors";
 
 DROP TABLE IF EXISTS "load_manifest";
 
+DROP TABLE IF EXISTS "load_folders";
+
 DROP TABLE IF EXISTS "log_files";
 
 DROP TABLE IF EXISTS "song_matches";
