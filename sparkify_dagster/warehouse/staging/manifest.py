@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from sparkify_dagster.ingest.files import Source, SourceFile
 from sparkify_dagster.ingest.sources import Folder, Stamp, Surveying
-from sparkify_dagster.warehouse.model import LOAD_FOLDERS, SOURCES_PER_STATEMENT
+from sparkify_dagster.warehouse.model import LOAD_FOLDERS, LOAD_MANIFEST, SOURCES_PER_STATEMENT
 from sparkify_dagster.warehouse.staging.report import Outputs
 
 if TYPE_CHECKING:
@@ -116,8 +116,11 @@ def manifest_entry(
 
 def _checksums(warehouse: Warehouse, uris: list[str]) -> dict[str, str]:
     """The checksum the manifest holds of each of ``uris`` it knows, asked of
-    :data:`~.model.SOURCES_PER_STATEMENT` at a time (a first load lists every file)."""
+    :data:`~.model.SOURCES_PER_STATEMENT` at a time (a first load lists every file). An empty
+    manifest is not asked: binding a first load's 100,000 names cost 0.3 s for nothing."""
     digests: dict[str, str] = {}
+    if not uris or not warehouse.count(LOAD_MANIFEST):
+        return digests
     sql = warehouse.dialect.manifest_checksums_sql()
     for start in range(0, len(uris), SOURCES_PER_STATEMENT):
         digests.update(warehouse.query(sql, [uris[start : start + SOURCES_PER_STATEMENT]]))
