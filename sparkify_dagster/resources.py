@@ -48,6 +48,7 @@ from sparkify_dagster.core.settings import (
     redact,
 )
 from sparkify_dagster.failures import reported
+from sparkify_dagster.ingest.sources import SourceOptions
 from sparkify_dagster.warehouse.engines import RedshiftOptions, Warehouse, connect, engine_class
 from sparkify_dagster.warehouse.pipeline import source_locations
 
@@ -254,9 +255,10 @@ class SourcesResource(ConfigurableResource):
         return NO_SIGN_REQUEST.lookup(self.no_sign_request, env={})
 
     @property
-    def trusts_folder_times(self) -> bool:
-        """Whether a local folder's own time vouches for the song files it holds."""
-        return TRUST_FOLDER_TIMES.lookup(self.trust_folder_times, env={})
+    def options(self) -> SourceOptions:
+        """How staging reads the sources: S3 signed or not, folder times trusted or not."""
+        trust = TRUST_FOLDER_TIMES.lookup(self.trust_folder_times, env={})
+        return SourceOptions(no_sign_request=self.unsigned, trust_folder_times=trust)
 
     @property
     def allowed_rejects(self) -> int:

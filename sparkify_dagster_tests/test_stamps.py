@@ -16,7 +16,13 @@ from sparkify_dagster.assets import staging_songs
 from sparkify_dagster.core.settings import Settings
 from sparkify_dagster.ingest import sources as local
 from sparkify_dagster.ingest.files import UNSETTLED
-from sparkify_dagster.ingest.sources import Folder, Folders, LocalSource, open_source
+from sparkify_dagster.ingest.sources import (
+    Folder,
+    Folders,
+    LocalSource,
+    SourceOptions,
+    open_source,
+)
 from sparkify_dagster.resources import SourcesResource, sources_from_env
 from sparkify_dagster.warehouse.staging import StageReport, stage_sources
 from sparkify_dagster.warehouse.upgrade import prepare
@@ -323,7 +329,7 @@ def test_trusting_folder_times_is_a_setting(
     """SPARKIFY_TRUST_FOLDER_TIMES reaches a run by the sources resource (the UI shows it) and
     the library by its settings; a source trusts nothing unless told."""
     assert LocalSource(tmp_path).trust_folder_times is False
-    assert SourcesResource().trusts_folder_times is False
+    assert SourcesResource().options == SourceOptions()
     assert Settings.resolve(environ=None).trust_folder_times is False
     monkeypatch.setenv("SPARKIFY_TRUST_FOLDER_TIMES", "true")
     assert sources_from_env().trust_folder_times == EnvVar("SPARKIFY_TRUST_FOLDER_TIMES")

@@ -110,8 +110,7 @@ def staging_asset(
                     {kind: sources.location(kind, must_exist=True)},
                     full_refresh=config.full_refresh,
                     max_errors=config.allowed_rejects(sources),
-                    no_sign_request=sources.unsigned,
-                    trust_folder_times=sources.trusts_folder_times,
+                    options=sources.options,
                     days=days_of(context),
                 )
             rows = connection.count(table)

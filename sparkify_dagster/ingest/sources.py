@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Protocol, runtime_checkable
 
@@ -295,6 +296,27 @@ def _read(path: str, size: int) -> bytes:
     if len(chunks) == 2:  # read whole at once, the usual case: no copy of a large log
         return chunks[0]
     return b"".join(chunks)
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """How the sources of a run are read: ``no_sign_request`` reads S3 without credentials, as
+    for a public bucket (``SPARKIFY_NO_SIGN_REQUEST``); ``trust_folder_times`` lets a local
+    song folder's own time vouch for its files (``SPARKIFY_TRUST_FOLDER_TIMES``,
+    :meth:`LocalSource.survey`)."""
+
+    no_sign_request: bool = False
+    trust_folder_times: bool = False
+
+    def open(self, location: str) -> Source:
+        return open_source(
+            location,
+            no_sign_request=self.no_sign_request,
+            trust_folder_times=self.trust_folder_times,
+        )
+
+
+DEFAULT_OPTIONS = SourceOptions()  # S3 signed, every local file stat'ed
 
 
 def open_source(

@@ -21,6 +21,7 @@ from sparkify_dagster.core.errors import WarehouseError
 from sparkify_dagster.core.progress import Reporter, Silent, activate, ticking, to_stderr
 from sparkify_dagster.core.settings import DEFAULT_TARGET, Settings
 from sparkify_dagster.ingest import sample
+from sparkify_dagster.ingest.sources import SourceOptions
 from sparkify_dagster.warehouse.engines import (
     RedshiftOptions,
     Warehouse,
@@ -95,8 +96,7 @@ def etl(
                 staged = stage_locations(
                     warehouse, {"songs": songs_at, "events": logs_at}, report,
                     full_refresh=full_refresh, max_errors=max_errors,
-                    no_sign_request=settings.no_sign_request,
-                    trust_folder_times=settings.trust_folder_times,
+                    options=SourceOptions(settings.no_sign_request, settings.trust_folder_times),
                 )  # fmt: skip
                 if staged.changed or full_refresh:
                     build_star(warehouse, report)

@@ -200,8 +200,7 @@ class StagingStrategy(Protocol):
         *,
         full_refresh: bool = False,
         max_errors: int = 0,
-        no_sign_request: bool = False,
-        trust_folder_times: bool = False,
+        options: Any = None,
         days: Any = None,
     ) -> Any:
         """Bring the staging table of each kind in ``locations`` up to date (of the event logs,

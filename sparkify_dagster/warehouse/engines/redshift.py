@@ -28,7 +28,7 @@ from sparkify_dagster.core.errors import WarehouseError
 from sparkify_dagster.core.progress import Reporter
 from sparkify_dagster.ingest.days import log_day
 from sparkify_dagster.ingest.files import SourceFile
-from sparkify_dagster.ingest.sources import open_source
+from sparkify_dagster.ingest.sources import DEFAULT_OPTIONS, SourceOptions, open_source
 from sparkify_dagster.warehouse.days import EVERY_DAY, Days
 from sparkify_dagster.warehouse.engines.base import Dialect, Warehouse, batched, first_line, quote
 from sparkify_dagster.warehouse.engines.postgres import PostgresWarehouse
@@ -77,8 +77,7 @@ class CopyStaging(Staging):
         *,
         full_refresh: bool = False,
         max_errors: int = 0,
-        no_sign_request: bool = False,
-        trust_folder_times: bool = False,  # Redshift copies from S3, which it lists
+        options: SourceOptions = DEFAULT_OPTIONS,  # Redshift copies from S3, which it lists
         days: Days = EVERY_DAY,
     ) -> StageReport:
         if not isinstance(warehouse, RedshiftWarehouse):
@@ -87,7 +86,7 @@ class CopyStaging(Staging):
         for kind, location in locations.items():
             if kind == "events":
                 staged = warehouse.stage_days(
-                    location, days, max_errors=max_errors, no_sign_request=no_sign_request
+                    location, days, max_errors=max_errors, no_sign_request=options.no_sign_request
                 )
             else:
                 staged = warehouse.stage_from_s3(kind, location, max_errors=max_errors)

@@ -18,7 +18,7 @@ from sparkify_dagster.core.errors import SourceError
 from sparkify_dagster.core.progress import Reporter, current
 from sparkify_dagster.ingest.days import NAMING, log_day
 from sparkify_dagster.ingest.files import Source, SourceFile
-from sparkify_dagster.ingest.sources import open_source
+from sparkify_dagster.ingest.sources import DEFAULT_OPTIONS, SourceOptions
 from sparkify_dagster.warehouse.days import EVERY_DAY, Days
 from sparkify_dagster.warehouse.model import (
     LOAD_ERRORS,
@@ -64,18 +64,12 @@ class Staging:
         *,
         full_refresh: bool = False,
         max_errors: int = 0,
-        no_sign_request: bool = False,
-        trust_folder_times: bool = False,
+        options: SourceOptions = DEFAULT_OPTIONS,
         days: Days = EVERY_DAY,
     ) -> StageReport:
         """Bring the staging table of each kind in ``locations`` up to date (see
         :func:`stage_locations`)."""
-        sources = {
-            kind: open_source(
-                location, no_sign_request=no_sign_request, trust_folder_times=trust_folder_times
-            )
-            for kind, location in locations.items()
-        }
+        sources = {kind: options.open(location) for kind, location in locations.items()}
         return stage_sources(
             warehouse, sources, reporter, full_refresh=full_refresh, max_errors=max_errors,
             days=days,
@@ -120,15 +114,14 @@ def stage_locations(
     *,
     full_refresh: bool = False,
     max_errors: int = 0,
-    no_sign_request: bool = False,
-    trust_folder_times: bool = False,
+    options: SourceOptions = DEFAULT_OPTIONS,
     days: Days = EVERY_DAY,
 ) -> StageReport:
     """Bring the staging table of each kind in ``locations`` up to date with the folder or
     ``s3://`` prefix it names, the way the engine stages: read here and loaded in batches, or
     (Redshift) copied from S3 by the engine itself, which reloads the days it stages in full.
-    Only the event logs of ``days`` are staged (their ``full_refresh`` too).
-    ``trust_folder_times``: ``SPARKIFY_TRUST_FOLDER_TIMES`` (:class:`.LocalSource`).
+    Only the event logs of ``days`` are staged (their ``full_refresh`` too); ``options`` say how
+    the sources are read.
     """
     staged: StageReport = warehouse.staging.stage(
         warehouse,
@@ -136,8 +129,7 @@ def stage_locations(
         reporter,
         full_refresh=full_refresh,
         max_errors=max_errors,
-        no_sign_request=no_sign_request,
-        trust_folder_times=trust_folder_times,
+        options=options,
         days=days,
     )
     return staged
