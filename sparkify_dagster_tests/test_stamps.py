@@ -266,6 +266,25 @@ def test_a_survey_of_unchanged_folders_opens_none_of_them(
     assert survey.folders == {**known, f"{songs}/A/A/B": Folder(2, None)}
 
 
+def test_a_survey_counts_each_folder_once_wherever_the_location_is(
+    dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The location may be ``.`` or ``/``-ended: each folder is trusted once, files directly
+    in the location included."""
+    songs = dataset / "song_data"
+    write_songs(songs, [song("SOAAA", "TAA", "ARA", "Art", 1.5)])
+    (songs / "TRTOP.json").write_text((songs / "A" / "A" / "A" / "TRAAA.json").read_text())
+    age(dataset)
+    monkeypatch.chdir(songs)
+    for location in (".", f"{songs}/", str(songs)):
+        source = LocalSource(location, trust_folder_times=True)
+        first = source.survey({})
+        assert (len(first.files), first.trusted, first.looked) == (2, 0, 4)
+        again = source.survey(first.folders)
+        assert (again.files, again.trusted, again.looked) == ([], 2, 0)
+        assert again.folders == first.folders
+
+
 def test_a_folder_whose_time_was_set_back_is_looked_into(dataset: Path, target: str) -> None:
     """``rsync -a`` and ``cp -p`` give a folder they fill the time of its source, which may be
     older than the last listing: a time that differs from the recorded one, older or not, opens

@@ -69,7 +69,8 @@ class _Trust:
         self.children: dict[str, list[str]] = {}  # a folder's prefix: its subfolders' names
         for folder in known:
             name = folder.rpartition("/")[2]
-            self.children.setdefault(folder[: len(folder) - len(name)], []).append(name)
+            if name and not name.startswith("."):  # a root such as "." or "/" is no one's child
+                self.children.setdefault(folder[: len(folder) - len(name)], []).append(name)
         self.found: Folders = {}
         self.trusted = 0
         self.looked = 0
