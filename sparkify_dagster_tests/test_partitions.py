@@ -4,6 +4,7 @@ that never move, the catalogue's re-match, and a warehouse from before days were
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from sparkify_dagster.assets import TABLE_ASSETS
 from sparkify_dagster.checks import TABLE_CHECKS
 from sparkify_dagster.partitions import LOG_DAYS, day_bounds, held_days, log_days
 from sparkify_dagster.warehouse import transform
-from sparkify_dagster.warehouse.engines import connect
+from sparkify_dagster.warehouse.engines import DuckDBWarehouse, connect
 from sparkify_dagster.warehouse.upgrade import prepare
 from sparkify_dagster_tests.helpers import (
     DAY_MS,
@@ -245,6 +246,44 @@ def test_preparing_creates_only_the_tables_missing(duckdb_target: str) -> None:
         prepare(warehouse)
         assert {"times_pending", "users_pending"} <= warehouse.table_names()
         assert warehouse.query("SELECT user_id FROM users_pending") == [(7,)]
+
+
+class CountedWarehouse(DuckDBWarehouse):
+    """A DuckDB warehouse that keeps the queries it was sent."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.asked: list[str] = []
+
+    def query_with_columns(
+        self, sql: str, params: Sequence[Any] = ()
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        self.asked.append(sql)
+        return super().query_with_columns(sql, params)
+
+
+def test_the_steps_of_a_run_look_for_the_tables_once(tmp_path: Path) -> None:
+    """Every step prepares over the run's one connection: once a step has found the tables there
+    and up to date, the next ones send no query for it. A step that created them looks again
+    next time (its transaction may have rolled back), and so does one after a drop."""
+    with CountedWarehouse(tmp_path / "warehouse.duckdb") as warehouse:
+        with pytest.raises(RuntimeError), warehouse.transaction():
+            prepare(warehouse)  # creates every table
+            raise RuntimeError("the step fails")  # and its transaction drops them again
+        assert not warehouse.ready
+        with warehouse.transaction():
+            prepare(warehouse)
+        assert "songplays" in warehouse.table_names()
+        with warehouse.transaction():
+            prepare(warehouse)  # finds every table
+        assert warehouse.ready
+        asked = len(warehouse.asked)
+        with warehouse.transaction():
+            prepare(warehouse)
+        assert len(warehouse.asked) == asked
+
+        warehouse.create_tables(drop=True)
+        assert not warehouse.ready
 
 
 def test_a_log_whose_name_gives_no_day_fails_the_load_naming_it(
