@@ -220,6 +220,30 @@ def test_a_re_match_of_a_day_staged_again_but_not_built_brings_its_time_rows(
     assert_a_clean_load(three_days, target)
 
 
+def test_a_start_time_two_days_share_keeps_one_time_row_through_their_runs(
+    three_days: Path, target: str
+) -> None:
+    """A day's run looks up only the time rows within its plays' span: a play of day 3 at the
+    instant of a play of day 1 (the first of day 3's span) finds that day's row and adds none;
+    day 1 rewritten without it keeps the row, which day 3's play still holds."""
+    third = T0 + 2 * DAY_MS
+    day_file(three_days, 3).write_text(
+        day_file(three_days, 3).read_text().replace(f'"ts":{third},', f'"ts":{T0},')
+    )
+    for day in ("2018-11-01", "2018-11-03", "2018-11-02"):
+        run_days(target, three_days, day, day)
+    with connect(target) as warehouse:
+        shared = "SELECT start_time FROM songplays GROUP BY start_time HAVING COUNT(*) > 1"
+        assert len(warehouse.query(shared)) == 1
+    assert_a_clean_load(three_days, target)
+
+    day_file(three_days, 1).write_text(
+        day_file(three_days, 1).read_text().replace(f'"ts":{T0},', f'"ts":{T0 + 7000},')
+    )
+    run_days(target, three_days, "2018-11-01", "2018-11-01")
+    assert_a_clean_load(three_days, target)
+
+
 def test_a_warehouse_from_before_days_were_partitions_is_upgraded(
     three_days: Path, target: str
 ) -> None:
