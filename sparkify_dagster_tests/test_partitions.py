@@ -4,6 +4,7 @@ that never move, the catalogue's re-match, and a warehouse from before days were
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from sparkify_dagster.assets import TABLE_ASSETS
 from sparkify_dagster.checks import TABLE_CHECKS
 from sparkify_dagster.partitions import LOG_DAYS, day_bounds, held_days, log_days
 from sparkify_dagster.warehouse import transform
-from sparkify_dagster.warehouse.engines import connect
+from sparkify_dagster.warehouse.engines import DuckDBWarehouse, connect
 from sparkify_dagster.warehouse.upgrade import prepare
 from sparkify_dagster_tests.helpers import (
     DAY_MS,
@@ -219,6 +220,30 @@ def test_a_re_match_of_a_day_staged_again_but_not_built_brings_its_time_rows(
     assert_a_clean_load(three_days, target)
 
 
+def test_a_start_time_two_days_share_keeps_one_time_row_through_their_runs(
+    three_days: Path, target: str
+) -> None:
+    """A day's run looks up only the time rows within its plays' span: a play of day 3 at the
+    instant of a play of day 1 (the first of day 3's span) finds that day's row and adds none;
+    day 1 rewritten without it keeps the row, which day 3's play still holds."""
+    third = T0 + 2 * DAY_MS
+    day_file(three_days, 3).write_text(
+        day_file(three_days, 3).read_text().replace(f'"ts":{third},', f'"ts":{T0},')
+    )
+    for day in ("2018-11-01", "2018-11-03", "2018-11-02"):
+        run_days(target, three_days, day, day)
+    with connect(target) as warehouse:
+        shared = "SELECT start_time FROM songplays GROUP BY start_time HAVING COUNT(*) > 1"
+        assert len(warehouse.query(shared)) == 1
+    assert_a_clean_load(three_days, target)
+
+    day_file(three_days, 1).write_text(
+        day_file(three_days, 1).read_text().replace(f'"ts":{T0},', f'"ts":{T0 + 7000},')
+    )
+    run_days(target, three_days, "2018-11-01", "2018-11-01")
+    assert_a_clean_load(three_days, target)
+
+
 def test_a_warehouse_from_before_days_were_partitions_is_upgraded(
     three_days: Path, target: str
 ) -> None:
@@ -245,6 +270,44 @@ def test_preparing_creates_only_the_tables_missing(duckdb_target: str) -> None:
         prepare(warehouse)
         assert {"times_pending", "users_pending"} <= warehouse.table_names()
         assert warehouse.query("SELECT user_id FROM users_pending") == [(7,)]
+
+
+class CountedWarehouse(DuckDBWarehouse):
+    """A DuckDB warehouse that keeps the queries it was sent."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.asked: list[str] = []
+
+    def query_with_columns(
+        self, sql: str, params: Sequence[Any] = ()
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        self.asked.append(sql)
+        return super().query_with_columns(sql, params)
+
+
+def test_the_steps_of_a_run_look_for_the_tables_once(tmp_path: Path) -> None:
+    """Every step prepares over the run's one connection: once a step has found the tables there
+    and up to date, the next ones send no query for it. A step that created them looks again
+    next time (its transaction may have rolled back), and so does one after a drop."""
+    with CountedWarehouse(tmp_path / "warehouse.duckdb") as warehouse:
+        with pytest.raises(RuntimeError), warehouse.transaction():
+            prepare(warehouse)  # creates every table
+            raise RuntimeError("the step fails")  # and its transaction drops them again
+        assert not warehouse.ready
+        with warehouse.transaction():
+            prepare(warehouse)
+        assert "songplays" in warehouse.table_names()
+        with warehouse.transaction():
+            prepare(warehouse)  # finds every table
+        assert warehouse.ready
+        asked = len(warehouse.asked)
+        with warehouse.transaction():
+            prepare(warehouse)
+        assert len(warehouse.asked) == asked
+
+        warehouse.create_tables(drop=True)
+        assert not warehouse.ready
 
 
 def test_a_log_whose_name_gives_no_day_fails_the_load_naming_it(

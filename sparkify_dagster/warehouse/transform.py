@@ -101,17 +101,19 @@ def time_statements(dialect: Dialect, days: Days, *, orphans: bool = True) -> li
             (dialect.clear_sql(TIMES_PENDING), ()),
         ]
     statements: list[Statement] = []
-    if orphans:
+    if orphans:  # only the plays within the pending times' span are looked at: a day's, not all
+        ends = [f"(SELECT {end}(start_time) FROM {pending})" for end in ("MIN", "MAX")]
+        span = " AND ".join(ends)
         statements.append(
             (
                 f"DELETE FROM {quote(TIME.name)} WHERE start_time IN (SELECT r.start_time FROM "
                 f"{pending} AS r WHERE NOT EXISTS (SELECT 1 FROM {quote(SONGPLAYS.name)} AS p "
-                "WHERE p.start_time = r.start_time))",
+                f"WHERE p.start_time = r.start_time AND p.start_time BETWEEN {span}))",
                 (),
             )
         )
     statements += [
-        (dialect.render("time.sql", days=True), days.ids),
+        (dialect.render("time.sql", days=True), days.ids * 3),  # the plays, their span's ends
         (dialect.clear_sql(TIMES_PENDING), ()),
     ]
     return statements

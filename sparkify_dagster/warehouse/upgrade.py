@@ -29,19 +29,30 @@ from sparkify_dagster.warehouse.transform import song_matches_statements
 
 def prepare(warehouse: Warehouse) -> None:
     """Create the missing tables, and upgrade a warehouse an earlier release built (call it
-    inside the run's transaction)."""
+    inside the run's transaction).
+
+    Once a call finds every table there and up to date, the connection is
+    :attr:`~sparkify_dagster.warehouse.engines.Warehouse.ready` and later calls on it return at
+    once: every step of a run prepares, over the run's one connection, and only the first pays
+    for looking. A call that created or upgraded something looks again next time, since its
+    transaction may yet roll back.
+    """
+    if warehouse.ready:
+        return
     existing = warehouse.table_names()
     missing = [table for table in TABLES if table.name not in existing]
-    if missing:  # every step of a run prepares: once the tables exist, one query
+    if missing:
         warehouse.create_tables(missing)
     if LOG_FILES.name not in existing and STAGING_EVENTS.name in existing:
         _record_log_days(warehouse)
     if SONG_MATCHES.name not in existing and STAGING_SONGS.name in existing:
         for sql, params in song_matches_statements(warehouse.dialect):
             warehouse.execute(sql, params)
-    if SONGPLAYS.name in existing and _numbered_the_old_way(warehouse):
+    old_ids = SONGPLAYS.name in existing and _numbered_the_old_way(warehouse)
+    if old_ids:
         for table in (SONGPLAYS, TIME):
             warehouse.execute(warehouse.dialect.clear_sql(table))
+    warehouse.ready = not missing and not old_ids
 
 
 def _record_log_days(warehouse: Warehouse) -> None:

@@ -225,6 +225,9 @@ class Warehouse:
     name: ClassVar[str]
     dialect: ClassVar[Dialect]
     staging: ClassVar[StagingStrategy]
+    # Whether :func:`~sparkify_dagster.warehouse.upgrade.prepare` found every table there and
+    # up to date on this connection: the next steps of a run, which share it, look no more.
+    ready: bool = False
 
     # -- connection: each engine implements these ---------------------------------------------
 
@@ -286,6 +289,7 @@ class Warehouse:
 
     def create_tables(self, tables: Sequence[Table] = TABLES, *, drop: bool = False) -> None:
         if drop:
+            self.ready = False  # until prepare looks again
             for table in tables:
                 self.execute(self.dialect.drop_table_sql(table))
         for table in tables:

@@ -33,12 +33,13 @@ LEFT JOIN "song_matches" AS m
     AND m.duration = e.length
 WHERE e.page = 'NextSong' AND f.log_day BETWEEN %s AND %s;
 
-DELETE FROM "time" WHERE start_time IN (SELECT r.start_time FROM "times_pending" AS r WHERE NOT EXISTS (SELECT 1 FROM "songplays" AS p WHERE p.start_time = r.start_time));
+DELETE FROM "time" WHERE start_time IN (SELECT r.start_time FROM "times_pending" AS r WHERE NOT EXISTS (SELECT 1 FROM "songplays" AS p WHERE p.start_time = r.start_time AND p.start_time BETWEEN (SELECT MIN(start_time) FROM "times_pending") AND (SELECT MAX(start_time) FROM "times_pending")));
 
 -- One row per distinct songplay start_time. week is the ISO 8601 week; weekday is ISO 8601
 -- (1 = Monday ... 7 = Sunday); year is the calendar year.
--- For some days only: the start times of their plays (songplay_id from and to, bound) that
--- have no row yet.
+-- For some days only: the start times of their plays (songplay_id from and to, bound three
+-- times) that have no row yet. Only the rows of "time" within those plays' span are looked up,
+-- so that a day's run reads about a day of "time", not all of it.
 INSERT INTO "time" ("start_time", "hour", "day", "week", "month", "year", "weekday")
 SELECT
     start_time,
@@ -52,7 +53,17 @@ FROM (
     SELECT DISTINCT p.start_time
     FROM "songplays" AS p
     WHERE p.songplay_id BETWEEN %s AND %s
-        AND NOT EXISTS (SELECT 1 FROM "time" AS t WHERE t.start_time = p.start_time)
+        AND NOT EXISTS (
+            SELECT 1 FROM "time" AS t
+            WHERE t.start_time = p.start_time
+                AND t.start_time BETWEEN (
+                    SELECT MIN(start_time) FROM "songplays"
+                    WHERE songplay_id BETWEEN %s AND %s
+                ) AND (
+                    SELECT MAX(start_time) FROM "songplays"
+                    WHERE songplay_id BETWEEN %s AND %s
+                )
+        )
 ) AS plays;
 
 DELETE FROM "times_pending";
