@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import sparkify_dagster
+from sparkify_dagster.core.settings import Settings
 from sparkify_dagster.warehouse.days import EVERY_DAY, Days
 from sparkify_dagster.warehouse.model import TABLES, Type, table
 from sparkify_dagster.warehouse.quality import Check, bind, checks, of_days, run_check
@@ -30,9 +31,11 @@ def loaded(dataset: Path, target: str) -> str:
             event(T0 + 2, user_id="", page="Home"),
         ],
     )
-    result = sparkify_dagster.etl(
-        song_data=str(dataset / "song_data"), log_data=str(dataset / "log_data"), target=target
+    songs, logs = str(dataset / "song_data"), str(dataset / "log_data")
+    trusting = Settings.resolve(  # load_folders is kept only then
+        song_data=songs, log_data=logs, target=target, environ={}, trust_folder_times=True
     )
+    result = sparkify_dagster.etl(trusting)
     assert result.failed_checks == []
     return target
 
@@ -116,9 +119,11 @@ def two_days(dataset: Path, target: str) -> str:
                 event(base + 2, user_id="", page="Home"),
             ],
         )
-    result = sparkify_dagster.etl(
-        song_data=str(dataset / "song_data"), log_data=str(dataset / "log_data"), target=target
+    songs, logs = str(dataset / "song_data"), str(dataset / "log_data")
+    trusting = Settings.resolve(  # load_folders is kept only then
+        song_data=songs, log_data=logs, target=target, environ={}, trust_folder_times=True
     )
+    result = sparkify_dagster.etl(trusting)
     assert result.failed_checks == []
     return target
 
