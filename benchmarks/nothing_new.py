@@ -15,9 +15,11 @@ loaded from it; it is copied, and every figure is the fastest of ``--repeat`` ru
 - ``compare``: ``changed_files`` of both kinds, given the listing and the manifest;
 - ``run``: the whole ``sparkify_dagster.etl(checks=False)``, in this process (imports already
   paid): the warehouse work of a run with nothing new, as ``RunResult.seconds`` counts it;
+- ``surveyed``: the song listing as a run makes it once the folders are recorded: a folder
+  unchanged since is not opened, its files stat'ed by the names the manifest knows;
 - ``trusted``, ``run-trusted``: the song listing and the run with ``SPARKIFY_TRUST_FOLDER_TIMES``
   on (folders unchanged since they were last listed are neither opened nor their files
-  stat'ed), after one such run has recorded the folders; where the release has it.
+  stat'ed); where the release has it.
 
 Each figure is given as wall seconds and CPU seconds (this process's user + system) of the same
 fastest run.
@@ -93,12 +95,19 @@ def measure(dataset: Path, target: str, repeat: int) -> dict[str, tuple[float, f
     figures["run"] = fastest(
         repeat, lambda: sparkify_dagster.etl(**data, target=target, checks=False)
     )
-    if hasattr(LocalSource, "survey"):
-        trusted = Settings.resolve(**data, target=target, environ={}, trust_folder_times=True)
-        sparkify_dagster.etl(trusted, checks=False)  # records the folders it lists
+    if hasattr(LocalSource, "survey"):  # the runs above recorded the folders
         with sparkify_dagster.connect(target) as warehouse:
             rows = warehouse.query(warehouse.dialect.folders_sql(), ["songs"])
+            entries = warehouse.query(warehouse.dialect.manifest_files_sql(), ["songs"])
         recorded = {folder: Folder(files, modified) for folder, files, modified in rows}
+        names: dict[str, list[str]] = {}
+        for uri, _, _ in entries:
+            head, slash, name = uri.rpartition("/")
+            names.setdefault(head + slash, []).append(name)
+        exact = LocalSource(str(dataset / "song_data"))
+        assert exact.survey(recorded, names).files == listings["songs"]
+        figures["surveyed"] = fastest(repeat, lambda: exact.survey(recorded, names))
+        trusted = Settings.resolve(**data, target=target, environ={}, trust_folder_times=True)
         trusting = LocalSource(str(dataset / "song_data"), trust_folder_times=True)
         assert trusting.survey(recorded).trusted == len(listings["songs"])
         figures["trusted"] = fastest(repeat, lambda: trusting.survey(recorded))

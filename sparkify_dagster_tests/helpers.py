@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,9 +130,9 @@ class Reading:
     def files(self) -> list[SourceFile]:
         return self.source.files()
 
-    def survey(self, known: Folders) -> Survey:
+    def survey(self, known: Folders, names: Mapping[str, Sequence[str]] | None = None) -> Survey:
         assert isinstance(self.source, Surveying)
-        return self.source.survey(known)
+        return self.source.survey(known, names)
 
     def contents(self, files: Iterable[SourceFile]) -> Iterator[tuple[SourceFile, bytes]]:
         for file, data in self.source.contents(files):

@@ -272,7 +272,7 @@ def test_published_sample(target: str) -> None:
         "time": 266,
         "load_errors": 0,
         "load_manifest": 15,
-        "load_folders": 0,
+        "load_folders": 5,
         "log_files": 3,
         "song_matches": 12,
         "users_pending": 0,

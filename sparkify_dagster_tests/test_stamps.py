@@ -285,6 +285,26 @@ def test_a_survey_counts_each_folder_once_wherever_the_location_is(
         assert again.folders == first.folders
 
 
+def test_an_exact_run_opens_no_unchanged_folder_and_sees_a_rewrite_in_place(
+    dataset: Path, target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """By default, a song folder whose time is the recorded one is not opened: its files are
+    stat'ed by the names the manifest knows, so a file rewritten in place there is seen."""
+    catalogue(dataset, target)
+    opened: list[str] = []
+    entries = local._entries
+    monkeypatch.setattr(local, "_entries", lambda folder: opened.append(folder) or entries(folder))
+    songs = str(dataset / "song_data")
+
+    nothing, read = stage(dataset, target)
+    assert (loaded(nothing), read, nothing.sources[0].files) == ([0, 0], [], 6)
+    path = dataset / "song_data" / "A" / "A" / "B" / "TRABX.json"
+    path.write_text(path.read_text().replace('"TBX"', '"TBX, rewritten"'))  # in place
+    found, read = stage(dataset, target)
+    assert (loaded(found), read) == ([1, 0], ["TRABX.json"] * 2)  # compared, then loaded
+    assert [folder for folder in opened if folder.startswith(songs)] == []
+
+
 def test_a_folder_whose_time_was_set_back_is_looked_into(dataset: Path, target: str) -> None:
     """``rsync -a`` and ``cp -p`` give a folder they fill the time of its source, which may be
     older than the last listing: a time that differs from the recorded one, older or not, opens

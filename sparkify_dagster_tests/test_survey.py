@@ -1,5 +1,7 @@
-"""A survey (``SPARKIFY_TRUST_FOLDER_TIMES``) against the listing of every file, over random
-trees and random changes to them, on the real file system.
+"""Surveys against the listing of every file, over random trees and random changes to them, on
+the real file system: the exact one (the default) lists the same files with the same stamps;
+the one that trusts folder times (``SPARKIFY_TRUST_FOLDER_TIMES``) lists the files of the
+folders that changed and counts the others.
 
 Each change sets the times of the folders it touched to a new, settled time, as if it had been
 made a while before the next run: a folder's time then differs from the recorded one exactly
@@ -18,6 +20,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from sparkify_dagster.ingest.files import UNSETTLED, SourceFile
 from sparkify_dagster.ingest.sources import Folders, LocalSource
 
 NAMES = st.sampled_from(["a", "b", "c", "d"])
@@ -30,8 +33,10 @@ class Surveys(RuleBasedStateMachine):
         self.root.mkdir()
         self.clock = time.time_ns() - 86_400 * 10**9  # a day ago: every time settled
         self.back = self.clock - 86_400 * 10**9  # older still: times set back
-        self.known: Folders = {}
+        self.known: Folders = {}  # as the trusting survey last recorded them
         self.before: set[str] = set()  # the files the last survey's folders held
+        self.exactly: Folders = {}  # as the exact survey last recorded them
+        self.manifest: set[str] = set()  # every file ever listed: deleted ones stay
         self.source = LocalSource(self.root, trust_folder_times=True)
 
     def teardown(self) -> None:
@@ -76,6 +81,19 @@ class Surveys(RuleBasedStateMachine):
         os.replace(path.parent / "new.tmp", path)
         self.settle(path.parent)
 
+    @precondition(lambda self: self.data_files())
+    @rule(index=st.integers(0))
+    def rewrite_in_place(self, index: int) -> None:
+        """What only a stat of the file sees: its folder's time does not change."""
+        path = self.data_files()[index % len(self.data_files())]
+        path.write_text(path.read_text() + " ")
+
+    @precondition(lambda self: self.manifest)
+    @rule(index=st.integers(0))
+    def lose_a_manifest_entry(self, index: int) -> None:
+        """A manifest that does not account for a folder's files: the folder is opened."""
+        self.manifest.discard(sorted(self.manifest)[index % len(self.manifest)])
+
     @rule(index=st.integers(0))
     def remove_empty_folder(self, index: int) -> None:
         empty = [f for f in self.folders() if f != self.root and not any(f.iterdir())]
@@ -109,6 +127,26 @@ class Surveys(RuleBasedStateMachine):
             assert survey.folders[folder] == self.known[folder]
         assert set(survey.folders) == {str(folder) for folder in self.folders()}
         self.known, self.before = survey.folders, every
+
+    @invariant()
+    def an_exact_survey_lists_every_file_with_its_stamp(self) -> None:
+        if not self.data_files():
+            return
+        names: dict[str, list[str]] = {}
+        for uri in sorted(self.manifest):
+            head, slash, name = uri.rpartition("/")
+            names.setdefault(head + slash, []).append(name)
+        survey = self.source.survey(self.exactly, names)
+        every = self.source.files()
+        assert [stamp(file) for file in survey.files] == [stamp(file) for file in every]
+        assert survey.trusted == 0
+        self.exactly = survey.folders
+        self.manifest |= {file.uri for file in every}
+
+
+def stamp(file: SourceFile) -> tuple[str, int, str]:
+    """A file's stamp, settled or not (two listings a moment apart may differ in that)."""
+    return file.uri, file.size, file.version.rstrip(UNSETTLED)
 
 
 Surveys.TestCase.settings = settings(max_examples=40, stateful_step_count=12, deadline=None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Protocol, runtime_checkable
@@ -57,17 +57,23 @@ class Surveying(Protocol):
 
     trust_folder_times: bool
 
-    def survey(self, known: Folders) -> Survey: ...
+    def survey(
+        self, known: Folders, names: Mapping[str, Sequence[str]] | None = None
+    ) -> Survey: ...
 
 
 class _Trust:
     """What a survey takes on trust, and what it finds (:func:`_walk`)."""
 
-    def __init__(self, known: Folders, clock: int) -> None:
+    def __init__(
+        self, known: Folders, clock: int, names: Mapping[str, Sequence[str]] | None
+    ) -> None:
         self.known = known
+        self.names = names  # None: trusting folder times, the files of unchanged folders unstat'ed
+        self.clock = clock
         self.settled = clock - SETTLING_NS
         self.children: dict[str, list[str]] = {}  # a folder's prefix: its subfolders' names
-        for folder in known:
+        for folder in sorted(known):
             name = folder.rpartition("/")[2]
             if name and not name.startswith("."):  # a root such as "." or "/" is no one's child
                 self.children.setdefault(folder[: len(folder) - len(name)], []).append(name)
@@ -96,27 +102,36 @@ class LocalSource:
         follows, and the one that sees a file rewritten in place (:func:`.files.mtime_version`)."""
         return self._list(None)[0]
 
-    def survey(self, known: Folders) -> Survey:
-        """The files of the folders that changed since ``known`` was listed; the others are
-        trusted, neither opened nor their files stat'ed: a stat of each folder in all.
+    def survey(self, known: Folders, names: Mapping[str, Sequence[str]] | None = None) -> Survey:
+        """The files of the location, opening only the folders that changed since ``known``
+        was listed.
 
         A folder's modification time changes whenever an entry is added to it, removed or
         renamed (new files, deletions, ``mv``, the temporary-file-then-rename of rsync, ``aws s3
         sync`` and most downloaders). A folder of ``known`` whose time is still the one recorded
-        holds the entries it held then: the subfolders and the number of files ``known`` gives.
-        Staging recorded each of those files in the manifest with its stamp, in the same
-        transaction as ``known``, so they are not listed again. The time must be the same, not
-        merely older: ``rsync -a`` and ``cp -p`` set a folder's time back to its source's. What
-        it misses: a file rewritten in place (appended to, or written over by ``cp``, ``>`` or an
-        editor that writes in place), which changes the file's time but not its folder's; and
-        the target of a symbolic link.
+        holds the entries it held then: the subfolders and the number of files ``known`` gives,
+        each of them recorded in the manifest by the same transaction as ``known``. The time
+        must be the same, not merely older: ``rsync -a`` and ``cp -p`` set a folder's time back
+        to its source's.
+
+        Given ``names`` (the names of the files the manifest knows, by the prefix of their
+        folder: ``a/b/`` for ``a/b/c.json``; the exact default), the files of an unchanged
+        folder are stat'ed by name, without opening the folder: the same stamps as
+        :meth:`files`, for less. Without (with :attr:`trust_folder_times`), they are not stat'ed
+        either: their stamps are the manifest's, and a stat of each folder is all a run with
+        nothing new costs. That misses
+        a file rewritten in place (appended to, or written over by ``cp``, ``>`` or an editor
+        that writes in place), which changes the file's time but not its folder's; and the
+        target of a symbolic link.
         """
-        found, trust = self._list(known)
+        found, trust = self._list(known, names)
         if trust is None:  # a single file: nothing to trust
             return Survey(found, 0, {}, 1)
         return Survey(found, trust.trusted, trust.found, trust.looked)
 
-    def _list(self, known: Folders | None) -> tuple[list[SourceFile], _Trust | None]:
+    def _list(
+        self, known: Folders | None, names: Mapping[str, Sequence[str]] | None = None
+    ) -> tuple[list[SourceFile], _Trust | None]:
         clock = time.time_ns()
         trust = None
         if self.root.is_file():
@@ -127,7 +142,7 @@ class LocalSource:
             top = str(self.root)  # as pathlib writes it: "./a/" is "a"
             prefix = "" if top == "." else top if top.endswith("/") else top + "/"
             found = []
-            trust = _Trust(known, clock) if known is not None else None
+            trust = _Trust(known, clock, names) if known is not None else None
             _walk(top, prefix, clock, found, trust)
         else:
             raise SourceError(f"{self.location} does not exist")
@@ -184,11 +199,9 @@ def _walk(
     if trust is not None:
         modified = _modified(folder)
         was = trust.known.get(folder)
-        if was is not None and was.modified_ns == modified:
+        # A folder whose entries are as recorded need not be opened.
+        if was is not None and was.modified_ns == modified and _unopened(prefix, trust, was, found):
             trust.found[folder] = was
-            trust.trusted += was.files
-            for name in trust.children.get(prefix, ()):
-                _walk(prefix + name, prefix + name + "/", clock, found, trust)
             return
         trust.looked += 1
     settled = clock - SETTLING_NS
@@ -208,6 +221,60 @@ def _walk(
             direct += 1
     if trust is not None:
         trust.found[folder] = Folder(direct, modified if modified <= trust.settled else None)
+
+
+def _unopened(prefix: str, trust: _Trust, was: Folder, found: list[SourceFile]) -> bool:
+    """Append the files below the folder ``prefix`` names, whose entries are the ones ``was``
+    records, to ``found`` without opening it (:meth:`LocalSource.survey`); False, having
+    appended nothing, when the manifest's names do not account for its files: open it."""
+    subfolders = trust.children.get(prefix, [])
+    if trust.names is None:  # trusting folder times: its files keep the manifest's stamps
+        trust.trusted += was.files
+        for name in subfolders:
+            _walk(prefix + name, prefix + name + "/", trust.clock, found, trust)
+        return True
+    files = _stat_names(prefix, trust.names.get(prefix, ()), trust.clock)
+    if files is None or len(files) != was.files:
+        return False
+    here = [(file.uri, file) for file in files] + [(prefix + name, None) for name in subfolders]
+    for path, file in sorted(here, key=_first):
+        if file is not None:
+            found.append(file)
+        else:
+            _walk(path, path + "/", trust.clock, found, trust)
+    return True
+
+
+def _stat_names(prefix: str, names: Iterable[str], clock: int) -> list[SourceFile] | None:
+    """The files ``prefix + name`` of ``names`` with their stamps, a stat each relative to the
+    open folder; a name no longer there (a file deleted before its folder was recorded: the
+    manifest keeps its rows) is left out. None when one cannot be stat'ed: opening the folder
+    says why."""
+    settled = clock - SETTLING_NS
+    stat = os.stat
+    files = []
+    try:
+        descriptor = os.open(prefix or ".", os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        for name in names:
+            try:
+                found = stat(name, dir_fd=descriptor)
+            except FileNotFoundError:
+                continue
+            mtime = found.st_mtime_ns
+            version = str(mtime) if mtime <= settled else mtime_version(mtime, clock)
+            files.append(_new(SourceFile, (prefix + name, found.st_size, version)))
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
+    return files
+
+
+def _first(pair: tuple[str, object]) -> str:
+    return pair[0]
 
 
 def _walk_after(folder: str, prefix: str, key_prefix: str, after: str) -> Iterator[ListedFile]:

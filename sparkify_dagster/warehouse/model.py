@@ -306,7 +306,7 @@ LOAD_FOLDERS = Table(
     ),
     key=("folder",),
     kind="meta",
-    doc="Local song folders as last listed: SPARKIFY_TRUST_FOLDER_TIMES trusts the unchanged.",
+    doc="Local song folders as last listed: an unchanged one is not opened again.",
 )
 
 STAGING_TABLES: tuple[Table, ...] = (STAGING_EVENTS, STAGING_SONGS)

@@ -109,14 +109,17 @@ class Dialect:
 
     # -- the manifest of files loaded -----------------------------------------------------------
 
+    def manifest_files_sql(self) -> str:
+        """The statement that reads the stamp (size, version) the manifest knows of every file
+        of one kind (bound)."""
+        table = quote(LOAD_MANIFEST.name)
+        return f"SELECT source_file, size, version FROM {table} WHERE kind = {self.placeholder}"
+
     def manifest_sql(self) -> str:
-        """The statement that reads the stamp (size, version) the manifest knows of each file
-        of one kind (bound): all a run with nothing new needs of it. An unsettled version
+        """:meth:`manifest_files_sql` for the files whose stamp vouches for their bytes: all a
+        run with nothing new needs of it. An unsettled version
         (:func:`~sparkify_dagster.ingest.files.mtime_version`) vouches for nothing: left out."""
-        return (
-            f"SELECT source_file, size, version FROM {quote(LOAD_MANIFEST.name)} "
-            f"WHERE kind = {self.placeholder} AND RIGHT(version, 1) <> '{UNSETTLED}'"
-        )
+        return f"{self.manifest_files_sql()} AND RIGHT(version, 1) <> '{UNSETTLED}'"
 
     def manifest_of_sql(self) -> str:
         """:meth:`manifest_sql` for a list of source files (bound after the kind)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, NamedTuple
 
-from sparkify_dagster.ingest.files import Source, SourceFile
+from sparkify_dagster.ingest.files import Source, SourceFile, unsettled
 from sparkify_dagster.ingest.sources import Folder, Stamp, Surveying
 from sparkify_dagster.warehouse.model import LOAD_FOLDERS, LOAD_MANIFEST, SOURCES_PER_STATEMENT
 from sparkify_dagster.warehouse.staging.report import Outputs
@@ -54,23 +54,34 @@ class Listed(NamedTuple):
 def listed(warehouse: Warehouse, kind: str, source: Source) -> Listed:
     """The files of ``source`` and the stamps the manifest knows of them.
 
-    A local song location with ``SPARKIFY_TRUST_FOLDER_TIMES`` is surveyed
-    (:meth:`~.sources.LocalSource.survey`): the folders unchanged since ``load_folders`` last
-    recorded them are trusted, and only the stamps of the other folders' files are read. The
-    folders are recorded again, in the run's transaction, whenever one was looked into. The
-    catalogue is staged whole by every run; the event logs, staged some days at a time, are
-    always listed file by file.
+    A local song location is surveyed (:meth:`~.sources.LocalSource.survey`): the folders
+    unchanged since ``load_folders`` last recorded them are not opened; their files are
+    stat'ed by the names the manifest knows, or, with ``SPARKIFY_TRUST_FOLDER_TIMES``, not
+    stat'ed either (only the stamps of the other folders' files are read then). The folders are
+    recorded again, in the run's transaction, whenever one was opened. The catalogue is staged
+    whole by every run; the event logs, staged some days at a time, are listed file by file.
     """
-    if kind != "songs" or not isinstance(source, Surveying) or not source.trust_folder_times:
-        files = source.files()
-        return Listed(files, 0, read_manifest(warehouse, kind))
+    if kind != "songs" or not isinstance(source, Surveying):
+        return Listed(source.files(), 0, read_manifest(warehouse, kind))
     dialect = warehouse.dialect
     rows = warehouse.query(dialect.folders_sql(), [kind])
-    survey = source.survey({folder: Folder(files, modified) for folder, files, modified in rows})
+    recorded = {folder: Folder(files, modified) for folder, files, modified in rows}
+    if source.trust_folder_times:
+        survey, known = source.survey(recorded), None
+    else:
+        entries: list[Stamp] = warehouse.query(dialect.manifest_files_sql(), [kind])
+        names: dict[str, list[str]] = {}
+        for uri, _, _ in entries:
+            head, slash, name = uri.rpartition("/")
+            names.setdefault(head + slash, []).append(name)
+        survey = source.survey(recorded, names)
+        known = {entry for entry in entries if not unsettled(entry[2])}
     if survey.looked:
         warehouse.execute(dialect.delete_kind_sql(LOAD_FOLDERS), [kind])
         found = survey.folders.items()
         warehouse.load_rows(LOAD_FOLDERS, ((path, kind, *folder) for path, folder in found))
+    if known is not None:
+        return Listed(survey.files, 0, known)
     uris = [file.uri for file in survey.files]
     if not survey.trusted or len(uris) > SOURCES_PER_STATEMENT:
         return Listed(survey.files, survey.trusted, read_manifest(warehouse, kind))
