@@ -43,17 +43,17 @@ Folders = dict[str, Folder]  # every folder a listing went through, by path
 
 
 class Survey(NamedTuple):
-    """A listing that took unchanged folders on trust (:meth:`LocalSource.survey`)."""
+    """A listing that opened only the folders that changed (:meth:`LocalSource.survey`)."""
 
-    files: list[SourceFile]  # the files of the folders it looked into, each stat'ed
-    trusted: int  # the files of the folders it trusted, not listed: the manifest has their stamps
+    files: list[SourceFile]  # every file it stat'ed, in path order
+    trusted: int  # more files, in folders taken on trust: not listed, the manifest has their stamps
     folders: Folders  # what it found, for the next listing
-    looked: int  # the folders it looked into: none when every one was as last recorded
+    looked: int  # the folders it opened: none when every one was as last recorded
 
 
 @runtime_checkable
 class Surveying(Protocol):
-    """A source that can take unchanged folders on trust (:meth:`LocalSource.survey`)."""
+    """A source that can list only the folders that changed (:meth:`LocalSource.survey`)."""
 
     trust_folder_times: bool
 
@@ -62,8 +62,8 @@ class Surveying(Protocol):
     ) -> Survey: ...
 
 
-class _Trust:
-    """What a survey takes on trust, and what it finds (:func:`_walk`)."""
+class _Recorded:
+    """What the last listing recorded, and what a survey finds (:func:`_walk`)."""
 
     def __init__(
         self, known: Folders, clock: int, names: Mapping[str, Sequence[str]] | None
@@ -85,9 +85,10 @@ class _Trust:
 class LocalSource:
     """A folder (searched recursively) or a single file on the local file system.
 
-    ``trust_folder_times`` (``SPARKIFY_TRUST_FOLDER_TIMES``; default off) lets staging list it
-    with :meth:`survey`, which skips the folders whose entries did not change since they were
-    last listed; see there for what it misses.
+    Staging lists it with :meth:`survey`, which does not open the folders whose entries did not
+    change since they were last listed; with ``trust_folder_times``
+    (``SPARKIFY_TRUST_FOLDER_TIMES``; default off) it does not stat their files either: see there
+    for what that misses.
     """
 
     def __init__(
@@ -119,21 +120,20 @@ class LocalSource:
         folder are stat'ed by name, without opening the folder: the same stamps as
         :meth:`files`, for less. Without (with :attr:`trust_folder_times`), they are not stat'ed
         either: their stamps are the manifest's, and a stat of each folder is all a run with
-        nothing new costs. That misses
-        a file rewritten in place (appended to, or written over by ``cp``, ``>`` or an editor
-        that writes in place), which changes the file's time but not its folder's; and the
-        target of a symbolic link.
+        nothing new costs. That misses a file rewritten in place (appended to, or written over
+        by ``cp``, ``>`` or an editor that writes in place), which changes the file's time but
+        not its folder's; and the target of a symbolic link.
         """
-        found, trust = self._list(known, names)
-        if trust is None:  # a single file: nothing to trust
+        found, recorded = self._list(known, names)
+        if recorded is None:  # a single file: nothing recorded to go by
             return Survey(found, 0, {}, 1)
-        return Survey(found, trust.trusted, trust.found, trust.looked)
+        return Survey(found, recorded.trusted, recorded.found, recorded.looked)
 
     def _list(
         self, known: Folders | None, names: Mapping[str, Sequence[str]] | None = None
-    ) -> tuple[list[SourceFile], _Trust | None]:
+    ) -> tuple[list[SourceFile], _Recorded | None]:
         clock = time.time_ns()
-        trust = None
+        recorded = None
         if self.root.is_file():
             stat = self.root.stat()
             version = mtime_version(stat.st_mtime_ns, clock)
@@ -142,15 +142,15 @@ class LocalSource:
             top = str(self.root)  # as pathlib writes it: "./a/" is "a"
             prefix = "" if top == "." else top if top.endswith("/") else top + "/"
             found = []
-            trust = _Trust(known, clock, names) if known is not None else None
-            _walk(top, prefix, clock, found, trust)
+            recorded = _Recorded(known, clock, names) if known is not None else None
+            _walk(top, prefix, clock, found, recorded)
         else:
             raise SourceError(f"{self.location} does not exist")
-        if not found and not (trust and trust.trusted):
+        if not found and not (recorded and recorded.trusted):
             raise SourceError(
                 f"{self.location} holds no *.json or *.json.gz files (hidden ones are skipped)"
             )
-        return found, trust
+        return found, recorded
 
     def contents(self, files: Iterable[SourceFile]) -> Iterator[tuple[SourceFile, bytes]]:
         for file in files:
@@ -184,7 +184,7 @@ class LocalSource:
 
 
 def _walk(
-    folder: str, prefix: str, clock: int, found: list[SourceFile], trust: _Trust | None
+    folder: str, prefix: str, clock: int, found: list[SourceFile], recorded: _Recorded | None
 ) -> None:
     """Append the wanted files below ``folder`` (written ``prefix`` in their paths) to ``found``,
     in path order; ``clock`` is when the listing began (:func:`~.files.mtime_version`).
@@ -194,23 +194,26 @@ def _walk(
     not followed (links to files are). A folder that cannot be read, a link that leads nowhere and
     a name that is not UTF-8 fail the listing (:func:`_entries`): nothing is passed over unsaid.
     This loop is most of a run with nothing new: a stat per file, little else, but for the
-    folders ``trust`` vouches for (:meth:`LocalSource.survey`), which are not opened.
+    folders whose entries are as ``recorded`` (:meth:`LocalSource.survey`), which are not opened.
     """
-    if trust is not None:
+    if recorded is not None:
         modified = _modified(folder)
-        was = trust.known.get(folder)
-        # A folder whose entries are as recorded need not be opened.
-        if was is not None and was.modified_ns == modified and _unopened(prefix, trust, was, found):
-            trust.found[folder] = was
+        was = recorded.known.get(folder)
+        if (  # its entries are the ones recorded: it need not be opened
+            was is not None
+            and was.modified_ns == modified
+            and _unopened(prefix, recorded, was, found)
+        ):
+            recorded.found[folder] = was
             return
-        trust.looked += 1
+        recorded.looked += 1
     settled = clock - SETTLING_NS
     direct = 0
     append = found.append
     for entry in sorted(_entries(folder), key=_name):
         name = entry.name
         if entry.is_dir(follow_symlinks=False):
-            _walk(prefix + name, prefix + name + "/", clock, found, trust)
+            _walk(prefix + name, prefix + name + "/", clock, found, recorded)
         elif name.endswith(SUFFIXES) and (
             entry.is_file(follow_symlinks=False) or _is_data_file(entry, prefix + name)
         ):
@@ -219,21 +222,21 @@ def _walk(
             version = str(mtime) if mtime <= settled else mtime_version(mtime, clock)
             append(_new(SourceFile, (prefix + name, stat.st_size, version)))
             direct += 1
-    if trust is not None:
-        trust.found[folder] = Folder(direct, modified if modified <= trust.settled else None)
+    if recorded is not None:
+        recorded.found[folder] = Folder(direct, modified if modified <= recorded.settled else None)
 
 
-def _unopened(prefix: str, trust: _Trust, was: Folder, found: list[SourceFile]) -> bool:
+def _unopened(prefix: str, recorded: _Recorded, was: Folder, found: list[SourceFile]) -> bool:
     """Append the files below the folder ``prefix`` names, whose entries are the ones ``was``
     records, to ``found`` without opening it (:meth:`LocalSource.survey`); False, having
     appended nothing, when the manifest's names do not account for its files: open it."""
-    subfolders = trust.children.get(prefix, [])
-    if trust.names is None:  # trusting folder times: its files keep the manifest's stamps
-        trust.trusted += was.files
+    subfolders = recorded.children.get(prefix, [])
+    if recorded.names is None:  # trusting folder times: its files keep the manifest's stamps
+        recorded.trusted += was.files
         for name in subfolders:
-            _walk(prefix + name, prefix + name + "/", trust.clock, found, trust)
+            _walk(prefix + name, prefix + name + "/", recorded.clock, found, recorded)
         return True
-    files = _stat_names(prefix, trust.names.get(prefix, ()), trust.clock)
+    files = _stat_names(prefix, recorded.names.get(prefix, ()), recorded.clock)
     if files is None or len(files) != was.files:
         return False
     here = [(file.uri, file) for file in files] + [(prefix + name, None) for name in subfolders]
@@ -241,7 +244,7 @@ def _unopened(prefix: str, trust: _Trust, was: Folder, found: list[SourceFile]) 
         if file is not None:
             found.append(file)
         else:
-            _walk(path, path + "/", trust.clock, found, trust)
+            _walk(path, path + "/", recorded.clock, found, recorded)
     return True
 
 
@@ -260,12 +263,12 @@ def _stat_names(prefix: str, names: Iterable[str], clock: int) -> list[SourceFil
     try:
         for name in names:
             try:
-                found = stat(name, dir_fd=descriptor)
+                result = stat(name, dir_fd=descriptor)
             except FileNotFoundError:
                 continue
-            mtime = found.st_mtime_ns
+            mtime = result.st_mtime_ns
             version = str(mtime) if mtime <= settled else mtime_version(mtime, clock)
-            files.append(_new(SourceFile, (prefix + name, found.st_size, version)))
+            files.append(_new(SourceFile, (prefix + name, result.st_size, version)))
     except OSError:
         return None
     finally:
