@@ -42,7 +42,8 @@ from pathlib import Path
 
 import sparkify_dagster
 from sparkify_dagster.core.settings import Settings
-from sparkify_dagster.ingest.sources import Folder, LocalSource, open_source
+from sparkify_dagster.ingest.files import Folder
+from sparkify_dagster.ingest.sources import LocalSource, open_source
 from sparkify_dagster.warehouse.staging import manifest
 
 KINDS = {"songs": "song_data", "events": "log_data"}

@@ -15,7 +15,7 @@ from sparkify_dagster_tests.daemon import (
     lines,
     sensor_of,
 )
-from sparkify_dagster_tests.helpers import Store, star
+from sparkify_dagster_tests.helpers import Store, of_data, star
 
 
 def test_a_new_log_is_staged_then_its_day_built_then_the_report(
@@ -49,5 +49,5 @@ def test_a_new_log_is_staged_then_its_day_built_then_the_report(
     sparkify_dagster.etl(
         song_data=str(data.song_data), log_data=str(data.log_data), target=reference
     )
-    assert sparkify_dagster.analyze(target) == sparkify_dagster.analyze(reference)
+    assert of_data(sparkify_dagster.analyze(target)) == of_data(sparkify_dagster.analyze(reference))
     assert star(target) == star(reference)

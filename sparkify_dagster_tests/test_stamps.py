@@ -15,19 +15,13 @@ import sparkify_dagster
 from sparkify_dagster.assets import staging_songs
 from sparkify_dagster.core.settings import Settings
 from sparkify_dagster.ingest import sources as local
-from sparkify_dagster.ingest.files import UNSETTLED
-from sparkify_dagster.ingest.sources import (
-    Folder,
-    Folders,
-    LocalSource,
-    SourceOptions,
-    open_source,
-)
+from sparkify_dagster.ingest.files import UNSETTLED, Folder, Folders
+from sparkify_dagster.ingest.sources import LocalSource, SourceOptions, open_source
 from sparkify_dagster.resources import SourcesResource, sources_from_env
 from sparkify_dagster.warehouse.staging import StageReport, stage_sources
 from sparkify_dagster.warehouse.upgrade import prepare
 from sparkify_dagster_tests.helpers import (
-    Reading,
+    ReadingFolders,
     day_file,
     load,
     resources,
@@ -42,8 +36,8 @@ from sparkify_dagster_tests.helpers import (
 def stage(dataset: Path, target: str, *, trust: bool = False) -> tuple[StageReport, list[str]]:
     """Stage ``dataset`` into ``target`` as a run does; the report and the files read."""
     sources = {
-        "songs": Reading(LocalSource(dataset / "song_data", trust_folder_times=trust)),
-        "events": Reading(LocalSource(dataset / "log_data", trust_folder_times=trust)),
+        "songs": ReadingFolders(LocalSource(dataset / "song_data", trust_folder_times=trust)),
+        "events": ReadingFolders(LocalSource(dataset / "log_data", trust_folder_times=trust)),
     }
     with sparkify_dagster.connect(target) as warehouse, warehouse.transaction():
         prepare(warehouse)

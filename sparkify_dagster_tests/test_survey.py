@@ -20,8 +20,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from sparkify_dagster.ingest.files import UNSETTLED, SourceFile
-from sparkify_dagster.ingest.sources import Folders, LocalSource
+from sparkify_dagster.ingest.files import UNSETTLED, Folders, SourceFile
+from sparkify_dagster.ingest.sources import LocalSource
 
 NAMES = st.sampled_from(["a", "b", "c", "d"])
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from sparkify_dagster.core.errors import RecordError
 
@@ -101,6 +101,39 @@ class Source(Protocol):
     def list_after(self, start_after: str = "", *, max_keys: int | None = None) -> Listing:
         """The files whose key below the location sorts after ``start_after``, in key order."""
         ...
+
+
+class Folder(NamedTuple):
+    """A folder as a listing found it: the wanted files directly in it, and its modification time
+    (ns), or None when that was too recent to vouch for its entries (:data:`SETTLING_NS`:
+    an entry changed within the same tick of a coarse clock would leave the same time)."""
+
+    files: int
+    modified_ns: int | None
+
+
+Folders = dict[str, Folder]  # every folder a listing went through, by path
+
+
+class Survey(NamedTuple):
+    """A listing that opened only the folders that changed (:meth:`.sources.LocalSource.survey`)."""
+
+    files: list[SourceFile]  # every file it stat'ed, in path order
+    trusted: int  # more files, in folders taken on trust: not listed, the manifest has their stamps
+    folders: Folders  # what it found, for the next listing
+    looked: int  # the folders it opened: none when every one was as last recorded
+
+
+@runtime_checkable
+class Surveying(Protocol):
+    """A source that can list only the folders that changed since a listing recorded them
+    (:meth:`.sources.LocalSource.survey`)."""
+
+    trust_folder_times: bool
+
+    def survey(
+        self, known: Folders, names: Mapping[str, Sequence[str]] | None = None
+    ) -> Survey: ...
 
 
 def is_wanted(relative_parts: Iterable[str]) -> bool:

@@ -13,53 +13,23 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Protocol, runtime_checkable
 
 from sparkify_dagster.core.errors import SourceError
 from sparkify_dagster.ingest.files import (
     SETTLING_NS,
     SUFFIXES,
+    Folder,
+    Folders,
     ListedFile,
     Listing,
     Source,
     SourceFile,
+    Survey,
     mtime_version,
 )
 
 Stamp = tuple[str, int, str]  # a file's uri, size and version, as the manifest knows it
 _new = tuple.__new__  # makes a SourceFile of a tuple without a call of its Python-level __new__
-
-
-class Folder(NamedTuple):
-    """A folder as a listing found it: the wanted files directly in it, and its modification time
-    (ns), or None when that was too recent to vouch for its entries (:data:`~.files.SETTLING_NS`:
-    an entry changed within the same tick of a coarse clock would leave the same time)."""
-
-    files: int
-    modified_ns: int | None
-
-
-Folders = dict[str, Folder]  # every folder a listing went through, by path
-
-
-class Survey(NamedTuple):
-    """A listing that opened only the folders that changed (:meth:`LocalSource.survey`)."""
-
-    files: list[SourceFile]  # every file it stat'ed, in path order
-    trusted: int  # more files, in folders taken on trust: not listed, the manifest has their stamps
-    folders: Folders  # what it found, for the next listing
-    looked: int  # the folders it opened: none when every one was as last recorded
-
-
-@runtime_checkable
-class Surveying(Protocol):
-    """A source that can list only the folders that changed (:meth:`LocalSource.survey`)."""
-
-    trust_folder_times: bool
-
-    def survey(
-        self, known: Folders, names: Mapping[str, Sequence[str]] | None = None
-    ) -> Survey: ...
 
 
 class _Recorded:

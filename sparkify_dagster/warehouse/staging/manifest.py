@@ -18,8 +18,8 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, NamedTuple
 
-from sparkify_dagster.ingest.files import Source, SourceFile, unsettled
-from sparkify_dagster.ingest.sources import Folder, Stamp, Surveying
+from sparkify_dagster.ingest.files import Folder, Source, SourceFile, Surveying, unsettled
+from sparkify_dagster.ingest.sources import Stamp
 from sparkify_dagster.warehouse.model import LOAD_FOLDERS, LOAD_MANIFEST, SOURCES_PER_STATEMENT
 from sparkify_dagster.warehouse.staging.report import Outputs
 
