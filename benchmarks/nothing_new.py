@@ -42,7 +42,7 @@ from pathlib import Path
 
 import sparkify_dagster
 from sparkify_dagster.core.settings import Settings
-from sparkify_dagster.ingest.files import Folder
+from sparkify_dagster.ingest.files import Folder, names_by_folder
 from sparkify_dagster.ingest.sources import LocalSource, open_source
 from sparkify_dagster.warehouse.staging import manifest
 
@@ -101,10 +101,7 @@ def measure(dataset: Path, target: str, repeat: int) -> dict[str, tuple[float, f
             rows = warehouse.query(warehouse.dialect.folders_sql(), ["songs"])
             entries = warehouse.query(warehouse.dialect.manifest_files_sql(), ["songs"])
         recorded = {folder: Folder(files, modified) for folder, files, modified in rows}
-        names: dict[str, list[str]] = {}
-        for uri, _, _ in entries:
-            head, slash, name = uri.rpartition("/")
-            names.setdefault(head + slash, []).append(name)
+        names = names_by_folder(uri for uri, _, _ in entries)
         exact = LocalSource(str(dataset / "song_data"))
         assert exact.survey(recorded, names).files == listings["songs"]
         figures["surveyed"] = fastest(repeat, lambda: exact.survey(recorded, names))

@@ -230,23 +230,30 @@ def folders(target: str) -> Folders:
     return {folder: Folder(files, modified) for folder, files, modified in rows}
 
 
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The folders listings open from now on."""
+    folders: list[str] = []
+    entries = local._entries
+    monkeypatch.setattr(local, "_entries", lambda folder: folders.append(folder) or entries(folder))
+    return folders
+
+
 def test_a_survey_of_unchanged_folders_opens_none_of_them(
-    dataset: Path, target: str, monkeypatch: pytest.MonkeyPatch
+    dataset: Path, target: str, opened: list[str]
 ) -> None:
     """With nothing changed, a trusted listing stats each folder and opens none: their files
     are counted from ``load_folders``. A folder changed after that listing is opened, and its
     files get the stamps a stat gives; its time, too recent to vouch for it, is not kept."""
     catalogue(dataset, target)
     known = folders(target)
+    opened.clear()
     songs = dataset / "song_data"
     assert {folder: files for folder, (files, _) in known.items()} == {
         str(songs): 0, f"{songs}/A": 0, f"{songs}/A/A": 0,
         **{f"{songs}/A/A/{folder}": 2 for folder in "ABC"},
     }  # fmt: skip
     assert all(modified == os.stat(path).st_mtime_ns for path, (_, modified) in known.items())
-    opened: list[str] = []
-    entries = local._entries
-    monkeypatch.setattr(local, "_entries", lambda folder: opened.append(folder) or entries(folder))
     trusting = LocalSource(songs, trust_folder_times=True)
 
     survey = trusting.survey(known)
@@ -280,14 +287,12 @@ def test_a_survey_counts_each_folder_once_wherever_the_location_is(
 
 
 def test_an_exact_run_opens_no_unchanged_folder_and_sees_a_rewrite_in_place(
-    dataset: Path, target: str, monkeypatch: pytest.MonkeyPatch
+    dataset: Path, target: str, opened: list[str]
 ) -> None:
     """By default, a song folder whose time is the recorded one is not opened: its files are
     stat'ed by the names the manifest knows, so a file rewritten in place there is seen."""
     catalogue(dataset, target)
-    opened: list[str] = []
-    entries = local._entries
-    monkeypatch.setattr(local, "_entries", lambda folder: opened.append(folder) or entries(folder))
+    opened.clear()
     songs = str(dataset / "song_data")
 
     nothing, read = stage(dataset, target)

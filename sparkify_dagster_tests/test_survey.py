@@ -20,7 +20,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from sparkify_dagster.ingest.files import UNSETTLED, Folders, SourceFile
+from sparkify_dagster.ingest.files import UNSETTLED, Folders, SourceFile, names_by_folder
 from sparkify_dagster.ingest.sources import LocalSource
 
 NAMES = st.sampled_from(["a", "b", "c", "d"])
@@ -132,11 +132,7 @@ class Surveys(RuleBasedStateMachine):
     def an_exact_survey_lists_every_file_with_its_stamp(self) -> None:
         if not self.data_files():
             return
-        names: dict[str, list[str]] = {}
-        for uri in sorted(self.manifest):
-            head, slash, name = uri.rpartition("/")
-            names.setdefault(head + slash, []).append(name)
-        survey = self.source.survey(self.exactly, names)
+        survey = self.source.survey(self.exactly, names_by_folder(sorted(self.manifest)))
         every = self.source.files()
         assert [stamp(file) for file in survey.files] == [stamp(file) for file in every]
         assert survey.trusted == 0

@@ -25,6 +25,8 @@ class SourceFile(NamedTuple):  # a listing can hold a million: a tuple is made f
     version: str  # changes whenever the content may have changed (mtime, ETag); see `unsettled`
 
 
+Stamp = tuple[str, int, str]  # a file's uri, size and version, as the manifest knows it
+
 # A file's modification time is kept to a filesystem's granularity (a few milliseconds on Linux,
 # 2 s on FAT and some network shares): a file written again within it, with the same size, keeps
 # its stamp. A time this close to the listing cannot vouch for the content yet.
@@ -134,6 +136,16 @@ class Surveying(Protocol):
     def survey(
         self, known: Folders, names: Mapping[str, Sequence[str]] | None = None
     ) -> Survey: ...
+
+
+def names_by_folder(uris: Iterable[str]) -> dict[str, list[str]]:
+    """The names of ``uris`` by the prefix of their folder (``a/b/`` for ``a/b/c.json``): the
+    ``names`` a survey stats (:meth:`.sources.LocalSource.survey`)."""
+    names: dict[str, list[str]] = {}
+    for uri in uris:
+        head, slash, name = uri.rpartition("/")
+        names.setdefault(head + slash, []).append(name)
+    return names
 
 
 def is_wanted(relative_parts: Iterable[str]) -> bool:

@@ -28,7 +28,6 @@ from sparkify_dagster.ingest.files import (
     mtime_version,
 )
 
-Stamp = tuple[str, int, str]  # a file's uri, size and version, as the manifest knows it
 _new = tuple.__new__  # makes a SourceFile of a tuple without a call of its Python-level __new__
 
 

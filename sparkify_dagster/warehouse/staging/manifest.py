@@ -18,8 +18,15 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, NamedTuple
 
-from sparkify_dagster.ingest.files import Folder, Source, SourceFile, Surveying, unsettled
-from sparkify_dagster.ingest.sources import Stamp
+from sparkify_dagster.ingest.files import (
+    Folder,
+    Source,
+    SourceFile,
+    Stamp,
+    Surveying,
+    names_by_folder,
+    unsettled,
+)
 from sparkify_dagster.warehouse.model import LOAD_FOLDERS, LOAD_MANIFEST, SOURCES_PER_STATEMENT
 from sparkify_dagster.warehouse.staging.report import Outputs
 
@@ -70,11 +77,7 @@ def listed(warehouse: Warehouse, kind: str, source: Source) -> Listed:
         survey, known = source.survey(recorded), None
     else:
         entries: list[Stamp] = warehouse.query(dialect.manifest_files_sql(), [kind])
-        names: dict[str, list[str]] = {}
-        for uri, _, _ in entries:
-            head, slash, name = uri.rpartition("/")
-            names.setdefault(head + slash, []).append(name)
-        survey = source.survey(recorded, names)
+        survey = source.survey(recorded, names_by_folder(uri for uri, _, _ in entries))
         known = {entry for entry in entries if not unsettled(entry[2])}
     if survey.looked:
         warehouse.execute(dialect.delete_kind_sql(LOAD_FOLDERS), [kind])
