@@ -191,7 +191,13 @@ def test_the_days_of_a_sensor_run_are_built_in_one_run_then_the_report_once(
     }
     assert users.asset_selection == [AssetKey("users")]
 
-    warehouse.run("songplays", "time", days=("2018-11-02", "2018-11-03"))
+    the_report_follows(warehouse, ("2018-11-02", "2018-11-03"))
+
+
+def the_report_follows(warehouse: Warehouse, days: tuple[str, str]) -> None:
+    """Build what the last tick asked for, the plays and time rows of ``days`` and users: then
+    the report is asked for, once, and nothing after it."""
+    warehouse.run("songplays", "time", days=days)
     warehouse.run("users")
     assert warehouse.tick() == {"listening_report": "whole"}
     warehouse.run("listening_report")
@@ -212,11 +218,7 @@ def test_the_report_waits_for_the_plays_of_the_first_day_after_the_catalogue(
 
     empty.run("staging_events", days=("2018-11-03", "2018-11-03"))
     assert empty.tick() == {"songplays": ["2018-11-03"], "time": ["2018-11-03"], "users": "whole"}
-    empty.run("songplays", "time", days=("2018-11-03", "2018-11-03"))
-    empty.run("users")
-    assert empty.tick() == {"listening_report": "whole"}
-    empty.run("listening_report")
-    assert empty.tick() == {}
+    the_report_follows(empty, ("2018-11-03", "2018-11-03"))
 
 
 def test_a_failed_blocking_check_of_staging_holds_the_star_back(
